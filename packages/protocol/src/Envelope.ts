@@ -1,0 +1,119 @@
+/**
+ * The `Transactions` envelope (SPEC.md §4):
+ *
+ * ```proto
+ * package transaction;
+ * message Transactions { repeated Transaction transactions = 1; }
+ * ```
+ *
+ * Transactions travel as opaque, already-encoded byte strings; this module never parses them.
+ * Wire primitives come from `@bufbuild/protobuf/wire`.
+ *
+ * @module
+ */
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire"
+import { Result } from "effect"
+import { MalformedEnvelope } from "./errors.js"
+
+/** Field number of `Transactions.transactions`. */
+export const TRANSACTIONS_FIELD = 1
+
+// Deep enough for any real encoder; bounds recursion on hostile nested groups.
+const MAX_GROUP_DEPTH = 64
+
+/** Encodes transactions as a `Transactions` payload: field 1, once per transaction, in order. */
+export const encode = (transactions: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const writer = new BinaryWriter()
+  for (const tx of transactions) writer.tag(TRANSACTIONS_FIELD, WireType.LengthDelimited).bytes(tx)
+  return writer.finish()
+}
+
+/**
+ * Decodes a `Transactions` payload into its transactions, as views into `payload` (no copies).
+ * Unknown fields of every valid wire type are skipped; anything else is `MalformedEnvelope`
+ * with the offset of the offending field's tag.
+ */
+export const decode = (payload: Uint8Array): Result.Result<Array<Uint8Array>, MalformedEnvelope> => {
+  const reader = new BinaryReader(payload)
+  const transactions: Array<Uint8Array> = []
+  while (reader.pos < reader.len) {
+    const offset = reader.pos
+    try {
+      const [fieldNo, wireType] = reader.tag()
+      if (fieldNo === TRANSACTIONS_FIELD) {
+        if (wireType !== WireType.LengthDelimited) {
+          return Result.fail(new MalformedEnvelope({ offset, reason: `field 1 has wire type ${wireType}, want 2` }))
+        }
+        transactions.push(readBytes(reader, payload))
+      } else {
+        skipField(reader, payload, fieldNo, wireType, MAX_GROUP_DEPTH)
+      }
+    } catch (cause) {
+      return Result.fail(new MalformedEnvelope({ offset, reason: reasonOf(cause) }))
+    }
+  }
+  return Result.succeed(transactions)
+}
+
+// The reader signals every malformation by throwing; we turn that into data at one place.
+class Malformation extends Error {}
+
+const reasonOf = (cause: unknown): string =>
+  cause instanceof Malformation
+    ? cause.message
+    : cause instanceof RangeError
+      ? "unexpected end of payload"
+      : cause instanceof Error
+        ? cause.message
+        : String(cause)
+
+// A length varint that does not fit 32 bits would be silently truncated by `uint32()`; any such
+// length runs past a payload that is itself below 4 GiB, so it is an overrun.
+const readLength = (reader: BinaryReader, buf: Uint8Array): number => {
+  const start = reader.pos
+  const length = reader.uint32()
+  const width = reader.pos - start
+  if (width >= 5) {
+    let high = buf[start + 4]! & 0x70
+    for (let i = start + 5; i < reader.pos; i++) high |= buf[i]! & 0x7f
+    if (high !== 0) throw new Malformation("length overruns the payload")
+  }
+  if (length > reader.len - reader.pos) throw new Malformation("length overruns the payload")
+  return length
+}
+
+const readBytes = (reader: BinaryReader, buf: Uint8Array): Uint8Array => {
+  const length = readLength(reader, buf)
+  const start = reader.pos
+  reader.pos += length
+  return buf.subarray(start, start + length)
+}
+
+const skipField = (reader: BinaryReader, buf: Uint8Array, fieldNo: number, wireType: WireType, depth: number): void => {
+  switch (wireType) {
+    case WireType.Varint:
+      // `uint32()` reads (and bounds) a full 10-byte varint; the value is not needed.
+      reader.uint32()
+      return
+    case WireType.Bit64:
+    case WireType.Bit32:
+      reader.skip(wireType)
+      return
+    case WireType.LengthDelimited:
+      readBytes(reader, buf)
+      return
+    case WireType.StartGroup:
+      if (depth === 0) throw new Malformation("groups nested too deeply")
+      for (;;) {
+        if (reader.pos >= reader.len) throw new Malformation(`group ${fieldNo} not closed`)
+        const [innerNo, innerType] = reader.tag()
+        if (innerType === WireType.EndGroup) {
+          if (innerNo !== fieldNo) throw new Malformation(`end group ${innerNo} does not close group ${fieldNo}`)
+          return
+        }
+        skipField(reader, buf, innerNo, innerType, depth - 1)
+      }
+    case WireType.EndGroup:
+      throw new Malformation(`end group ${fieldNo} without a start group`)
+  }
+}

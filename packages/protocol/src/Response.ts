@@ -1,0 +1,58 @@
+/**
+ * Per-frame JSON responses (SPEC.md §5), in the deployed server's shape:
+ * `{"success":true,"count":N,...}` or `{"success":false,"error":"..."}`.
+ *
+ * @module
+ */
+import { Result, Schema } from "effect"
+import { MalformedResponse } from "./errors.js"
+
+/** A response object. Fields other than `success`, `count` and `error` are kept as they are. */
+export const Response = Schema.StructWithRest(
+  Schema.Struct({
+    success: Schema.Boolean,
+    count: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))),
+    error: Schema.optionalKey(Schema.String)
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+/** A decoded response. */
+export type Response = typeof Response.Type
+
+/**
+ * Error texts, identical to the deployed Rust server's for the same cases (SPEC.md §6).
+ */
+export const ErrorText = {
+  tooLarge: (length: number, max: number): string => `Transaction too large: ${length} bytes (max: ${max})`,
+  empty: "Empty Transactions message",
+  invalid: (reason: string): string => `Invalid Transactions protobuf: ${reason}`,
+  submitFailed: (reason: string): string => `Transaction submission failed: ${reason}`
+} as const
+
+/** `{"success":true,"count":count}`. */
+export const success = (count: number): Response => ({ success: true, count })
+
+/** `{"success":false,"error":error}`. */
+export const failure = (error: string): Response => ({ success: false, error })
+
+const utf8 = new TextEncoder()
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+const decodeObject = Schema.decodeUnknownResult(Response)
+
+/** Encodes a response as its UTF-8 JSON payload (frame it with `FrameEncoder`). */
+export const encode = (response: Response): Uint8Array => utf8.encode(JSON.stringify(response))
+
+/** Decodes a response payload. */
+export const decode = (payload: Uint8Array): Result.Result<Response, MalformedResponse> => {
+  let json: unknown
+  try {
+    json = JSON.parse(strictUtf8.decode(payload))
+  } catch (cause) {
+    return Result.fail(new MalformedResponse({ reason: cause instanceof Error ? cause.message : String(cause) }))
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return Result.fail(new MalformedResponse({ reason: "not a JSON object" }))
+  }
+  return Result.mapError(decodeObject(json), (error) => new MalformedResponse({ reason: error.message }))
+}
