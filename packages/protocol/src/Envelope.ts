@@ -21,8 +21,41 @@ export const TRANSACTIONS_FIELD = 1
 // Deep enough for any real encoder; bounds recursion on hostile nested groups.
 const MAX_GROUP_DEPTH = 64
 
-/** Encodes transactions as a `Transactions` payload: field 1, once per transaction, in order. */
+// Tag of field 1 with wire type 2: (1 << 3) | 2.
+const TRANSACTIONS_TAG = 0x0a
+
+const varintLength = (n: number): number =>
+  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x20_0000 ? 3 : n < 0x1000_0000 ? 4 : 5
+
+/**
+ * Encodes transactions as a `Transactions` payload: field 1, once per transaction, in order.
+ *
+ * This is the sender's per-batch hot path, so it sizes the output first and copies each
+ * transaction exactly once. `BinaryWriter` (which `encodeSlow` uses) grows its buffer and
+ * copies it again in `finish()`: measured 3.5–6× slower for 50 × 650 B (bench/codec.bench.ts).
+ * The two are checked byte-for-byte against each other in test/Envelope.test.ts.
+ */
 export const encode = (transactions: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let size = 0
+  for (const tx of transactions) size += 1 + varintLength(tx.length) + tx.length
+  const out = new Uint8Array(size)
+  let pos = 0
+  for (const tx of transactions) {
+    out[pos++] = TRANSACTIONS_TAG
+    let n = tx.length
+    while (n >= 0x80) {
+      out[pos++] = (n & 0x7f) | 0x80
+      n >>>= 7
+    }
+    out[pos++] = n
+    out.set(tx, pos)
+    pos += tx.length
+  }
+  return out
+}
+
+/** {@link encode} through `@bufbuild/protobuf`'s `BinaryWriter`: the reference the fast path is tested against. */
+export const encodeSlow = (transactions: ReadonlyArray<Uint8Array>): Uint8Array => {
   const writer = new BinaryWriter()
   for (const tx of transactions) writer.tag(TRANSACTIONS_FIELD, WireType.LengthDelimited).bytes(tx)
   return writer.finish()

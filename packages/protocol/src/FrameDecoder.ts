@@ -52,9 +52,9 @@ export class FrameDecoder {
     this.maxFrameBytes = validateMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
   }
 
-  /** Bytes held for the incomplete frame (header bytes included). */
+  /** Bytes of the incomplete frame received so far, header included (0 between frames). */
   get bufferedBytes(): number {
-    return this.headerFill + this.collected
+    return this.length >= 0 ? HEADER_BYTES + this.collected : this.headerFill
   }
 
   /** True while a frame has started (at least one header byte) but not completed. */

@@ -1,0 +1,147 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Frame, FrameDecoder, FrameEncoder, FrameTooLarge, TruncatedFrame } from "../src/index.js"
+
+const bytes = (...values: Array<number>) => Uint8Array.from(values)
+
+describe("FrameDecoder", () => {
+  it("returns a frame inside one chunk as a view of that chunk (zero copy)", () => {
+    const chunk = FrameEncoder.concat([bytes(1, 2, 3), bytes(4)])
+    const { frames } = new FrameDecoder.FrameDecoder().push(chunk)
+    expect(frames).toEqual([bytes(1, 2, 3), bytes(4)])
+    expect(frames[0]!.buffer).toBe(chunk.buffer)
+    expect(frames[0]!.byteOffset).toBe(chunk.byteOffset + 4)
+  })
+
+  it("assembles a frame spanning chunks into one fresh buffer, holding only what arrived", () => {
+    const payload = Uint8Array.from({ length: 65_536 }, (_, i) => i % 251)
+    const stream = FrameEncoder.concat([payload])
+    const decoder = new FrameDecoder.FrameDecoder()
+    const frames: Array<Uint8Array> = []
+    for (let at = 0; at < stream.length; at += 1000) {
+      frames.push(...decoder.push(stream.subarray(at, at + 1000)).frames)
+      if (frames.length === 0) expect(decoder.bufferedBytes).toBe(Math.min(at + 1000, stream.length))
+    }
+    expect(frames).toHaveLength(1)
+    expect(frames[0]).toEqual(payload)
+    expect(frames[0]!.buffer).not.toBe(stream.buffer)
+    expect(decoder.bufferedBytes).toBe(0)
+    expect(decoder.inFrame).toBe(false)
+  })
+
+  it("never allocates for the announced length: 4 header bytes of a 10 MiB frame hold 4 bytes", () => {
+    const decoder = new FrameDecoder.FrameDecoder()
+    expect(decoder.push(Frame.header(Frame.DEFAULT_MAX_FRAME_BYTES)).frames).toEqual([])
+    expect(decoder.bufferedBytes).toBe(4)
+    expect(decoder.inFrame).toBe(true)
+  })
+
+  it("reports inFrame from the first header byte", () => {
+    const decoder = new FrameDecoder.FrameDecoder()
+    expect(decoder.inFrame).toBe(false)
+    decoder.push(bytes(0))
+    expect(decoder.inFrame).toBe(true)
+    expect(decoder.bufferedBytes).toBe(1)
+  })
+
+  it("checks the length before the payload arrives and stays failed afterwards", () => {
+    const decoder = new FrameDecoder.FrameDecoder({ maxFrameBytes: 3 })
+    const first = decoder.push(bytes(0, 0, 0, 1, 9, 0, 0, 0, 4))
+    expect(first.frames).toEqual([bytes(9)])
+    expect(first.error).toEqual(new FrameTooLarge({ length: 4, max: 3 }))
+    expect(decoder.error).toBe(first.error)
+    expect(decoder.push(bytes(0, 0, 0, 1, 7))).toEqual({ frames: [], error: first.error })
+  })
+
+  it("end() reports a truncated header or payload and resets", () => {
+    const decoder = new FrameDecoder.FrameDecoder()
+    decoder.push(bytes(0, 0))
+    expect(decoder.end()).toEqual(new TruncatedFrame({ expected: 4, received: 2 }))
+    decoder.push(bytes(0, 0, 0, 3, 1))
+    expect(decoder.end()).toEqual(new TruncatedFrame({ expected: 7, received: 5 }))
+    expect(decoder.end()).toBeUndefined()
+    expect(decoder.push(bytes(0, 0, 0, 1, 5)).frames).toEqual([bytes(5)])
+  })
+
+  it("rejects a maxFrameBytes that is not a byte count a header can express", () => {
+    expect(() => new FrameDecoder.FrameDecoder({ maxFrameBytes: -1 })).toThrow(RangeError)
+    expect(() => new FrameDecoder.FrameDecoder({ maxFrameBytes: 1.5 })).toThrow(RangeError)
+    expect(() => new FrameDecoder.FrameDecoder({ maxFrameBytes: 2 ** 32 })).toThrow(RangeError)
+    expect(new FrameDecoder.FrameDecoder({ maxFrameBytes: 2 ** 32 - 1 }).maxFrameBytes).toBe(2 ** 32 - 1)
+  })
+
+  it("errors carry their numbers and lowercase messages", () => {
+    const e = new FrameTooLarge({ length: 11, max: 10 })
+    expect(e._tag).toBe("FrameTooLarge")
+    expect(e).toBeInstanceOf(Error)
+    expect(e.message).toBe("frame of 11 bytes exceeds the limit of 10 bytes")
+    expect(new TruncatedFrame({ expected: 9, received: 6 }).message).toBe(
+      "stream ended inside a frame: received 6 of 9 bytes"
+    )
+  })
+})
+
+// Cuts `stream` at the given sorted offsets.
+const cut = (stream: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Array> => {
+  const points = [...new Set(offsets.map((o) => o % (stream.length + 1)))].sort((a, b) => a - b)
+  const chunks: Array<Uint8Array> = []
+  let from = 0
+  for (const p of points) {
+    chunks.push(stream.subarray(from, p))
+    from = p
+  }
+  chunks.push(stream.subarray(from))
+  return chunks
+}
+
+describe("FrameDecoder properties", () => {
+  it("decodes exactly the encoded payloads, however the stream is chunked", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (payloads, offsets) => {
+          const decoder = new FrameDecoder.FrameDecoder({ maxFrameBytes: 300 })
+          const out: Array<Uint8Array> = []
+          for (const chunk of cut(FrameEncoder.concat(payloads), offsets)) {
+            const r = decoder.push(chunk)
+            expect(r.error).toBeUndefined()
+            out.push(...r.frames)
+          }
+          expect(decoder.end()).toBeUndefined()
+          expect(out).toEqual(payloads)
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+
+  it("random bytes in random chunks only ever produce the typed errors", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        fc.integer({ min: 0, max: 1 << 20 }),
+        (stream, offsets, maxFrameBytes) => {
+          const decoder = new FrameDecoder.FrameDecoder({ maxFrameBytes })
+          let received = 0
+          for (const chunk of cut(stream, offsets)) {
+            const r = decoder.push(chunk)
+            for (const f of r.frames) received += 4 + f.length
+            if (r.error) {
+              expect(r.error).toBeInstanceOf(FrameTooLarge)
+              expect(r.error.length).toBeGreaterThan(maxFrameBytes)
+              return
+            }
+          }
+          const end = decoder.end()
+          if (end) {
+            expect(end).toBeInstanceOf(TruncatedFrame)
+            expect(received + end.received).toBe(stream.length)
+          } else expect(received).toBe(stream.length)
+        }
+      ),
+      { numRuns: 1000 }
+    )
+  })
+})
