@@ -1,0 +1,115 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Envelope, FrameEncoder } from "@txlane/protocol"
+import { Data, Effect, Layer, Metric, References } from "effect"
+import { afterAll } from "vitest"
+import { Receiver } from "../src/index.js"
+import { Client, cleanupTempDirs, tempSocketPath } from "./helpers.js"
+
+afterAll(cleanupTempDirs)
+
+class NotReady extends Data.TaggedError("NotReady")<{ readonly epoch: number }> {
+  override get message() {
+    return `Node not ready: epoch ${this.epoch}`
+  }
+}
+
+const request = (text: string) => Buffer.from(FrameEncoder.concat([Envelope.encode([new TextEncoder().encode(text)])]))
+
+const roundTrip = (address: string, texts: Array<string>) =>
+  Effect.promise(async () => {
+    const client = await Client.connect(address)
+    for (const t of texts) client.write(request(t))
+    const responses = await client.awaitResponses(texts.length)
+    client.destroy()
+    return responses
+  })
+
+const quiet = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.provideService(References.MinimumLogLevel, "None"),
+    Effect.provideService(Metric.MetricRegistry, new Map())
+  )
+
+describe("Receiver (Effect API)", () => {
+  it.live("typed failures and defects of submit become error responses; the layer shuts down with its scope", () =>
+    Effect.gen(function* () {
+      const path = tempSocketPath()
+      const program = Effect.gen(function* () {
+        const receiver = yield* Receiver.Receiver
+        const responses = yield* roundTrip(receiver.address, ["fail", "die", "ok"])
+        assert.deepStrictEqual(responses, [
+          { success: false, error: "Transaction submission failed: Node not ready: epoch 3" },
+          { success: false, error: "Transaction submission failed: boom" },
+          { success: true, count: 5 }
+        ])
+        assert.strictEqual(receiver.stats().errors.SubmitFailed, 2)
+      })
+      yield* program.pipe(
+        Effect.provide(
+          Receiver.layer({
+            listen: path,
+            submit: ({ transactions }) => {
+              const text = new TextDecoder().decode(transactions[0])
+              if (text === "fail") return Effect.fail(new NotReady({ epoch: 3 }))
+              if (text === "die") return Effect.die(new Error("boom"))
+              return Effect.succeed({ count: 5 })
+            }
+          })
+        )
+      )
+      const { existsSync } = yield* Effect.promise(() => import("node:fs"))
+      assert.isFalse(existsSync(path))
+    }).pipe(quiet)
+  )
+
+  it.live("metrics: Prometheus text with a receiver attribute per instance", () =>
+    Effect.gen(function* () {
+      const a = yield* Receiver.make({ listen: tempSocketPath(), name: "node-0", submit: () => Effect.succeed({}) })
+      yield* Receiver.make({ listen: tempSocketPath(), name: "node-1", submit: () => Effect.succeed({}) })
+      yield* roundTrip(a.address, ["x", "y"])
+      const text = yield* Receiver.prometheus()
+      assert.include(text, 'txlane_receiver_frames_received_total{receiver="node-0"} 2')
+      assert.include(text, 'txlane_receiver_frames_received_total{receiver="node-1"} 0')
+      assert.include(text, 'txlane_receiver_errors_total{receiver="node-0",kind="FrameTooLarge"} 0')
+      assert.include(text, 'txlane_receiver_submit_duration_ms_count{receiver="node-0"} 2')
+      for (const name of Object.values(Receiver.metricNames)) assert.include(text, name)
+      const stats = a.stats()
+      assert.strictEqual(stats.framesSubmitted, 2)
+      assert.isAtLeast(stats.handlerBusyRatio, 0)
+    }).pipe(quiet)
+  )
+
+  it.live("invalid options fail with InvalidOptions before anything is bound", () =>
+    Effect.gen(function* () {
+      const bad = [
+        { handlers: 0 },
+        { socketMode: 0o1777 },
+        { maxConnections: 0 },
+        { frameTimeoutMs: -1 },
+        { maxBufferedBytes: Number.NaN },
+        { maxFrameBytes: 2 ** 32 }
+      ]
+      for (const options of bad) {
+        const error = yield* Effect.flip(
+          Effect.scoped(Receiver.make({ listen: tempSocketPath(), submit: () => Effect.succeed({}), ...options }))
+        )
+        assert.strictEqual(error._tag, "InvalidOptions")
+        assert.strictEqual(error._tag === "InvalidOptions" && error.option, Object.keys(options)[0])
+      }
+    })
+  )
+
+  it.live("the layer can be built and released repeatedly on the same path", () =>
+    Effect.gen(function* () {
+      const path = tempSocketPath()
+      const layer = Receiver.layer({ listen: path, submit: () => Effect.succeed({}) })
+      for (let i = 0; i < 3; i++) {
+        const responses = yield* Effect.gen(function* () {
+          const r = yield* Receiver.Receiver
+          return yield* roundTrip(r.address, [`run ${i}`])
+        }).pipe(Effect.provide(Layer.fresh(layer)))
+        assert.deepStrictEqual(responses, [{ success: true, count: 1 }])
+      }
+    }).pipe(quiet)
+  )
+})

@@ -1,0 +1,474 @@
+import { Digest, Envelope, Response, Workload } from "@txlane/protocol"
+import * as fc from "fast-check"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { createReceiver, type InputError, type PromiseReceiver, type ReceiverOptions } from "../src/index.js"
+import { Client, cleanupTempDirs, frames, header, tempSocketPath, waitFor } from "./helpers.js"
+
+const open: Array<PromiseReceiver> = []
+const clients: Array<Client> = []
+
+const start = async (options: Partial<ReceiverOptions> & Pick<ReceiverOptions, "submit">) => {
+  const receiver = await createReceiver({ listen: tempSocketPath(), logLevel: "None", ...options })
+  open.push(receiver)
+  return receiver
+}
+const connect = async (address: string) => {
+  const client = await Client.connect(address)
+  clients.push(client)
+  return client
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy()
+  await Promise.all(open.splice(0).map((r) => r.close({ timeoutMs: 2000 })))
+})
+afterAll(cleanupTempDirs)
+
+const tx = (text: string) => new TextEncoder().encode(text)
+const batch = (...texts: Array<string>) => Envelope.encode(texts.map(tx))
+const ok = (count: number) => Response.success(count)
+const err = (text: string) => Response.failure(text)
+
+/** A well-behaved connection: one valid frame, one success response. */
+const healthy = async (address: string, count = 2) => {
+  const client = await connect(address)
+  client.write(frames(batch("a", "b")))
+  expect(await client.awaitResponses(1)).toEqual([ok(count)])
+  client.destroy()
+}
+
+describe("many connections", () => {
+  it("64 connections x 1,000 frames: each frame submitted once, per-connection order kept, digests equal", async () => {
+    const CONNECTIONS = 64
+    const FRAMES = 1000
+    // Which client and batch index each frame is, keyed by its first transaction (unique: it holds random bytes).
+    const origin = new Map<string, { client: number; index: number }>()
+    const sent = Digest.make()
+    const streams: Array<Buffer> = []
+    for (let c = 0; c < CONNECTIONS; c++) {
+      const payloads: Array<Uint8Array> = []
+      let index = 0
+      for (const txs of Workload.batches({ batches: FRAMES, txPerBatch: 2, txSize: 200, seed: c + 1 })) {
+        origin.set(Buffer.from(txs[0]!).toString("hex"), { client: c, index: index++ })
+        sent.addAll(txs)
+        payloads.push(Envelope.encode(txs))
+      }
+      streams.push(frames(...payloads))
+    }
+    const received = Digest.make()
+    const seen = new Set<string>()
+    const order = new Map<number, Array<{ client: number; index: number }>>()
+    const receiver = await start({
+      submit: async ({ transactions, connectionId }) => {
+        received.addAll(transactions)
+        const key = Buffer.from(transactions[0]!).toString("hex")
+        expect(seen.has(key)).toBe(false)
+        seen.add(key)
+        let list = order.get(connectionId)
+        if (list === undefined) {
+          list = []
+          order.set(connectionId, list)
+        }
+        list.push(origin.get(key)!)
+        return { count: transactions.length }
+      }
+    })
+    const cs = await Promise.all(streams.map(() => connect(receiver.address)))
+    for (const [i, c] of cs.entries()) c.write(streams[i]!)
+    await Promise.all(cs.map((c) => c.awaitResponses(FRAMES, 20_000)))
+    for (const c of cs) expect(c.responses.every((r) => r.success && r.count === 2)).toBe(true)
+    expect(seen.size).toBe(CONNECTIONS * FRAMES)
+    expect(received.value).toBe(sent.value)
+    expect(received.count).toBe(sent.count)
+    expect(order.size).toBe(CONNECTIONS)
+    for (const list of order.values()) {
+      expect(list).toHaveLength(FRAMES)
+      expect(list.every((o, i) => o.client === list[0]!.client && o.index === i)).toBe(true)
+    }
+    const stats = receiver.stats()
+    expect(stats.framesSubmitted).toBe(CONNECTIONS * FRAMES)
+    expect(stats.transactionsAccepted).toBe(CONNECTIONS * FRAMES * 2)
+    expect(stats.queuedFrames).toBe(0)
+    expect(stats.bufferedBytes).toBe(0)
+  })
+})
+
+describe("bad input, json mode (SPEC §6)", () => {
+  const recording = () => {
+    const errors: Array<InputError> = []
+    return { errors, onInputError: (e: InputError) => errors.push(e) }
+  }
+
+  it("oversize header: error response after earlier responses, then close; others unaffected", async () => {
+    const rec = recording()
+    const receiver = await start({ maxFrameBytes: 1024, submit: async () => ({}), onInputError: rec.onInputError })
+    const bad = await connect(receiver.address)
+    bad.write(Buffer.concat([frames(batch("x")), header(1025), Buffer.alloc(1025)]))
+    await bad.awaitServerClose()
+    expect(bad.responses).toEqual([ok(1), err("Transaction too large: 1025 bytes (max: 1024)")])
+    expect(rec.errors.map((e) => e._tag)).toEqual(["FrameTooLarge"])
+    expect(rec.errors[0]).toMatchObject({ length: 1025, max: 1024 })
+    await healthy(receiver.address)
+    expect(receiver.stats().errors.FrameTooLarge).toBe(1)
+  })
+
+  it("a header announcing 4 GiB - 1 with the default limit", async () => {
+    const receiver = await start({ submit: async () => ({}) })
+    const bad = await connect(receiver.address)
+    bad.write(header(0xffff_ffff))
+    await bad.awaitServerClose()
+    expect(bad.responses).toEqual([err("Transaction too large: 4294967295 bytes (max: 10485760)")])
+    expect(receiver.stats().bufferedBytes).toBe(0)
+    await healthy(receiver.address)
+  })
+
+  it("malformed envelope: error response, connection stays open", async () => {
+    const rec = recording()
+    const receiver = await start({ submit: async () => ({}), onInputError: rec.onInputError })
+    const client = await connect(receiver.address)
+    const good = await connect(receiver.address)
+    client.write(frames(new Uint8Array([0x08, 0x01]), batch("after")))
+    good.write(frames(batch("g")))
+    expect(await client.awaitResponses(2)).toEqual([
+      err("Invalid Transactions protobuf: field 1 has wire type 0, want 2 at offset 0"),
+      ok(1)
+    ])
+    expect(await good.awaitResponses(1)).toEqual([ok(1)])
+    expect(client.closed || client.ended).toBe(false)
+    expect(rec.errors.map((e) => e._tag)).toEqual(["MalformedEnvelope"])
+  })
+
+  it("zero-length frame and zero-transaction envelope: Empty Transactions message, never submitted", async () => {
+    let submits = 0
+    const receiver = await start({
+      submit: async () => {
+        submits++
+        return {}
+      }
+    })
+    const client = await connect(receiver.address)
+    // An envelope holding only an unknown field (2: varint 1) decodes to zero transactions.
+    client.write(frames(new Uint8Array(0), new Uint8Array([0x10, 0x01]), batch("z")))
+    expect(await client.awaitResponses(3)).toEqual([
+      err("Empty Transactions message"),
+      err("Empty Transactions message"),
+      ok(1)
+    ])
+    expect(submits).toBe(1)
+    expect(receiver.stats().errors.EmptyFrame).toBe(2)
+  })
+
+  it("end of stream inside a frame: TruncatedFrame counted, partial discarded, earlier frames answered", async () => {
+    const rec = recording()
+    const submitted: Array<string> = []
+    const receiver = await start({
+      submit: async ({ transactions }) => {
+        submitted.push(new TextDecoder().decode(transactions[0]))
+        return {}
+      },
+      onInputError: rec.onInputError
+    })
+    const client = await connect(receiver.address)
+    client.write(Buffer.concat([frames(batch("first")), header(100), Buffer.alloc(10)]))
+    client.socket.end()
+    await client.awaitServerClose()
+    expect(client.responses).toEqual([ok(1)])
+    expect(submitted).toEqual(["first"])
+    expect(rec.errors).toHaveLength(1)
+    expect(rec.errors[0]).toMatchObject({ _tag: "TruncatedFrame", expected: 104, received: 14 })
+    await healthy(receiver.address)
+  })
+
+  it("submit rejecting or throwing: error response, connection and receiver keep running", async () => {
+    const rec = recording()
+    const receiver = await start({
+      submit: ({ transactions }) => {
+        const text = new TextDecoder().decode(transactions[0])
+        if (text === "reject") return Promise.reject(new Error("consensus not ready"))
+        if (text === "throw") throw new Error("kaput")
+        return Promise.resolve({ count: 7 })
+      },
+      onInputError: rec.onInputError
+    })
+    const client = await connect(receiver.address)
+    client.write(frames(batch("reject"), batch("throw"), batch("fine")))
+    expect(await client.awaitResponses(3)).toEqual([
+      err("Transaction submission failed: consensus not ready"),
+      err("Transaction submission failed: kaput"),
+      ok(7)
+    ])
+    expect(rec.errors.map((e) => e._tag)).toEqual(["SubmitFailed", "SubmitFailed"])
+    await healthy(receiver.address, 7)
+  })
+
+  it("maxConnections: excess connections closed at once and counted", async () => {
+    const rec = recording()
+    const receiver = await start({ maxConnections: 2, submit: async () => ({}), onInputError: rec.onInputError })
+    const a = await connect(receiver.address)
+    const b = await connect(receiver.address)
+    await waitFor(() => receiver.stats().connectionsOpen === 2)
+    const c = await connect(receiver.address)
+    await c.awaitServerClose()
+    expect(c.responses).toEqual([])
+    expect(receiver.stats().connectionsRejected).toBe(1)
+    expect(rec.errors.map((e) => e._tag)).toEqual(["ConnectionRejected"])
+    a.write(frames(batch("a")))
+    b.write(frames(batch("b")))
+    expect(await a.awaitResponses(1)).toEqual([ok(1)])
+    expect(await b.awaitResponses(1)).toEqual([ok(1)])
+  })
+
+  it("frameTimeoutMs: a connection stalled inside a frame is closed; idle and slow-but-steady ones are not", async () => {
+    const rec = recording()
+    const receiver = await start({ frameTimeoutMs: 150, submit: async () => ({}), onInputError: rec.onInputError })
+    const stalled = await connect(receiver.address)
+    const idle = await connect(receiver.address)
+    const steady = await connect(receiver.address)
+    stalled.write(Buffer.concat([header(100), Buffer.alloc(10)]))
+    const started = Date.now()
+    // The steady client sends a whole frame every 50 ms for 500 ms.
+    for (let i = 0; i < 10; i++) {
+      steady.write(frames(batch(`s${i}`)))
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await stalled.awaitServerClose(3000)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    expect(rec.errors.map((e) => e._tag)).toEqual(["FrameTimeout"])
+    expect(rec.errors[0]).toMatchObject({ timeoutMs: 150, received: 14 })
+    expect(await steady.awaitResponses(10)).toHaveLength(10)
+    expect(idle.ended || idle.closed).toBe(false)
+    idle.write(frames(batch("still here")))
+    expect(await idle.awaitResponses(1)).toEqual([ok(1)])
+  })
+
+  it("idleTimeoutMs: a silent connection is closed", async () => {
+    const rec = recording()
+    const receiver = await start({ idleTimeoutMs: 100, submit: async () => ({}), onInputError: rec.onInputError })
+    const idle = await connect(receiver.address)
+    await idle.awaitServerClose(3000)
+    expect(rec.errors.map((e) => e._tag)).toEqual(["IdleTimeout"])
+    expect(receiver.stats().errors.IdleTimeout).toBe(1)
+  })
+})
+
+describe("modes", () => {
+  it("respond none: no bytes are written back; bad frames are counted and ignored", async () => {
+    const submitted: Array<number> = []
+    const receiver = await start({
+      respond: "none",
+      maxFrameBytes: 64,
+      submit: async ({ transactions }) => {
+        submitted.push(transactions.length)
+      }
+    })
+    const client = await connect(receiver.address)
+    client.write(frames(batch("a"), new Uint8Array(0), new Uint8Array([0xff]), batch("b", "c")))
+    await waitFor(() => submitted.length === 2)
+    client.write(header(65))
+    await client.awaitServerClose()
+    expect(submitted).toEqual([1, 2])
+    expect(client.responses).toEqual([])
+    expect(client.decoder.bufferedBytes).toBe(0)
+    const { errors } = receiver.stats()
+    expect([errors.EmptyFrame, errors.MalformedEnvelope, errors.FrameTooLarge]).toEqual([1, 1, 1])
+  })
+
+  it("payload raw: the payload is submitted as is; count defaults to 1", async () => {
+    const payloads: Array<string> = []
+    const receiver = await start({
+      payload: "raw",
+      submit: async ({ transactions, payload }) => {
+        expect(transactions).toEqual([payload])
+        payloads.push(new TextDecoder().decode(payload))
+      }
+    })
+    const client = await connect(receiver.address)
+    client.write(frames(tx("not protobuf \xff"), new Uint8Array(0)))
+    expect(await client.awaitResponses(2)).toEqual([ok(1), err("Empty Transactions message")])
+    expect(payloads).toEqual(["not protobuf \xff"])
+  })
+
+  it("ordering none: one connection's frames run in parallel, responses stay in request order", async () => {
+    let running = 0
+    let maxRunning = 0
+    const receiver = await start({
+      payload: "raw",
+      ordering: "none",
+      handlers: 8,
+      submit: async ({ payload }) => {
+        running++
+        maxRunning = Math.max(maxRunning, running)
+        const index = payload[0]!
+        // Later frames finish first.
+        await new Promise((r) => setTimeout(r, 40 - index))
+        running--
+        return { count: index }
+      }
+    })
+    const client = await connect(receiver.address)
+    const N = 32
+    client.write(frames(...Array.from({ length: N }, (_, i) => new Uint8Array([i]))))
+    const responses = await client.awaitResponses(N)
+    expect(responses.map((r) => r.count)).toEqual(Array.from({ length: N }, (_, i) => i))
+    expect(maxRunning).toBeGreaterThan(1)
+  })
+
+  it("ordering per-connection: at most one frame of a connection is being submitted at a time", async () => {
+    let running = 0
+    let maxRunning = 0
+    const receiver = await start({
+      payload: "raw",
+      handlers: 8,
+      submit: async () => {
+        running++
+        maxRunning = Math.max(maxRunning, running)
+        await new Promise((r) => setTimeout(r, 2))
+        running--
+      }
+    })
+    const client = await connect(receiver.address)
+    client.write(frames(...Array.from({ length: 20 }, (_, i) => new Uint8Array([i]))))
+    await client.awaitResponses(20)
+    expect(maxRunning).toBe(1)
+  })
+
+  it("listens on TCP (port 0 → the actual port in address)", async () => {
+    const receiver = await start({ listen: "tcp://127.0.0.1:0", submit: async () => ({}) })
+    expect(receiver.address).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/)
+    expect(receiver.address).not.toBe("tcp://127.0.0.1:0")
+    const client = await connect(receiver.address)
+    client.write(frames(batch("a"), batch("b", "c")))
+    expect(await client.awaitResponses(2)).toEqual([ok(1), ok(2)])
+    client.write(header(0xffff_fff0))
+    await client.awaitServerClose()
+    expect(client.responses[2]).toEqual(err("Transaction too large: 4294967280 bytes (max: 10485760)"))
+  })
+})
+
+describe("hostile input", () => {
+  it("random byte streams from random connections never crash the receiver (property)", async () => {
+    const receiver = await start({ maxFrameBytes: 256, frameTimeoutMs: 200, lingerMs: 50, submit: async () => ({}) })
+    const stream = fc.array(fc.uint8Array({ minLength: 0, maxLength: 300 }), { minLength: 1, maxLength: 6 })
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(stream, fc.boolean()), { minLength: 1, maxLength: 4 }), async (conns) => {
+        const cs = await Promise.all(conns.map(() => connect(receiver.address)))
+        for (const [i, [chunks, abort]] of conns.entries()) {
+          for (const chunk of chunks) cs[i]!.write(chunk)
+          if (abort) cs[i]!.destroy()
+          else cs[i]!.socket.end()
+        }
+        await Promise.all(cs.map((c) => c.awaitServerClose(3000)))
+        await waitFor(() => receiver.stats().connectionsOpen === 0, 3000, "all closed")
+        await healthy(receiver.address)
+        await waitFor(() => receiver.stats().queuedFrames === 0 && receiver.stats().bufferedBytes === 0)
+      }),
+      { numRuns: 40, seed: 20240601 }
+    )
+  })
+})
+
+describe("backpressure", () => {
+  it("slow submit (5 ms) with fast senders: memory stays bounded and senders are pushed back", async () => {
+    const MAX_BUFFERED = 1024 * 1024
+    const receiver = await start({
+      handlers: 2,
+      queueCapacity: 64,
+      connectionQueueCapacity: 8,
+      maxBufferedBytes: MAX_BUFFERED,
+      submit: () => new Promise((r) => setTimeout(() => r({}), 5))
+    })
+    const payload = Envelope.encode(Workload.batches({ batches: 1, txPerBatch: 50 }).next().value!)
+    const frame = frames(payload) // ~32 KiB, the upstream shape
+    const SENDERS = 4
+    const cs = await Promise.all(Array.from({ length: SENDERS }, () => connect(receiver.address)))
+    const baseline = process.memoryUsage()
+    let blocked = 0
+    let maxWritable = 0
+    let maxBuffered = 0
+    let maxQueued = 0
+    let maxPaused = 0
+    let sentBytes = 0
+    const until = Date.now() + 1500
+    await Promise.all(
+      cs.map(async (c) => {
+        while (Date.now() < until) {
+          sentBytes += frame.length
+          if (!c.write(frame)) {
+            blocked++
+            maxWritable = Math.max(maxWritable, c.socket.writableLength)
+            await Promise.race([
+              new Promise((r) => c.socket.once("drain", r)),
+              new Promise((r) => setTimeout(r, until - Date.now()))
+            ])
+          }
+          const s = receiver.stats()
+          maxBuffered = Math.max(maxBuffered, s.bufferedBytes)
+          maxQueued = Math.max(maxQueued, s.queuedFrames)
+          maxPaused = Math.max(maxPaused, s.connectionsPaused)
+        }
+      })
+    )
+    const grown = process.memoryUsage()
+    const stats = receiver.stats()
+    // Senders were pushed back: writes returned false and the receiver took far less than was offered to it.
+    expect(blocked).toBeGreaterThan(0)
+    expect(maxWritable).toBeGreaterThan(0)
+    expect(maxPaused).toBeGreaterThan(0)
+    expect(stats.bytesReceived).toBeLessThan(sentBytes)
+    // Stated bound: maxBufferedBytes + one frame per connection (admitted before pausing) + 64 KiB free partial each.
+    expect(maxBuffered).toBeLessThanOrEqual(MAX_BUFFERED + SENDERS * (frame.length + 64 * 1024))
+    expect(maxQueued).toBeLessThanOrEqual(64 + SENDERS * 4)
+    // Whole-process growth, senders included (each holds at most a socket buffer): under 64 MiB.
+    expect(grown.arrayBuffers - baseline.arrayBuffers).toBeLessThan(64 * 1024 * 1024)
+    expect(grown.rss - baseline.rss).toBeLessThan(128 * 1024 * 1024)
+    // Throughput is what 2 handlers x 5 ms allow, not what the senders offered.
+    expect(stats.framesSubmitted).toBeLessThan((1500 / 5) * 2 + 100)
+  })
+})
+
+describe("shutdown", () => {
+  it("frames queued at close are all submitted and answered, then the connection and file are gone", async () => {
+    const submitted: Array<number> = []
+    const path = tempSocketPath()
+    const receiver = await createReceiver({
+      listen: path,
+      handlers: 1,
+      payload: "raw",
+      logLevel: "None",
+      submit: async ({ payload }) => {
+        await new Promise((r) => setTimeout(r, 10))
+        submitted.push(payload[0]!)
+      }
+    })
+    const client = await connect(receiver.address)
+    const N = 30
+    client.write(frames(...Array.from({ length: N }, (_, i) => new Uint8Array([i]))))
+    await waitFor(() => receiver.stats().framesReceived === N)
+    const report = await receiver.close({ timeoutMs: 5000 })
+    expect(report).toMatchObject({ timedOut: false, unsubmittedFrames: 0, interruptedSubmits: 0 })
+    expect(submitted).toEqual(Array.from({ length: N }, (_, i) => i))
+    await client.awaitServerClose()
+    expect(client.responses).toHaveLength(N)
+    expect(client.responses.every((r) => r.success)).toBe(true)
+    const { existsSync } = await import("node:fs")
+    expect(existsSync(path)).toBe(false)
+    expect(await receiver.close()).toBe(report)
+  })
+
+  it("the deadline bounds shutdown and reports what was not submitted", async () => {
+    const receiver = await createReceiver({
+      listen: tempSocketPath(),
+      handlers: 1,
+      logLevel: "None",
+      submit: () => new Promise(() => {}) // never settles
+    })
+    const client = await connect(receiver.address)
+    client.write(frames(batch("a"), batch("b"), batch("c")))
+    await waitFor(() => receiver.stats().handlersBusy === 1 && receiver.stats().queuedFrames === 3)
+    const started = Date.now()
+    const report = await receiver.close({ timeoutMs: 200 })
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(report).toMatchObject({ timedOut: true, unsubmittedFrames: 3, interruptedSubmits: 1 })
+    await client.awaitServerClose()
+  })
+})
