@@ -1,0 +1,3 @@
+module txlane.dev/peers/go
+
+go 1.22
