@@ -1,0 +1,152 @@
+//! `txlane-rust-receiver [receive] --listen ENDPOINT [options]` — the
+//! receiving peer of PEERS.md. Parses flags, binds, prints the ready line,
+//! serves until SIGTERM/SIGINT or `--expect-transactions`, prints the report.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use txlane_peer::endpoint::Endpoint;
+use txlane_peer::listener::Listener;
+use txlane_peer::report::Role;
+use txlane_peer::server::{self, PayloadMode, RespondMode, ServerConfig};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Respond {
+    None,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Payload {
+    Transactions,
+    Raw,
+}
+
+/// txlane receiver peer (Rust). See packages/conformance/PEERS.md.
+#[derive(Debug, Parser)]
+#[command(name = "txlane-rust-receiver", version)]
+struct Args {
+    /// Where to listen: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT.
+    #[arg(long, value_name = "ENDPOINT")]
+    listen: Endpoint,
+    /// json: one response frame per request frame; none: never write.
+    #[arg(long, value_enum, default_value = "json")]
+    respond: Respond,
+    /// Size of the handler pool that submits batches.
+    #[arg(long, default_value_t = server::DEFAULT_HANDLERS, value_parser = clap::value_parser!(usize))]
+    handlers: usize,
+    /// Frame payload limit in bytes.
+    #[arg(long, default_value_t = txlane_peer::frame::DEFAULT_MAX_FRAME_BYTES)]
+    max_frame_bytes: usize,
+    /// Append every accepted payload to FILE as a length-prefixed frame.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Shut down gracefully once N transactions were submitted and answered.
+    #[arg(long, value_name = "N")]
+    expect_transactions: Option<u64>,
+    /// Payload interpretation (extension): a Transactions envelope, or raw.
+    #[arg(long, value_enum, default_value = "transactions")]
+    payload: Payload,
+    /// Close a connection stalled inside a frame this long, in ms, or
+    /// `unbounded` (extension).
+    #[arg(long, value_name = "MS|unbounded", default_value = "30000", value_parser = parse_frame_timeout)]
+    frame_timeout_ms: FrameTimeout,
+    /// Connections served at once (extension).
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+/// `--frame-timeout-ms`: a positive number of milliseconds or `unbounded`
+/// (never `0` meaning "no limit", per the project's style).
+#[derive(Debug, Clone, Copy)]
+struct FrameTimeout(Option<Duration>);
+
+fn parse_frame_timeout(s: &str) -> Result<FrameTimeout, String> {
+    if s == "unbounded" {
+        return Ok(FrameTimeout(None));
+    }
+    match s.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(FrameTimeout(Some(Duration::from_millis(ms)))),
+        _ => Err("expected a positive number of milliseconds or `unbounded`".into()),
+    }
+}
+
+/// Drop a leading `receive` word so `PEER receive --listen …` works too.
+fn args() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<_> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "receive") {
+        args.remove(1);
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse_from(args());
+    if args.handlers == 0 || args.max_connections == 0 {
+        eprintln!("error: --handlers and --max-connections must be at least 1");
+        return ExitCode::from(2);
+    }
+    let config = ServerConfig {
+        max_frame_bytes: args.max_frame_bytes,
+        respond: match args.respond {
+            Respond::None => RespondMode::None,
+            Respond::Json => RespondMode::Json,
+        },
+        payload: match args.payload {
+            Payload::Transactions => PayloadMode::Transactions,
+            Payload::Raw => PayloadMode::Raw,
+        },
+        handlers: args.handlers,
+        max_connections: args.max_connections,
+        frame_timeout: args.frame_timeout_ms.0,
+        record: args.record,
+        expect_transactions: args.expect_transactions,
+        ..ServerConfig::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("txlane-rust-receiver: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match Listener::bind(&args.listen, config.socket_mode).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "txlane-rust-receiver: cannot listen on {}: {e}",
+                    args.listen
+                );
+                return ExitCode::from(1);
+            }
+        };
+        let endpoint = match listener.local_endpoint() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("txlane-rust-receiver: cannot read bound address: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        // Written by hand to keep PEERS.md's field order ("event" first).
+        println!(
+            "{{\"event\":\"listening\",\"endpoint\":{}}}",
+            serde_json::Value::String(endpoint.to_string())
+        );
+        eprintln!("txlane-rust-receiver: listening on {endpoint}");
+        match server::run(listener, config, txlane_peer::shutdown::signal()).await {
+            Ok(counters) => {
+                println!("{}", counters.report_line(Role::Receiver));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("txlane-rust-receiver: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}

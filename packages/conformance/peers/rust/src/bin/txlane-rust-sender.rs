@@ -1,0 +1,102 @@
+//! `txlane-rust-sender [send] --endpoint ENDPOINT [options]` — the sending
+//! peer of PEERS.md. Parses flags, sends the deterministic workload, prints
+//! the report; exit code 1 when anything was left undelivered.
+
+use clap::{Parser, ValueEnum};
+use std::process::ExitCode;
+use std::time::Duration;
+use txlane_peer::endpoint::Endpoint;
+use txlane_peer::report::Role;
+use txlane_peer::sender::{self, Delivery, SenderConfig, WorkloadSpec};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DeliveryArg {
+    FireAndForget,
+    Acknowledged,
+}
+
+/// txlane sender peer (Rust). See packages/conformance/PEERS.md.
+#[derive(Debug, Parser)]
+#[command(name = "txlane-rust-sender", version)]
+struct Args {
+    /// Where to connect: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT.
+    #[arg(long, value_name = "ENDPOINT")]
+    endpoint: Endpoint,
+    /// When a batch is done: when written, or when acknowledged with success.
+    #[arg(long, value_enum, default_value = "fire-and-forget")]
+    delivery: DeliveryArg,
+    /// Workers; each owns one persistent connection.
+    #[arg(long, default_value_t = sender::DEFAULT_WORKERS)]
+    workers: usize,
+    /// Capacity of the bounded batch queue.
+    #[arg(long, default_value_t = sender::DEFAULT_QUEUE)]
+    queue: usize,
+    /// Number of batches (frames) to send.
+    #[arg(long, default_value_t = 1000)]
+    batches: u64,
+    /// Transactions per batch.
+    #[arg(long, default_value_t = 50)]
+    tx_per_batch: usize,
+    /// Target encoded size of each transaction, in bytes.
+    #[arg(long, default_value_t = 650)]
+    tx_size: usize,
+    /// Workload seed (unsigned 64-bit).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Give up after this many milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    timeout_ms: u64,
+    /// Largest payload this sender writes (extension).
+    #[arg(long, default_value_t = txlane_peer::frame::DEFAULT_MAX_FRAME_BYTES)]
+    max_frame_bytes: usize,
+}
+
+/// Drop a leading `send` word so `PEER send --endpoint …` works too.
+fn args() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<_> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "send") {
+        args.remove(1);
+    }
+    args
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse_from(args());
+    if args.workers == 0 || args.queue == 0 {
+        eprintln!("error: --workers and --queue must be at least 1");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("txlane-rust-sender: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let mut config = SenderConfig::new(args.endpoint, Duration::from_millis(args.timeout_ms));
+        config.delivery = match args.delivery {
+            DeliveryArg::FireAndForget => Delivery::FireAndForget,
+            DeliveryArg::Acknowledged => Delivery::Acknowledged,
+        };
+        config.workers = args.workers;
+        config.queue = args.queue;
+        config.max_frame_bytes = args.max_frame_bytes;
+        let spec = WorkloadSpec {
+            seed: args.seed,
+            batches: args.batches,
+            tx_per_batch: args.tx_per_batch,
+            tx_size: args.tx_size,
+        };
+        let counters = sender::run(config, spec).await;
+        println!("{}", counters.report_line(Role::Sender));
+        if counters.undelivered == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    })
+}
