@@ -1,6 +1,16 @@
 /**
  * `@txlane/conformance`: the peer contract, the cross-implementation matrix and the benchmarks.
  *
+ * - `Report`: the PEERS.md JSON lines (Effect Schema).
+ * - `Peers`: the implementations of the matrix and outside ones from a command template.
+ * - `Scenarios`, `Matrix`, `Outcome`: the suite, its runner and report, the tagged outcomes.
+ * - `runConformance`: the whole suite as an Effect (what `txlane-conformance` runs).
+ *
  * @module
  */
+export { type ConformanceOptions, runConformance } from "./harness/Cli.js"
+export * as Matrix from "./harness/Matrix.js"
+export * as Outcome from "./harness/Outcome.js"
+export * as Peers from "./harness/Peers.js"
+export * as Scenarios from "./harness/Scenarios.js"
 export * as Report from "./Report.js"

@@ -50,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	txSize := fs.Int("tx-size", 650, "target encoded transaction size in bytes")
 	seed := fs.Uint64("seed", 1, "workload seed (unsigned 64-bit)")
 	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
+	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes; larger batches are refused before queueing")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -86,6 +87,9 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return usage("--queue must be at least 1")
 	case *batches < 0, *txPerBatch < 0, *txSize < 0:
 		return usage("--batches, --tx-per-batch and --tx-size must not be negative")
+	case *maxFrame < 1 || int64(*maxFrame) > txlane.MaxFrameLength:
+		// 0 would mean "default" to the library's option, so the CLI refuses it outright.
+		return usage("--max-frame-bytes must be between 1 and %d", int64(txlane.MaxFrameLength))
 	case *timeoutMs < 1:
 		return usage("--timeout-ms must be at least 1")
 	}
@@ -124,7 +128,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		}
 	}
 	sender, err := txlane.NewChannelBasedSender(*endpoint, *workers, *queue,
-		txlane.WithDelivery(mode), txlane.WithOnWrite(onWrite), txlane.WithLogger(logger))
+		txlane.WithDelivery(mode), txlane.WithOnWrite(onWrite), txlane.WithLogger(logger),
+		txlane.WithMaxFrameBytes(*maxFrame))
 	if err != nil {
 		logger.Printf("%v", err)
 		return 1

@@ -1,0 +1,341 @@
+/**
+ * The TypeScript testee of the conformance matrix: PEERS.md on top of `@txlane/receiver`
+ * (`createReceiver`) and `@txlane/sender` (`createSender`), through their Promise facades —
+ * the API a non-Effect user sees.
+ *
+ * ```
+ * txlane-ts-peer receive --listen ENDPOINT [--respond none|json] [--handlers N]
+ *     [--max-frame-bytes N] [--record FILE] [--expect-transactions N]
+ * txlane-ts-peer send --endpoint ENDPOINT [--delivery fire-and-forget|acknowledged] [--workers N]
+ *     [--queue N] [--batches N] [--tx-per-batch K] [--tx-size S] [--seed X] [--timeout-ms T]
+ *     [--max-frame-bytes N]
+ * ```
+ *
+ * Stdout carries only the PEERS.md JSON lines; logs go to stderr.
+ *
+ * Known limit of the sender report: `@txlane/sender` does not say *which* batches it resent
+ * after a broken connection, so `digest` counts every delivered batch once, while `frames`
+ * and `transactions` count resends (PEERS.md: the digest would count them twice). Without
+ * broken connections the two agree.
+ *
+ * @module
+ */
+import * as fs from "node:fs"
+import { parseArgs } from "node:util"
+import { Digest, Envelope, Frame, FrameEncoder, Workload } from "@txlane/protocol"
+import { createReceiver } from "@txlane/receiver"
+import { createSender } from "@txlane/sender"
+import { Result } from "effect"
+import type { Report } from "../Report.js"
+
+/** Exit codes of PEERS.md. */
+export const EXIT_OK = 0
+export const EXIT_NOT_DELIVERED = 1
+export const EXIT_USAGE = 2
+
+class UsageError extends Error {}
+
+const log = (message: string): void => {
+  process.stderr.write(`txlane-ts-peer: ${message}\n`)
+}
+
+const int = (name: string, text: string | undefined, fallback: number, min = 0): number => {
+  if (text === undefined) return fallback
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`)
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be at least ${min}, got ${text}`)
+  return n
+}
+
+const oneOf = <const A extends string>(
+  name: string,
+  text: string | undefined,
+  values: ReadonlyArray<A>,
+  fallback: A
+): A => {
+  if (text === undefined) return fallback
+  if (!values.includes(text as A)) throw new UsageError(`--${name} must be one of ${values.join(", ")}, got ${text}`)
+  return text as A
+}
+
+const printLine = (value: object): Promise<void> =>
+  new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()))
+
+// ---------------------------------------------------------------------------------------------
+// receive
+
+const receive = async (argv: Array<string>): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      listen: { type: "string" },
+      respond: { type: "string" },
+      handlers: { type: "string" },
+      "max-frame-bytes": { type: "string" },
+      record: { type: "string" },
+      "expect-transactions": { type: "string" }
+    }
+  })
+  if (values.listen === undefined) throw new UsageError("--listen is required")
+  const respond = oneOf("respond", values.respond, ["json", "none"], "json")
+  const handlers = values.handlers === undefined ? undefined : int("handlers", values.handlers, 0, 1)
+  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
+  const expect =
+    values["expect-transactions"] === undefined
+      ? undefined
+      : int("expect-transactions", values["expect-transactions"], 0)
+  const record = values.record === undefined ? undefined : fs.openSync(values.record, "a")
+
+  const digest = Digest.make()
+  let frames = 0
+  let bytes = 0
+  let first = 0
+  let last = 0
+  let stopping: Promise<void> | undefined
+
+  const receiver = await createReceiver({
+    listen: values.listen,
+    respond,
+    handlers,
+    maxFrameBytes,
+    submit: ({ transactions, payload }) => {
+      // Recorded before the response exists: one write on an O_APPEND file, so a SIGKILL
+      // leaves whole frames only.
+      if (record !== undefined) {
+        const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
+        fs.writeSync(record, Buffer.concat([header, body]))
+      }
+      digest.addAll(transactions)
+      frames++
+      bytes += payload.length
+      const now = performance.now()
+      if (first === 0) first = now
+      last = now
+      if (expect !== undefined && digest.count >= expect) setImmediate(() => void stop())
+      return { count: transactions.length }
+    }
+  })
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // Graceful: submits what was decoded and flushes every response before closing.
+      const shutdown = await receiver.close()
+      if (shutdown.timedOut) log(`shutdown deadline passed; ${shutdown.unsubmittedFrames} frames not submitted`)
+      if (record !== undefined) fs.closeSync(record)
+      const stats = receiver.stats()
+      const errors: Record<string, number> = {}
+      for (const [kind, n] of Object.entries(stats.errors)) {
+        if (n > 0) errors[kind === "EmptyFrame" ? "EmptyBatch" : kind] = n
+      }
+      const errorResponses =
+        respond === "json"
+          ? (stats.errors.EmptyFrame ?? 0) +
+            (stats.errors.MalformedEnvelope ?? 0) +
+            (stats.errors.FrameTooLarge ?? 0) +
+            (stats.errors.SubmitFailed ?? 0)
+          : 0
+      const report: Report = {
+        event: "report",
+        role: "receiver",
+        impl: "ts",
+        frames,
+        transactions: digest.count,
+        bytes,
+        digest: digest.value,
+        acknowledged: 0,
+        undelivered: 0,
+        responses: { ok: respond === "json" ? frames : 0, error: errorResponses },
+        errors,
+        elapsedMs: Math.max(0, last - first)
+      }
+      await printLine(report)
+    })()
+    return stopping
+  }
+  // Stop on SIGTERM/SIGINT or --expect-transactions, whichever comes first. The handlers are
+  // installed before the ready line: the harness may signal us right after reading it.
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = () => void stop().then(() => resolve(EXIT_OK))
+    process.once("SIGTERM", onSignal)
+    process.once("SIGINT", onSignal)
+    const poll = setInterval(() => {
+      if (stopping) {
+        clearInterval(poll)
+        void stopping.then(() => resolve(EXIT_OK))
+      }
+    }, 20)
+  })
+  await printLine({ event: "listening", endpoint: receiver.address })
+  if (expect === 0) void stop()
+  return stopped
+}
+
+// ---------------------------------------------------------------------------------------------
+// send
+
+const send = async (argv: Array<string>): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      endpoint: { type: "string" },
+      delivery: { type: "string" },
+      workers: { type: "string" },
+      queue: { type: "string" },
+      batches: { type: "string" },
+      "tx-per-batch": { type: "string" },
+      "tx-size": { type: "string" },
+      seed: { type: "string" },
+      "timeout-ms": { type: "string" },
+      "max-frame-bytes": { type: "string" }
+    }
+  })
+  if (values.endpoint === undefined) throw new UsageError("--endpoint is required")
+  const delivery = oneOf("delivery", values.delivery, ["fire-and-forget", "acknowledged"], "fire-and-forget")
+  const workers = values.workers === undefined ? undefined : int("workers", values.workers, 0, 1)
+  const queue = int("queue", values.queue, 1000, 1)
+  const batches = int("batches", values.batches, 1000)
+  const txPerBatch = int("tx-per-batch", values["tx-per-batch"], Workload.DEFAULT_TRANSACTIONS_PER_BATCH)
+  const txSize = int("tx-size", values["tx-size"], Workload.DEFAULT_TRANSACTION_BYTES)
+  const timeoutMs = int("timeout-ms", values["timeout-ms"], 60_000)
+  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
+  if (values.seed !== undefined && !/^\d+$/.test(values.seed))
+    throw new UsageError("--seed must be an unsigned integer")
+  const seed = BigInt(values.seed ?? "1")
+  if (seed >= 2n ** 64n) throw new UsageError("--seed must fit in 64 bits")
+
+  const acknowledged = delivery === "acknowledged"
+  const deadline = Date.now() + timeoutMs
+  const sender = await createSender({
+    endpoint: values.endpoint,
+    delivery,
+    workers,
+    queueCapacity: queue,
+    maxFrameBytes,
+    // PEERS.md: keep retrying until --timeout-ms; the deadline below bounds everything.
+    retries: "unbounded",
+    closeTimeout: timeoutMs
+  })
+
+  const errors: Record<string, number> = {}
+  const countError = (error: unknown) => {
+    const tag =
+      typeof error === "object" && error !== null && "_tag" in error
+        ? String((error as { _tag: unknown })._tag)
+        : "Error"
+    errors[tag] = (errors[tag] ?? 0) + 1
+    if ((errors[tag] ?? 0) <= 3) log(`batch failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  const delivered = Digest.make()
+  const accepted = Digest.make()
+  let acceptedBatches = 0
+  let acked = 0
+  const started = performance.now()
+  const pending = new Set<Promise<void>>()
+  // Bounds the acknowledged-mode promises alive at once (the queue itself bounds the rest).
+  const window = queue * 2
+
+  for (const batch of Workload.batches({ seed, batches, txPerBatch, txSize })) {
+    if (Date.now() > deadline) break
+    const sent = sender.send(batch)
+    if (!acknowledged) {
+      try {
+        await sent
+        accepted.addAll(batch)
+        acceptedBatches++
+      } catch (error) {
+        countError(error)
+      }
+      continue
+    }
+    const p: Promise<void> = sent.then(
+      () => {
+        acked++
+        delivered.addAll(batch)
+      },
+      (error: unknown) => countError(error)
+    )
+    const tracked = p.finally(() => pending.delete(tracked))
+    pending.add(tracked)
+    if (pending.size >= window) await Promise.race(pending)
+  }
+  const remaining = () => Math.max(0, deadline - Date.now())
+  if (acknowledged) {
+    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, remaining()).unref())])
+  }
+  const closed = await sender.close({ timeoutMs: Math.max(1, remaining()) })
+  const elapsedMs = performance.now() - started
+  const stats = sender.stats()
+
+  let undelivered: number
+  let digest: string
+  if (acknowledged) {
+    undelivered = batches - acked
+    digest = delivered.value
+  } else {
+    // Delivered = accepted minus what the close handed back (the digest is a sum mod 2^64).
+    const back = Digest.make()
+    for (const u of closed.undelivered) {
+      const decoded = Envelope.decode(u.payload)
+      if (Result.isSuccess(decoded)) back.addAll(decoded.success)
+    }
+    digest = subtract(accepted.value, back.value)
+    // Refused by the limit, never attempted (deadline), handed back by the close, or given up on.
+    undelivered = batches - acceptedBatches + closed.undelivered.length + closed.failed
+  }
+  if (stats.malformedResponses > 0) errors.MalformedResponse = stats.malformedResponses
+  if (stats.connectFailures > 0) errors.ConnectFailed = stats.connectFailures
+  if (stats.connectionErrors > 0) errors.ConnectionLost = stats.connectionErrors
+  if (stats.rejected > 0 && errors.Rejected === undefined) errors.Rejected = stats.rejected
+  const report: Report = {
+    event: "report",
+    role: "sender",
+    impl: "ts",
+    frames: stats.batchesSent,
+    transactions: stats.transactionsSent,
+    bytes: Math.max(0, stats.bytesSent - Frame.HEADER_BYTES * stats.batchesSent),
+    digest,
+    acknowledged: acked,
+    undelivered,
+    responses: { ok: stats.acknowledged, error: stats.rejected },
+    errors,
+    elapsedMs
+  }
+  await printLine(report)
+  return undelivered === 0 ? EXIT_OK : EXIT_NOT_DELIVERED
+}
+
+const subtract = (a: string, b: string): string =>
+  BigInt.asUintN(64, BigInt(`0x${a}`) - BigInt(`0x${b}`))
+    .toString(16)
+    .padStart(16, "0")
+
+// ---------------------------------------------------------------------------------------------
+
+/** Runs the peer with `argv` (without node and the script); resolves with the exit code. */
+export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const [role, ...rest] = argv
+  try {
+    if (role === "receive") return await receive(rest)
+    if (role === "send") return await send(rest)
+    throw new UsageError(
+      `the first argument must be receive or send, got ${role === undefined ? "nothing" : JSON.stringify(role)}`
+    )
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))
+    ) {
+      log(error.message)
+      log(
+        "usage: txlane-ts-peer receive --listen ENDPOINT [options] | send --endpoint ENDPOINT [options] (see PEERS.md)"
+      )
+      return EXIT_USAGE
+    }
+    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    return EXIT_NOT_DELIVERED
+  }
+}
