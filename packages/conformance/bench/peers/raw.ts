@@ -1,0 +1,90 @@
+/**
+ * The Node ceiling: a plain `node:net` pump with corked writes and the protocol's decoder.
+ *
+ * - `send`: pre-encodes the workload's frames, then each of `--workers` connections writes its
+ *   share in corked runs of 64 frames, waiting for `drain` when the socket buffer is full.
+ * - `receive`: one `FrameDecoder` per connection and `Envelope.decode` per frame (the same work
+ *   the txlane receiver does per frame, without handlers, queues or responses).
+ */
+import { createConnection, createServer, type Socket } from "node:net"
+import { Endpoint, Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
+import { Result } from "effect"
+import { listening, parse, report, totals } from "./contract.js"
+import { payloadPool } from "./pool.js"
+
+const CORK_FRAMES = 64
+const args = parse(process.argv.slice(2), 1)
+
+const endpointOf = (text: string) => Result.getOrThrow(Endpoint.parse(text))
+
+if (args.role === "receive") {
+  const t = totals()
+  const endpoint = endpointOf(args.listen)
+  const server = createServer((socket: Socket) => {
+    const decoder = new FrameDecoder.FrameDecoder()
+    socket.on("data", (chunk: Buffer) => {
+      const { frames } = decoder.push(chunk)
+      for (const frame of frames) {
+        const txs = Envelope.decode(frame)
+        if (t.frames === 0) t.firstAt = performance.now()
+        t.frames++
+        t.bytes += frame.length
+        if (Result.isSuccess(txs)) t.transactions += txs.success.length
+      }
+      if (frames.length > 0) t.lastAt = performance.now()
+      if (args.expectTransactions !== undefined && t.transactions >= args.expectTransactions) finish()
+    })
+    socket.on("error", () => socket.destroy())
+  })
+  const finish = () => {
+    report("raw-node-net", "receiver", t)
+    process.exit(0)
+  }
+  process.on("SIGTERM", finish)
+  server.listen(Endpoint.toNetOptions(endpoint), () => {
+    const address = server.address()
+    listening(
+      typeof address === "object" && address !== null ? `tcp://${address.address}:${address.port}` : args.listen
+    )
+  })
+} else {
+  // A bounded pool of pre-encoded frames, cycled (see pool.ts): batch i is frames[i % frames.length].
+  const frames = payloadPool(args).map((payload) => Result.getOrThrow(FrameEncoder.encode(payload)))
+  const t = totals()
+  // Worker w writes batches w, w + workers, w + 2*workers, … < batches.
+  const send = (socket: Socket, w: number) =>
+    new Promise<void>((resolve, reject) => {
+      let next = w
+      const pump = () => {
+        while (next < args.batches) {
+          socket.cork()
+          let ok = true
+          for (let n = 0; n < CORK_FRAMES && next < args.batches; n++, next += args.workers) {
+            const frame = frames[next % frames.length]!
+            socket.write(frame[0])
+            ok = socket.write(frame[1])
+            t.frames++
+            t.bytes += frame[1].length
+          }
+          socket.uncork()
+          if (!ok) return socket.once("drain", pump)
+        }
+        socket.end(resolve)
+      }
+      socket.on("error", reject)
+      pump()
+    })
+  const endpoint = endpointOf(args.endpoint)
+  t.firstAt = performance.now()
+  await Promise.all(
+    Array.from({ length: args.workers }, (_, w) => {
+      const socket = createConnection(Endpoint.toNetOptions(endpoint))
+      socket.on("data", () => {}) // a responding receiver must never block us
+      return new Promise<void>((resolve, reject) => socket.once("connect", () => send(socket, w).then(resolve, reject)))
+    })
+  )
+  t.lastAt = performance.now()
+  t.transactions = args.batches * args.txPerBatch
+  report("raw-node-net", "sender", t)
+  process.exit(0)
+}
