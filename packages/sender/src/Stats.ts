@@ -1,0 +1,113 @@
+/**
+ * What a sender reports about itself: the synchronous {@link Stats} snapshot and the
+ * {@link CloseReport} of a graceful close. Counts are in batches unless the name says otherwise.
+ *
+ * @module
+ */
+
+/** A point-in-time snapshot of a sender's counters (cheap: plain numbers, no Effect). */
+export interface Stats {
+  /** Batches in the send queue now. */
+  readonly queued: number
+  /** Capacity of the send queue. */
+  readonly queueCapacity: number
+  /**
+   * Batches taken by workers and not settled: waiting for a connection, written but not yet
+   * flushed to the kernel (fire-and-forget), or written but not yet answered (acknowledged).
+   */
+  readonly inFlight: number
+  /** Batches accepted by `send`/`sendPayload` (queued). */
+  readonly accepted: number
+  /** Frame writes, resends included. */
+  readonly batchesSent: number
+  /** Transactions in those frames (batches from `sendPayload` count 0: their contents are opaque). */
+  readonly transactionsSent: number
+  /** Bytes written, 4-byte headers included. */
+  readonly bytesSent: number
+  /**
+   * Batches settled as delivered: flushed to the kernel on a connection that was still open
+   * (fire-and-forget) or answered `{"success":true}` (acknowledged).
+   */
+  readonly delivered: number
+  /** Responses read and parsed, in every mode. */
+  readonly responses: number
+  /** Responses with `"success":true`. */
+  readonly acknowledged: number
+  /** Responses with `"success":false` (each is also logged). */
+  readonly rejected: number
+  /** Response frames that were not a valid JSON response. */
+  readonly malformedResponses: number
+  /** Batches discarded by the `"drop"` overflow policy. */
+  readonly dropped: number
+  /** `send` calls refused with `QueueFull` by the `"fail"` policy. */
+  readonly queueFull: number
+  /** Resends of batches whose connection broke before they were flushed/acknowledged. */
+  readonly retries: number
+  /** Batches given up on (`RetriesExhausted`, `AckTimeout`). */
+  readonly failed: number
+  /**
+   * Frames written on connections that then closed before a response to them arrived. Against a
+   * receiver that answers every frame (json mode, the deployed server) this bounds what
+   * fire-and-forget may have lost; against a `none`-mode receiver it counts every frame.
+   */
+  readonly unanswered: number
+  /** Successful connects. */
+  readonly connects: number
+  /** Successful connects after a worker's first (a connection had broken or been closed). */
+  readonly reconnects: number
+  /** Failed connect attempts. */
+  readonly connectFailures: number
+  /** Connections that ended with an error or were closed by the peer while in use. */
+  readonly connectionErrors: number
+  /** Per worker: fraction of its lifetime spent working rather than waiting for batches (0–1). */
+  readonly workerBusy: ReadonlyArray<number>
+  /** True once `close` has begun. */
+  readonly closed: boolean
+}
+
+/** Where an undelivered batch was when the close deadline passed. */
+export type UndeliveredState =
+  /** Still in the send queue. */
+  | "queued"
+  /** Taken by a worker that had no connection (or had not written it yet). */
+  | "unsent"
+  /** Fire-and-forget: written, but not confirmed flushed; the peer may or may not have it. */
+  | "unconfirmed"
+  /** Acknowledged: written, no response yet; the peer may or may not have it. */
+  | "unacknowledged"
+
+/** A batch a close could not deliver, handed back so the caller can keep or resend it. */
+export interface UndeliveredBatch {
+  /** The frame payload (the encoded `Transactions` envelope, or the `sendPayload` bytes). */
+  readonly payload: Uint8Array
+  /** Transactions in it (0 for `sendPayload`). */
+  readonly transactions: number
+  /** Where it was. */
+  readonly state: UndeliveredState
+}
+
+/** The outcome of a graceful close. Nothing is dropped silently: every accepted batch is in one count or in `undelivered`. */
+export interface CloseReport {
+  /** Batches accepted over the sender's life. */
+  readonly accepted: number
+  /** Batches delivered (see {@link Stats.delivered}). */
+  readonly delivered: number
+  /** Positive responses received. */
+  readonly acknowledged: number
+  /** Negative responses received. */
+  readonly rejected: number
+  /** Batches dropped by the `"drop"` policy (never accepted, so not in `accepted`). */
+  readonly dropped: number
+  /** Batches given up on before the close (`RetriesExhausted`, `AckTimeout`). */
+  readonly failed: number
+  /** Resends. */
+  readonly retries: number
+  /** See {@link Stats.unanswered}. */
+  readonly unanswered: number
+  /** Batches not delivered when the deadline passed, with their payloads. */
+  readonly undelivered: ReadonlyArray<UndeliveredBatch>
+  /** True when the deadline passed before every worker finished. */
+  readonly timedOut: boolean
+  /** How long the close took, in milliseconds. */
+  readonly durationMs: number
+}

@@ -1,0 +1,94 @@
+/**
+ * The sender's errors: plain data with the numbers in them.
+ *
+ * Each is a `Data.TaggedError`, so it is an `Error`, can be `yield*`ed in an Effect, is matched
+ * with `Effect.catchTag`, and is what the Promise facade rejects with (`e instanceof QueueFull`).
+ * `FrameTooLarge` and `InvalidEndpoint` come from `@txlane/protocol` and are re-exported here.
+ *
+ * @module
+ */
+import { FrameTooLarge, InvalidEndpoint } from "@txlane/protocol"
+import { Data } from "effect"
+
+export { FrameTooLarge, InvalidEndpoint }
+
+/** `send` found the queue full under the `"fail"` overflow policy (or `"drop"` in acknowledged mode). */
+export class QueueFull extends Data.TaggedError("QueueFull")<{
+  /** The queue's capacity, in batches. */
+  readonly capacity: number
+}> {
+  override get message(): string {
+    return `send queue is full (capacity ${this.capacity} batches)`
+  }
+}
+
+/** `send` was called after `close` began, or the sender closed before the batch could be queued or acknowledged. */
+export class SenderClosed extends Data.TaggedError("SenderClosed") {
+  override get message(): string {
+    return "sender is closed"
+  }
+}
+
+/** Acknowledged mode: the peer answered the batch's frame with `{"success":false,"error":…}` (or an unreadable response). */
+export class Rejected extends Data.TaggedError("Rejected")<{
+  /** The peer's `error` text (or why its response could not be read). */
+  readonly error: string
+}> {
+  override get message(): string {
+    return `peer rejected the batch: ${this.error}`
+  }
+}
+
+/** Acknowledged mode: no response arrived within `ackTimeout`, and the retry budget was spent. */
+export class AckTimeout extends Data.TaggedError("AckTimeout")<{
+  /** The `ackTimeout` that expired, in milliseconds. */
+  readonly timeoutMs: number
+}> {
+  override get message(): string {
+    return `no response within ${this.timeoutMs} ms`
+  }
+}
+
+/**
+ * The batch was written `attempts` times and every connection carrying it broke before it was
+ * acknowledged (acknowledged mode) or flushed (fire-and-forget), or the reconnect schedule gave
+ * up while a worker held it.
+ */
+export class RetriesExhausted extends Data.TaggedError("RetriesExhausted")<{
+  /** How many times the batch was written (0 when the reconnect schedule gave up before any write). */
+  readonly attempts: number
+}> {
+  override get message(): string {
+    return `gave up after ${this.attempts} attempt(s)`
+  }
+}
+
+/** Connecting to the endpoint failed (the input of the reconnect schedule; never returned by `send`). */
+export class ConnectFailed extends Data.TaggedError("ConnectFailed")<{
+  /** The endpoint, in its canonical string form. */
+  readonly endpoint: string
+  /** The system error code (`ENOENT`, `ECONNREFUSED`, `ETIMEDOUT`, …) or message. */
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot connect to ${this.endpoint}: ${this.reason}`
+  }
+}
+
+/** An option outside its allowed range (`make`/`createSender` fail with it before anything starts). */
+export class InvalidOption extends Data.TaggedError("InvalidOption")<{
+  /** The option's name. */
+  readonly option: string
+  /** What was wrong with it. */
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `invalid option ${this.option}: ${this.reason}`
+  }
+}
+
+/** What `send` and `sendPayload` can fail with. */
+export type SendError = FrameTooLarge | QueueFull | SenderClosed | Rejected | AckTimeout | RetriesExhausted
+
+/** What building a sender can fail with. */
+export type MakeError = InvalidEndpoint | InvalidOption

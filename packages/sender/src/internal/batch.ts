@@ -1,0 +1,56 @@
+/**
+ * A queued batch and the sender's plain counters: the two pieces of state every hot-path step
+ * touches, kept as plain classes so a batch costs one object plus its 4-byte header.
+ *
+ * @module
+ */
+import { Frame } from "@txlane/protocol"
+import type { Deferred } from "effect"
+import type { AckTimeout, Rejected, RetriesExhausted, SenderClosed } from "../errors.js"
+
+/** Why an acknowledged batch's `send` can fail after it was queued. */
+export type AckError = Rejected | AckTimeout | RetriesExhausted | SenderClosed
+
+/** One frame's worth of work: header, payload, and where it stands. */
+export class Batch {
+  /** Times written to a socket. */
+  attempts = 0
+  /** `performance.now()` of the latest write (acknowledged mode: latency and ack timeout). */
+  sentAt = 0
+  /** The frame header. A pooled `Buffer` slice: cheaper than a fresh typed array, and sockets take Buffers without conversion. */
+  readonly header: Buffer
+
+  constructor(
+    readonly payload: Uint8Array,
+    /** Transactions in the batch (0 for opaque payloads). */
+    readonly transactions: number,
+    /** Acknowledged mode only: completed with the peer's count or the batch's failure. */
+    readonly done: Deferred.Deferred<number, AckError> | undefined
+  ) {
+    this.header = Buffer.allocUnsafe(Frame.HEADER_BYTES)
+    Frame.writeLength(this.header, 0, payload.length)
+  }
+}
+
+/** Monotonic counters, read by `stats()` and by the metric hooks at scrape time. */
+export class Counters {
+  accepted = 0
+  batchesSent = 0
+  transactionsSent = 0
+  bytesSent = 0
+  delivered = 0
+  responses = 0
+  acknowledged = 0
+  rejected = 0
+  malformedResponses = 0
+  dropped = 0
+  queueFull = 0
+  retries = 0
+  failed = 0
+  unanswered = 0
+  connects = 0
+  reconnects = 0
+  connectFailures = 0
+  connectionErrors = 0
+  ackTimeouts = 0
+}

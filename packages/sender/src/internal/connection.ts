@@ -1,0 +1,117 @@
+/**
+ * One persistent connection: a `node:net` socket, always read, with the batches it carries.
+ *
+ * `node:net` is used directly (not `effect/socket`) for control over cork/uncork, `drain`,
+ * half-close and per-write callbacks, which the fire-and-forget delivery rules are built on.
+ * Socket events never run Effects: they update plain fields and call the owning worker's
+ * `wake`, and the worker fiber does everything else.
+ *
+ * @module
+ */
+import * as net from "node:net"
+import { Endpoint, FrameDecoder } from "@txlane/protocol"
+import { Effect } from "effect"
+import { ConnectFailed } from "../errors.js"
+import type { Resolved } from "../Options.js"
+import type { Batch } from "./batch.js"
+
+/** Receives each chunk's complete response frames (one listener per sender, not per batch). */
+export type OnFrames = (connection: Connection, frames: ReadonlyArray<Uint8Array>) => void
+
+/** A connected socket and what the worker has written on it. */
+export class Connection {
+  /** Set by 'close': nothing more can be written or read. */
+  closed = false
+  /** The error that ended the connection (`code` or message), if one did. */
+  error: string | undefined = undefined
+  /** The worker closed it because a response took longer than `ackTimeout`. */
+  timedOut = false
+  /** The worker half-closed it after finishing its work (anything else is a broken connection). */
+  graceful = false
+  /** Its batches have been handed back to the worker; late write callbacks must not touch them. */
+  recovered = false
+  /** Frames written on this connection. */
+  written = 0
+  /** Responses read on this connection. */
+  answered = 0
+  /** Fire-and-forget: written batches whose write callback has not fired, oldest first. */
+  readonly unflushed: Array<Batch> = []
+  /** Acknowledged: written batches waiting for their response, oldest first (responses come in order). */
+  readonly inflight: Array<Batch> = []
+  /** Fire-and-forget: the write callback of every payload (one function per connection, not per write). */
+  readonly onFlushed: (error?: Error | null) => void
+  private readonly decoder: FrameDecoder.FrameDecoder
+
+  constructor(
+    readonly socket: net.Socket,
+    maxResponseBytes: number,
+    onFrames: OnFrames,
+    onDelivered: (batch: Batch) => void,
+    wake: () => void
+  ) {
+    this.decoder = FrameDecoder.make({ maxFrameBytes: maxResponseBytes })
+    this.onFlushed = (error) => {
+      // Callbacks fire in write order; after the first failure none succeeds, so the successful
+      // ones are always a prefix of `unflushed`.
+      if (error || this.recovered) return
+      const batch = this.unflushed.shift()
+      if (batch !== undefined) onDelivered(batch)
+      // A worker finishing up waits for exactly this; waking it on every callback would only spin it.
+      if (this.unflushed.length === 0) wake()
+    }
+    socket.on("data", (chunk: Buffer) => {
+      const { frames, error } = this.decoder.push(chunk)
+      if (frames.length > 0) onFrames(this, frames)
+      if (error !== undefined) {
+        // The response stream cannot be resynchronised (SPEC §3): drop the connection.
+        this.error = error.message
+        socket.destroy()
+      }
+    })
+    socket.on("drain", wake)
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      this.error ??= error.code ?? error.message
+    })
+    socket.on("close", () => {
+      this.closed = true
+      wake()
+    })
+  }
+}
+
+/**
+ * Connects once, within `connectTimeoutMs`. The `Connection` (with every listener attached) is
+ * built in the same tick as 'connect', so no socket event is ever missed or left unhandled, and
+ * handed to `adopt` before the fiber resumes, so an interruption cannot leak the socket.
+ */
+export const connect = (
+  options: Resolved,
+  make: (socket: net.Socket) => Connection
+): Effect.Effect<Connection, ConnectFailed> =>
+  Effect.callback<Connection, ConnectFailed>((resume) => {
+    const socket = net.connect(Endpoint.toNetOptions(options.endpoint))
+    const fail = (reason: string) => {
+      cleanup()
+      socket.destroy()
+      resume(Effect.fail(new ConnectFailed({ endpoint: options.endpointText, reason })))
+    }
+    const timer = setTimeout(() => fail("ETIMEDOUT"), options.connectTimeoutMs)
+    const onError = (error: NodeJS.ErrnoException) => fail(error.code ?? error.message)
+    const onConnect = () => {
+      cleanup()
+      // Frames are corked into large writes already; Nagle would only delay small acknowledged frames.
+      if (options.endpoint._tag === "Tcp") socket.setNoDelay(true)
+      resume(Effect.succeed(make(socket)))
+    }
+    const cleanup = () => {
+      clearTimeout(timer)
+      socket.off("error", onError)
+      socket.off("connect", onConnect)
+    }
+    socket.once("error", onError)
+    socket.once("connect", onConnect)
+    return Effect.sync(() => {
+      cleanup()
+      socket.destroy()
+    })
+  })

@@ -1,0 +1,246 @@
+/**
+ * The sender's engine, shared by the Effect service and the Promise facade: the bounded queue,
+ * the overflow policies, the workers' lifecycle, the graceful close and the report.
+ *
+ * `submit` is synchronous and allocation-light on purpose: in fire-and-forget mode a batch
+ * that fits in the queue costs its header and one `Batch` object, and no Effect is run, so
+ * the Promise facade can hand back one shared resolved promise.
+ *
+ * @module
+ */
+import { Frame } from "@txlane/protocol"
+import { type Cause, type Context, Deferred, Effect, Exit, Fiber, Queue, Result, type Scope } from "effect"
+import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderClosed } from "../errors.js"
+import { type Options, type Resolved, resolve } from "../Options.js"
+import type { CloseReport, Stats, UndeliveredBatch } from "../Stats.js"
+import { type AckError, Batch, Counters } from "./batch.js"
+import { LatencyHistogram, register } from "./metrics.js"
+import { run, type Shared, WorkerState } from "./worker.js"
+
+/** The outcome of {@link SenderCore.submit}: done (`undefined`), an error now, or an Effect to run. */
+export type Submitted =
+  | undefined
+  | FrameTooLarge
+  | QueueFull
+  | SenderClosed
+  | Effect.Effect<number | undefined, SendError>
+
+const closedError = (): SenderClosed => new SenderClosed()
+const exitClosed: Exit.Exit<never, AckError> = Exit.fail(new SenderClosed())
+
+/** One sender instance. */
+export class SenderCore implements Shared {
+  readonly counters = new Counters()
+  readonly idle = new Set<WorkerState>()
+  readonly latency = new LatencyHistogram()
+  readonly recordLatency = this.latency.record
+  readonly workers: Array<WorkerState>
+  fibers: Array<Fiber.Fiber<void>> = []
+  /** Set when `close` begins: `submit` refuses from then on. */
+  closing = false
+  private report: Deferred.Deferred<CloseReport> | undefined = undefined
+  private readonly lastWarn = new Map<string, { at: number; suppressed: number }>()
+
+  constructor(
+    readonly options: Resolved,
+    readonly queue: Queue.Queue<Batch, Cause.Done>,
+    readonly context: Context.Context<never>
+  ) {
+    this.workers = Array.from({ length: options.workers }, (_, id) => new WorkerState(id))
+  }
+
+  /** At most one warning per key per second; the count of suppressed ones goes with the next. */
+  readonly warn = (key: string, message: string): void => {
+    const now = Date.now()
+    const last = this.lastWarn.get(key)
+    if (last !== undefined && now - last.at < 1000) {
+      last.suppressed++
+      return
+    }
+    const suppressed = last?.suppressed ?? 0
+    this.lastWarn.set(key, { at: now, suppressed: 0 })
+    const text = suppressed > 0 ? `${message} (${suppressed} similar suppressed)` : message
+    Effect.runForkWith(this.context)(Effect.logWarning(text))
+  }
+
+  /**
+   * Validates and enqueues one payload. Never waits: when waiting is needed (the `"suspend"`
+   * policy on a full queue, or an acknowledgement) the returned Effect does it.
+   */
+  submit(payload: Uint8Array, transactions: number): Submitted {
+    if (this.closing) return closedError()
+    const tooLarge = Frame.checkLength(payload.length, this.options.maxFrameBytes)
+    if (tooLarge !== undefined) return tooLarge
+    const acknowledged = this.options.acknowledged
+    const batch = new Batch(payload, transactions, acknowledged ? Deferred.makeUnsafe<number, AckError>() : undefined)
+    if (Queue.offerUnsafe(this.queue, batch)) {
+      this.counters.accepted++
+      if (this.idle.size > 0) this.wakeIdle()
+      return acknowledged ? Deferred.await(batch.done!) : undefined
+    }
+    switch (this.options.overflow) {
+      case "fail":
+        this.counters.queueFull++
+        return new QueueFull({ capacity: this.options.queueCapacity })
+      case "drop":
+        this.counters.dropped++
+        return acknowledged ? new QueueFull({ capacity: this.options.queueCapacity }) : undefined
+      case "suspend":
+        return Effect.flatMap(Queue.offer(this.queue, batch), (queued) => {
+          if (!queued) return Effect.fail(closedError())
+          this.counters.accepted++
+          if (this.idle.size > 0) this.wakeIdle()
+          return acknowledged ? Deferred.await(batch.done!) : Effect.undefined
+        })
+    }
+  }
+
+  private wakeIdle(): void {
+    for (const worker of this.idle) {
+      this.idle.delete(worker)
+      worker.wake()
+      return
+    }
+  }
+
+  /** A synchronous snapshot of the counters. */
+  stats(): Stats {
+    const c = this.counters
+    const now = performance.now()
+    return {
+      queued: Queue.sizeUnsafe(this.queue),
+      queueCapacity: this.options.queueCapacity,
+      inFlight: this.inFlight(),
+      accepted: c.accepted,
+      batchesSent: c.batchesSent,
+      transactionsSent: c.transactionsSent,
+      bytesSent: c.bytesSent,
+      delivered: c.delivered,
+      responses: c.responses,
+      acknowledged: c.acknowledged,
+      rejected: c.rejected,
+      malformedResponses: c.malformedResponses,
+      dropped: c.dropped,
+      queueFull: c.queueFull,
+      retries: c.retries,
+      failed: c.failed,
+      unanswered: c.unanswered,
+      connects: c.connects,
+      reconnects: c.reconnects,
+      connectFailures: c.connectFailures,
+      connectionErrors: c.connectionErrors,
+      workerBusy: this.workers.map((w) => w.busyRatio(now)),
+      closed: this.closing
+    }
+  }
+
+  /** Batches held by workers right now. */
+  inFlight(): number {
+    let n = 0
+    for (const w of this.workers) n += w.held
+    return n
+  }
+
+  /**
+   * Graceful close: refuse new batches, let the workers drain the queue and settle what they
+   * hold, and after `timeoutMs` stop them and list what was not delivered. Idempotent: later
+   * calls wait for the first one and return the same report.
+   */
+  close(timeoutMs: number): Effect.Effect<CloseReport> {
+    if (this.report !== undefined) return Deferred.await(this.report)
+    const report = Deferred.makeUnsafe<CloseReport>()
+    this.report = report
+    this.closing = true
+    const self = this
+    return Effect.gen(function* () {
+      const started = performance.now()
+      // Ending (not shutting down) the queue lets workers take what is buffered, including the
+      // batches of `send`s already suspended on a full queue, and then see the end.
+      yield* Queue.end(self.queue)
+      const finished = yield* Effect.raceFirst(
+        Fiber.awaitAll(self.fibers).pipe(Effect.as(true)),
+        Effect.sleep(timeoutMs).pipe(Effect.as(false))
+      )
+      if (!finished) yield* Fiber.interruptAll(self.fibers)
+      const undelivered: Array<UndeliveredBatch> = []
+      const giveBack = (batch: Batch, state: UndeliveredBatch["state"]) => {
+        undelivered.push({ payload: batch.payload, transactions: batch.transactions, state })
+        if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exitClosed)
+      }
+      for (const worker of self.workers) {
+        const connection = worker.connection
+        for (const batch of worker.pending) giveBack(batch, "unsent")
+        if (connection !== undefined) {
+          connection.recovered = true
+          connection.socket.destroy()
+          for (const batch of connection.unflushed) giveBack(batch, "unconfirmed")
+          for (const batch of connection.inflight) giveBack(batch, "unacknowledged")
+        }
+      }
+      // Clearing releases suspended offers into the queue, so repeat until nothing is left.
+      for (;;) {
+        const rest = yield* Queue.clear(self.queue)
+        if (rest.length === 0) break
+        for (const batch of rest) giveBack(batch, "queued")
+      }
+      yield* Queue.shutdown(self.queue)
+      const c = self.counters
+      const result: CloseReport = {
+        accepted: c.accepted,
+        delivered: c.delivered,
+        acknowledged: c.acknowledged,
+        rejected: c.rejected,
+        dropped: c.dropped,
+        failed: c.failed,
+        retries: c.retries,
+        unanswered: c.unanswered,
+        undelivered,
+        timedOut: !finished,
+        durationMs: performance.now() - started
+      }
+      Deferred.doneUnsafe(report, Exit.succeed(result))
+      return result
+    }).pipe(Effect.uninterruptible)
+  }
+}
+
+/**
+ * Builds a core in the current scope: validates the options, starts the workers and registers
+ * the metrics. Closing the scope closes the sender gracefully (with `closeTimeout`).
+ */
+export const makeCore = (options: Options): Effect.Effect<SenderCore, MakeError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const resolved = resolve(options)
+    if (Result.isFailure(resolved)) return yield* Effect.fail(resolved.failure)
+    const opts = resolved.success
+    const context = yield* Effect.context<never>()
+    const queue = yield* Queue.bounded<Batch, Cause.Done>(opts.queueCapacity)
+    const core = new SenderCore(opts, queue, context)
+    core.fibers = yield* Effect.forEach(core.workers, (state) =>
+      Effect.forkScoped(
+        run(core, state).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logError(
+              `${opts.name}: worker ${state.id} stopped unexpectedly; its batches are reported at close`,
+              cause
+            )
+          )
+        )
+      )
+    )
+    const unregister = register(context, {
+      name: opts.name,
+      counters: core.counters,
+      latency: core.latency,
+      queueDepth: () => Queue.sizeUnsafe(queue),
+      queueCapacity: opts.queueCapacity,
+      inFlight: () => core.inFlight(),
+      workerBusy: () => {
+        const now = performance.now()
+        return core.workers.map((w) => w.busyRatio(now))
+      }
+    })
+    // Finalizers run last-in first-out: the graceful close runs before the workers' scope ends.
+    yield* Effect.addFinalizer(() => core.close(opts.closeTimeoutMs).pipe(Effect.andThen(Effect.sync(unregister))))
+    return core
+  })

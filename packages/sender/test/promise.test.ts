@@ -1,0 +1,382 @@
+import { Digest, Envelope, Workload } from "@txlane/protocol"
+import { afterEach, describe, expect, it } from "vitest"
+import {
+  AckTimeout,
+  createSender,
+  FrameTooLarge,
+  InvalidEndpoint,
+  InvalidOption,
+  Options,
+  QueueFull,
+  Rejected,
+  RetriesExhausted,
+  type SenderClient,
+  SenderClosed
+} from "../src/index.js"
+import { socketPath, startServer, type TestServer } from "./server.js"
+
+const cleanup: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f()
+})
+
+const server = async (options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> => {
+  const s = await startServer(options)
+  cleanup.push(() => s.close())
+  return s
+}
+
+const sender = async (options: Parameters<typeof createSender>[0]): Promise<SenderClient> => {
+  const s = await createSender(options)
+  cleanup.push(() => s.close({ timeoutMs: 1000 }))
+  return s
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `n` small realistic batches. */
+const workload = (n: number, txPerBatch = 5, txSize = 200) => [...Workload.batches({ batches: n, txPerBatch, txSize })]
+
+const digestOf = (batches: ReadonlyArray<ReadonlyArray<Uint8Array>>): string => {
+  const d = Digest.make()
+  for (const b of batches) d.addAll(b)
+  return d.value
+}
+
+/** Digest of each batch -> its index (batches are identified by their contents). */
+const batchIds = (batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) =>
+  new Map(batches.map((b, i) => [Digest.of(b), i]))
+
+const receivedIds = (srv: TestServer, ids: Map<string, number>) =>
+  srv.payloads.map((p) => {
+    const id = ids.get(Digest.of(Envelope.decode(p).pipe((r) => (r._tag === "Success" ? r.success : []))))
+    if (id === undefined) throw new Error("server received a batch that was never sent (corrupted)")
+    return id
+  })
+
+describe("exact delivery", () => {
+  it("20,000 batches through 8 workers arrive complete and intact (digests equal)", async () => {
+    const srv = await server()
+    const batches = workload(20_000, 4, 120)
+    const s = await sender({ endpoint: srv.path, workers: 8 })
+    for (const b of batches) await s.send(b)
+    const report = await s.close({ timeoutMs: 20_000 })
+    expect(report.timedOut).toBe(false)
+    expect(report.undelivered).toEqual([])
+    expect(report.accepted).toBe(20_000)
+    expect(report.delivered).toBe(20_000)
+    expect(report.unanswered).toBe(0)
+    expect(srv.frames).toBe(20_000)
+    expect(srv.digest.count).toBe(80_000)
+    expect(srv.digest.value).toBe(digestOf(batches))
+    const stats = s.stats()
+    expect(stats.responses).toBe(20_000)
+    expect(stats.acknowledged).toBe(20_000)
+    expect(stats.connects).toBe(8)
+    expect(stats.workerBusy).toHaveLength(8)
+  })
+})
+
+describe("receiver absent at start", () => {
+  it("appears after 500 ms: everything is delivered (fire-and-forget)", async () => {
+    const path = socketPath()
+    const batches = workload(300)
+    const s = await sender({ endpoint: path, workers: 4 })
+    for (const b of batches) await s.send(b)
+    await sleep(500)
+    expect(s.stats().connectFailures).toBeGreaterThan(0)
+    expect(s.stats().batchesSent).toBe(0)
+    const srv = await server({ path })
+    const report = await s.close({ timeoutMs: 10_000 })
+    expect(report.timedOut).toBe(false)
+    expect(report.undelivered).toEqual([])
+    expect(report.delivered).toBe(300)
+    expect(srv.digest.value).toBe(digestOf(batches))
+  })
+
+  it("appears after 500 ms: every acknowledged send resolves with its count", async () => {
+    const path = socketPath()
+    const batches = workload(200)
+    const s = await sender({ endpoint: `unix:${path}`, workers: 2, delivery: "acknowledged" })
+    const results = batches.map((b) => s.send(b))
+    setTimeout(() => void server({ path }), 500)
+    expect(await Promise.all(results)).toEqual(batches.map((b) => b.length))
+    expect(s.stats().acknowledged).toBe(200)
+  })
+})
+
+describe("server drops every connection after N frames", () => {
+  it("acknowledged: reconnects, no loss; duplicates only from counted retries", async () => {
+    const srv = await server({ dropAfter: 37 })
+    const batches = workload(1_000)
+    const ids = batchIds(batches)
+    const s = await sender({ endpoint: srv.path, workers: 3, delivery: "acknowledged", maxInFlight: 16 })
+    const counts = await Promise.all(batches.map((b) => s.send(b)))
+    expect(counts).toEqual(batches.map((b) => b.length))
+    const stats = s.stats()
+    expect(stats.reconnects).toBeGreaterThan(0)
+    const got = receivedIds(srv, ids)
+    expect(new Set(got).size).toBe(1_000) // nothing lost
+    expect(got.length - 1_000).toBeLessThanOrEqual(stats.retries) // every duplicate is a counted resend
+    const report = await s.close()
+    expect(report.undelivered).toEqual([])
+    expect(report.delivered).toBe(1_000)
+  })
+
+  it("fire-and-forget: losses bounded by `unanswered`, duplicates by `retries`, all intact", async () => {
+    const srv = await server({ dropAfter: 37 })
+    const batches = workload(1_000)
+    const ids = batchIds(batches)
+    const s = await sender({ endpoint: srv.path, workers: 3 })
+    for (const b of batches) await s.send(b)
+    const report = await s.close({ timeoutMs: 10_000 })
+    expect(report.timedOut).toBe(false)
+    const got = receivedIds(srv, ids) // throws on a corrupted batch
+    const unique = new Set(got).size
+    const lost = 1_000 - unique
+    const duplicates = got.length - unique
+    console.log(
+      `fire-and-forget drops: lost ${lost} (unanswered ${report.unanswered}), duplicates ${duplicates} (retries ${report.retries})`
+    )
+    expect(s.stats().reconnects).toBeGreaterThan(0)
+    expect(lost).toBeLessThanOrEqual(report.unanswered)
+    expect(duplicates).toBeLessThanOrEqual(report.retries)
+    // Every accepted batch is accounted for: delivered, failed, or listed.
+    expect(report.delivered + report.failed + report.undelivered.length).toBe(1_000)
+  })
+})
+
+describe("deadlock guard", () => {
+  it("fire-and-forget against a server answering every frame with 4 KiB: 100,000 frames complete", async () => {
+    const srv = await server({ responseBytes: 4096 })
+    const s = await sender({ endpoint: srv.path, workers: 2 })
+    const batch = workload(1, 1, 64)[0]!
+    const payload = Envelope.encode(batch)
+    for (let i = 0; i < 100_000; i++) await s.sendPayload(payload)
+    const report = await s.close({ timeoutMs: 25_000 })
+    expect(report.timedOut).toBe(false)
+    expect(srv.frames).toBe(100_000)
+    expect(s.stats().responses).toBe(100_000)
+    expect(report.unanswered).toBe(0)
+  }, 60_000)
+})
+
+describe("overflow policies (capacity 4, one worker holding one batch, no receiver yet)", () => {
+  // One worker with maxBatchesPerWrite 1 takes the first batch and waits for a connection;
+  // then exactly 4 more fit in the queue.
+  const fill = async (s: SenderClient, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) => {
+    await s.send(batches[0]!)
+    await sleep(50)
+    expect(s.stats().inFlight).toBe(1)
+    for (let i = 1; i <= 4; i++) await s.send(batches[i]!)
+    expect(s.stats().queued).toBe(4)
+  }
+  const options = (path: string) => ({ endpoint: path, workers: 1, queueCapacity: 4, maxBatchesPerWrite: 1 })
+
+  it('"suspend": send waits for room, then everything is delivered', async () => {
+    const path = socketPath()
+    const batches = workload(6)
+    const s = await sender({ ...options(path), overflow: "suspend" })
+    await fill(s, batches)
+    let resolved = false
+    const sixth = s.send(batches[5]!).then(() => {
+      resolved = true
+    })
+    await sleep(100)
+    expect(resolved).toBe(false)
+    const srv = await server({ path })
+    await sixth
+    const report = await s.close({ timeoutMs: 5_000 })
+    expect(report.delivered).toBe(6)
+    expect(srv.digest.value).toBe(digestOf(batches))
+  })
+
+  it('"fail": send rejects with QueueFull { capacity } at once', async () => {
+    const path = socketPath()
+    const batches = workload(6)
+    const s = await sender({ ...options(path), overflow: "fail" })
+    await fill(s, batches)
+    const error = await s.send(batches[5]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(QueueFull)
+    expect((error as QueueFull).capacity).toBe(4)
+    expect(s.stats().queueFull).toBe(1)
+    const srv = await server({ path })
+    const report = await s.close({ timeoutMs: 5_000 })
+    expect(report.accepted).toBe(5)
+    expect(report.delivered).toBe(5)
+    expect(srv.digest.value).toBe(digestOf(batches.slice(0, 5)))
+  })
+
+  it('"drop": the batch is dropped, counted and reported', async () => {
+    const path = socketPath()
+    const batches = workload(7)
+    const s = await sender({ ...options(path), overflow: "drop" })
+    await fill(s, batches)
+    expect(await s.send(batches[5]!)).toBeUndefined()
+    expect(await s.send(batches[6]!)).toBeUndefined()
+    expect(s.stats().dropped).toBe(2)
+    const srv = await server({ path })
+    const report = await s.close({ timeoutMs: 5_000 })
+    expect(report.dropped).toBe(2)
+    expect(report.delivered).toBe(5)
+    expect(srv.digest.value).toBe(digestOf(batches.slice(0, 5)))
+  })
+
+  it('"drop" in acknowledged mode rejects with QueueFull (there is no acknowledgement to wait for)', async () => {
+    const path = socketPath()
+    const batches = workload(6)
+    const s = await sender({ ...options(path), overflow: "drop", delivery: "acknowledged" })
+    const first = s.send(batches[0]!)
+    await sleep(50)
+    const queued = batches.slice(1, 5).map((b) => s.send(b))
+    await expect(s.send(batches[5]!)).rejects.toBeInstanceOf(QueueFull)
+    expect(s.stats().dropped).toBe(1)
+    await server({ path })
+    expect(await Promise.all([first, ...queued])).toEqual([5, 5, 5, 5, 5])
+  })
+})
+
+describe("acknowledged mode", () => {
+  it("maxInFlight bounds the unanswered frames per connection", async () => {
+    const srv = await server({ respond: "hold" })
+    const batches = workload(10)
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", maxInFlight: 3 })
+    const results = batches.map((b) => s.send(b))
+    await srv.waitFrames(3)
+    await sleep(150)
+    expect(srv.frames).toBe(3)
+    expect(s.stats().queued).toBe(7)
+    srv.release()
+    expect(await Promise.all(results)).toEqual(batches.map((b) => b.length))
+    expect(srv.frames).toBe(10)
+  })
+
+  it("ack timeout with no retries left fails the batch with AckTimeout { timeoutMs }", async () => {
+    const srv = await server({ respond: "none" })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", ackTimeout: 200, retries: 0 })
+    const started = Date.now()
+    const error = await s.send(workload(1)[0]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AckTimeout)
+    expect((error as AckTimeout).timeoutMs).toBe(200)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190)
+    expect(s.stats().failed).toBe(1)
+  })
+
+  it("ack timeout within the retry budget: resent on a new connection and acknowledged", async () => {
+    const srv = await server({ ignoreFirstConnections: 1 })
+    const batch = workload(1)[0]!
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", ackTimeout: 150, retries: 2 })
+    expect(await s.send(batch)).toBe(batch.length)
+    const stats = s.stats()
+    expect(stats.retries).toBe(1)
+    expect(stats.reconnects).toBe(1)
+    expect(srv.frames).toBe(2) // the peer saw it twice: at-least-once
+  })
+
+  it('{"success":false} fails send with Rejected { error }', async () => {
+    const srv = await server({ respond: "reject" })
+    const s = await sender({ endpoint: srv.path, delivery: "acknowledged" })
+    const error = await s.send(workload(1)[0]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Rejected)
+    expect((error as Rejected).error).toBe("Transaction submission failed: test")
+    expect(s.stats().rejected).toBe(1)
+  })
+
+  it("a finite reconnect schedule that ends fails the held batches with RetriesExhausted", async () => {
+    const s = await sender({
+      endpoint: socketPath(),
+      workers: 1,
+      delivery: "acknowledged",
+      reconnect: Options.reconnectSchedule({ base: "5 millis", cap: "10 millis", maxRetries: 2 })
+    })
+    const error = await s.send(workload(1)[0]!).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RetriesExhausted)
+    expect((error as RetriesExhausted).attempts).toBe(0)
+    expect(s.stats().connectFailures).toBe(3)
+  })
+})
+
+describe("fire-and-forget responses", () => {
+  it('counts {"success":false} responses without failing send', async () => {
+    const srv = await server({ respond: "reject" })
+    const s = await sender({ endpoint: srv.path })
+    for (const b of workload(10)) await s.send(b)
+    const report = await s.close()
+    expect(report.rejected).toBe(10)
+    expect(report.delivered).toBe(10)
+    expect(srv.frames).toBe(10)
+  })
+})
+
+describe("close", () => {
+  it("with a non-empty queue delivers everything", async () => {
+    const srv = await server()
+    const batches = workload(3_000)
+    const s = await sender({ endpoint: srv.path, workers: 2, queueCapacity: 5_000 })
+    for (const b of batches) await s.send(b)
+    expect(s.stats().queued).toBeGreaterThan(0)
+    const report = await s.close({ timeoutMs: 10_000 })
+    expect(report).toMatchObject({ timedOut: false, accepted: 3_000, delivered: 3_000, undelivered: [] })
+    expect(srv.digest.value).toBe(digestOf(batches))
+  })
+
+  it("reports exactly what was not delivered when the deadline passes", async () => {
+    const batches = workload(20)
+    const s = await sender({ endpoint: socketPath(), workers: 2, maxBatchesPerWrite: 3 })
+    for (const b of batches) await s.send(b)
+    await sleep(50)
+    const report = await s.close({ timeoutMs: 100 })
+    expect(report.timedOut).toBe(true)
+    expect(report.delivered).toBe(0)
+    expect(report.undelivered).toHaveLength(20)
+    const states = report.undelivered.map((u) => u.state)
+    expect(states.filter((x) => x === "unsent")).toHaveLength(6) // 2 workers × 3 taken
+    expect(states.filter((x) => x === "queued")).toHaveLength(14)
+    const expected = batches.map((b) => Buffer.from(Envelope.encode(b)).toString("hex")).sort()
+    expect(report.undelivered.map((u) => Buffer.from(u.payload).toString("hex")).sort()).toEqual(expected)
+    expect(report.undelivered.every((u) => u.transactions === 5)).toBe(true)
+  })
+
+  it("acknowledged: unanswered batches are reported and their sends fail with SenderClosed", async () => {
+    const srv = await server({ respond: "hold" })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged" })
+    const results = workload(5).map((b) => s.send(b).catch((e: unknown) => e))
+    await srv.waitFrames(5)
+    const report = await s.close({ timeoutMs: 100 })
+    expect(report.undelivered.map((u) => u.state)).toEqual(Array(5).fill("unacknowledged"))
+    for (const r of await Promise.all(results)) expect(r).toBeInstanceOf(SenderClosed)
+  })
+
+  it("send after close fails with SenderClosed; close is idempotent", async () => {
+    const srv = await server()
+    const s = await sender({ endpoint: srv.path })
+    await s.send(workload(1)[0]!)
+    const first = await s.close()
+    await expect(s.send(workload(1)[0]!)).rejects.toBeInstanceOf(SenderClosed)
+    await expect(s.sendPayload(new Uint8Array(10))).rejects.toBeInstanceOf(SenderClosed)
+    expect(await s.close()).toBe(first)
+    expect(s.stats().closed).toBe(true)
+  })
+})
+
+describe("bad input", () => {
+  it("a batch whose frame exceeds maxFrameBytes fails at send with FrameTooLarge, before queueing", async () => {
+    const s = await sender({ endpoint: socketPath(), maxFrameBytes: 1_000 })
+    const big = [new Uint8Array(600), new Uint8Array(600)]
+    const error = await s.send(big).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FrameTooLarge)
+    expect(error).toMatchObject({ length: Envelope.encode(big).length, max: 1_000 })
+    await expect(s.sendPayload(new Uint8Array(1_001))).rejects.toMatchObject({ _tag: "FrameTooLarge", length: 1_001 })
+    expect(s.stats()).toMatchObject({ accepted: 0, queued: 0, inFlight: 0 })
+  })
+
+  it("rejects a bad endpoint or option when created", async () => {
+    await expect(createSender({ endpoint: "relative.sock" })).rejects.toBeInstanceOf(InvalidEndpoint)
+    await expect(createSender({ endpoint: "/tmp/x.sock", workers: 0 })).rejects.toMatchObject({
+      _tag: "InvalidOption",
+      option: "workers"
+    })
+    await expect(createSender({ endpoint: "/tmp/x.sock", retries: -1 })).rejects.toBeInstanceOf(InvalidOption)
+    await expect(createSender({ endpoint: "/tmp/x.sock", ackTimeout: 0 })).rejects.toBeInstanceOf(InvalidOption)
+  })
+})
