@@ -1,0 +1,31 @@
+/**
+ * A bounded pool of pre-encoded batches for the benchmark peers.
+ *
+ * Pre-encoding the whole workload (`[...Workload.batches(args)]`) makes a 2-second cell at
+ * ~1 GB/s hold gigabytes before the first byte is sent, and the peer's peak RSS then measures
+ * the workload, not the transport. The pool holds the workload's first batches up to
+ * {@link POOL_BYTES} and the peers cycle through it: batch `i` is `pool[i % pool.length]`.
+ * Transactions repeat across cycles, which is fine: baselines never compute the digest.
+ */
+import { Envelope, Workload } from "@txlane/protocol"
+
+/** Upper bound of a pool's payload bytes (at least one batch is always pooled). */
+export const POOL_BYTES = 16 * 1024 * 1024
+
+/** The first batches of the workload, as `Transactions` payloads, up to {@link POOL_BYTES}. */
+export const payloadPool = (args: {
+  readonly seed: bigint
+  readonly batches: number
+  readonly txPerBatch: number
+  readonly txSize: number
+}): Array<Uint8Array> => {
+  const pool: Array<Uint8Array> = []
+  let bytes = 0
+  for (const batch of Workload.batches({ ...args, batches: Math.max(1, args.batches) })) {
+    const payload = Envelope.encode(batch)
+    pool.push(payload)
+    bytes += payload.length
+    if (bytes >= POOL_BYTES) break
+  }
+  return pool
+}

@@ -1,0 +1,95 @@
+/**
+ * txlane itself, as a lean benchmark peer: `@txlane/sender` (`createSender`) and
+ * `@txlane/receiver` (`createReceiver`) doing exactly the work the baselines do, so that
+ * "txlane vs raw `node:net` vs zeromq.js vs legacy" compares transports and nothing else.
+ *
+ * - `send`: a bounded pool of pre-encoded payloads (pool.ts), each handed to
+ *   `sender.sendPayload` (fire-and-forget: awaited only for backpressure; acknowledged: a window
+ *   of `2 × --queue` unanswered batches, as the conformance peer does).
+ * - `receive`: the receiver decodes every frame's envelope (its default `payload: "transactions"`);
+ *   `submit` only counts. No digest, unlike the conformance peer (`src/peers/ts.ts`), whose
+ *   per-transaction SHA-256 would otherwise dominate the measurement.
+ *
+ * Flags: those of contract.ts, plus `--respond`, `--handlers` (receive) and `--delivery`,
+ * `--queue` (send). `--workers`, `--handlers` and `--queue` default to the packages' defaults.
+ */
+import { createReceiver } from "@txlane/receiver"
+import { createSender } from "@txlane/sender"
+import { listening, parse, report, totals } from "./contract.js"
+import { payloadPool } from "./pool.js"
+
+// 0 = "not given": the packages' own defaults apply.
+const args = parse(process.argv.slice(2), 0)
+
+if (args.role === "receive") {
+  const t = totals()
+  const expect = args.expectTransactions
+  let stopping = false
+  const receiver = await createReceiver({
+    listen: args.listen,
+    respond: args.respond === "none" ? "none" : "json",
+    handlers: args.handlers,
+    submit: ({ transactions, payload }) => {
+      const now = performance.now()
+      if (t.frames === 0) t.firstAt = now
+      t.lastAt = now
+      t.frames++
+      t.transactions += transactions.length
+      t.bytes += payload.length
+      if (expect !== undefined && t.transactions >= expect) setImmediate(stop)
+      return { count: transactions.length }
+    }
+  })
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    void receiver.close({ timeoutMs: 5_000 }).then(() => {
+      report("txlane", "receiver", t)
+      process.exit(0)
+    })
+  }
+  process.once("SIGTERM", stop)
+  process.once("SIGINT", stop)
+  listening(receiver.address)
+  if (expect === 0) stop()
+} else {
+  const payloads = payloadPool(args)
+  const acknowledged = args.delivery === "acknowledged"
+  const sender = await createSender({
+    endpoint: args.endpoint,
+    workers: args.workers > 0 ? args.workers : undefined,
+    queueCapacity: args.queue,
+    delivery: acknowledged ? "acknowledged" : "fire-and-forget",
+    retries: "unbounded"
+  })
+  const t = totals()
+  let failed = 0
+  const window = 2 * (args.queue ?? 1000)
+  const pending = new Set<Promise<unknown>>()
+  t.firstAt = performance.now()
+  for (let i = 0; i < args.batches; i++) {
+    const payload = payloads[i % payloads.length]!
+    t.frames++
+    t.bytes += payload.length
+    if (!acknowledged) {
+      await sender.sendPayload(payload)
+      continue
+    }
+    const p: Promise<unknown> = sender.sendPayload(payload).then(
+      () => pending.delete(p),
+      () => {
+        failed++
+        pending.delete(p)
+      }
+    )
+    pending.add(p)
+    if (pending.size >= window) await Promise.race(pending)
+  }
+  await Promise.all(pending)
+  const closed = await sender.close({ timeoutMs: 30_000 })
+  t.lastAt = performance.now()
+  t.transactions = args.batches * args.txPerBatch
+  const undelivered = failed + closed.undelivered.length + closed.failed
+  report("txlane", "sender", t, undelivered)
+  process.exit(undelivered === 0 ? 0 : 1)
+}

@@ -1,0 +1,419 @@
+/**
+ * `npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
+ *
+ * The benchmark runner: builds the Rust and Go peers if needed, runs every measurement of a
+ * full (or `--quick`) run on this machine, and writes
+ *
+ * - `BENCHMARKS.md` (repository root): machine, targets, tables, sweeps, tuning guide;
+ * - `bench/results/latest.json` (or `--json FILE`): every figure, `validateResults`-checkable;
+ * - `bench/results/throughput.svg`: throughput by pairing and workload.
+ *
+ * A `--quick` run writes the same three files under `bench/results/quick/`, and an `--only` run
+ * under `bench/results/partial/`, so that neither overwrites the committed full-run report
+ * (`--out DIR` chooses the directory explicitly).
+ *
+ * `--only` takes pairing or section names, comma-separated or repeated: `ts→rust` (also
+ * `ts-rust`, `ts->rust`), `txlane`, `raw`, `zeromq`, `legacy`, `latency`, `sweeps`.
+ *
+ * @module
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { parseArgs } from "node:util"
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Exit } from "effect"
+import { runTasks } from "../src/harness/Toolchain.js"
+import {
+  type CellResult,
+  calibrate,
+  type LatencyResult,
+  machine,
+  type RunContext,
+  runCell,
+  runLatency
+} from "./lib/measure.js"
+import {
+  benchDir,
+  type CellSpec,
+  contractImpl,
+  LEGACY_BATCHES,
+  latencyLoads,
+  legacy,
+  matchesOnly,
+  packageRoot,
+  pairingName,
+  pairings,
+  raw,
+  sweepValues,
+  transportRows,
+  tsArgv,
+  txlane,
+  type Workload,
+  workloadById,
+  workloads,
+  zeromq
+} from "./lib/plan.js"
+import { judgeTargets, type Results, recommendDefaults, renderMarkdown, renderSvg, SCHEMA } from "./lib/report.js"
+
+const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
+
+const cli = (() => {
+  try {
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        quick: { type: "boolean", default: false },
+        json: { type: "string" },
+        only: { type: "string", multiple: true },
+        out: { type: "string" },
+        "no-build": { type: "boolean", default: false },
+        help: { type: "boolean", default: false }
+      }
+    })
+    if (values.help) {
+      process.stdout.write(`${usage}\n`)
+      process.exit(0)
+    }
+    const only = values.only
+      ?.flatMap((o) => o.split(","))
+      .map((o) => o.trim())
+      .filter((o) => o !== "")
+    return {
+      quick: values.quick,
+      json: values.json,
+      only: only?.length ? only : undefined,
+      out: values.out,
+      build: !values["no-build"]
+    }
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}\n`)
+    process.exit(2)
+  }
+})()
+
+const repoRoot = path.resolve(packageRoot, "..", "..")
+const resultsDir = path.join(benchDir, "results")
+const canonical = !cli.quick && cli.only === undefined
+const outDir =
+  cli.out !== undefined
+    ? path.resolve(cli.out)
+    : canonical
+      ? undefined
+      : path.join(resultsDir, cli.quick ? "quick" : "partial")
+const mdPath = outDir === undefined ? path.join(repoRoot, "BENCHMARKS.md") : path.join(outDir, "BENCHMARKS.md")
+const jsonPath = cli.json !== undefined ? path.resolve(cli.json) : path.join(outDir ?? resultsDir, "latest.json")
+const svgPath = path.join(outDir ?? resultsDir, "throughput.svg")
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+const want = (name: string) => matchesOnly(cli.only, name)
+const quick = cli.quick
+
+const count = (w: Workload, factor: number): number =>
+  Math.max(1, Math.round((quick ? w.quickBatches : w.fullBatches) * factor))
+
+const spec = (s: Omit<CellSpec, "senderFlags" | "receiverFlags" | "params"> & Partial<CellSpec>): CellSpec => ({
+  senderFlags: [],
+  receiverFlags: [],
+  params: {},
+  ...s
+})
+
+const main = Effect.gen(function* () {
+  const startedAt = new Date()
+  if (cli.build) {
+    log("== building the Rust and Go peers (cargo build --release, go build)")
+    const code = runTasks(packageRoot, ["build"])
+    if (code !== 0) log("!! a peer build failed; its cells will be skipped")
+  }
+  const m = machine()
+  log(`== ${m.cpuModel}, ${m.cores} vCPUs, ${m.memoryGiB} GiB, Node ${m.node}; load ${m.loadAverageStart.join(" ")}`)
+  if (!m.gnuTime) log("!! GNU time (/usr/bin/time) not usable: CPU and RSS columns will be n/a")
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "txb-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(tmp, { recursive: true, force: true })))
+  const ctx: RunContext = {
+    tmp,
+    cellTimeoutMs: quick ? 30_000 : 90_000,
+    startupCpuMs: new Map(),
+    log
+  }
+  const upstream = workloadById("upstream")
+  const pairingWorkloads = quick ? [upstream] : workloads
+  const transportWorkloads = quick ? [upstream, workloadById("large")] : workloads
+
+  // Which implementations run at all (calibrate only those).
+  const contractPairs = pairings.filter(([s, r]) => want(pairingName(s, r)))
+  const rows = transportRows.filter((t) => want(t.name))
+  const runLatencySection = want("latency")
+  const runSweeps = want("sweeps")
+  const used = new Set<string>()
+  for (const [s, r] of contractPairs) used.add(s).add(r)
+  const usedBench = new Set<string>(rows.flatMap((t) => [t.sender.name, t.receiver.name]))
+  if (runSweeps) usedBench.add("txlane")
+
+  // Quick runs skip the calibration (their CPU columns then include start-up): time matters more.
+  if (quick) {
+    used.clear()
+    usedBench.clear()
+  } else log("== calibration (start-up CPU of each implementation, 1 batch)")
+  const calibrations: Array<CellResult> = []
+  for (const name of ["ts", "rust", "go"]) {
+    if (!used.has(name)) continue
+    const impl = contractImpl(name)
+    calibrations.push(
+      yield* calibrate(
+        spec({
+          section: "calibration",
+          pairing: pairingName(name, name),
+          sender: impl,
+          receiver: impl,
+          workload: upstream,
+          batches: 1,
+          transport: "unix"
+        }),
+        ctx
+      )
+    )
+  }
+  for (const impl of [txlane, raw, zeromq]) {
+    if (!usedBench.has(impl.name)) continue
+    calibrations.push(
+      yield* calibrate(
+        spec({
+          section: "calibration",
+          pairing: impl.name,
+          sender: impl,
+          receiver: impl,
+          workload: upstream,
+          batches: 1,
+          transport: "unix"
+        }),
+        ctx
+      )
+    )
+  }
+  if (usedBench.has("legacy"))
+    calibrations.push(
+      yield* calibrate(
+        spec({
+          section: "calibration",
+          pairing: "legacy",
+          sender: legacy,
+          receiver: raw,
+          workload: upstream,
+          batches: 1,
+          transport: "tcp"
+        }),
+        ctx
+      )
+    )
+
+  const throughput: Array<CellResult> = []
+  if (contractPairs.length > 0) log("== throughput: cross-implementation pairings (conformance peers)")
+  for (const w of pairingWorkloads) {
+    for (const [s, r] of contractPairs) {
+      const sender = contractImpl(s)
+      throughput.push(
+        yield* runCell(
+          spec({
+            section: "pairings",
+            pairing: pairingName(s, r),
+            sender,
+            receiver: contractImpl(r),
+            workload: w,
+            batches: count(w, sender.costFactor),
+            transport: "unix"
+          }),
+          ctx
+        )
+      )
+    }
+  }
+  if (rows.length > 0) log("== throughput: txlane vs the alternatives (benchmark peers)")
+  for (const w of transportWorkloads) {
+    for (const t of rows) {
+      if (t.name === "legacy" && w.id !== "upstream") continue
+      if (quick && w.id === "large" && t.name !== "txlane") continue
+      const batches = t.name === "legacy" ? (quick ? LEGACY_BATCHES.quick : LEGACY_BATCHES.full) : count(w, 1)
+      throughput.push(
+        yield* runCell(
+          spec({
+            section: "transports",
+            pairing: t.name,
+            sender: t.sender,
+            receiver: t.receiver,
+            workload: w,
+            batches,
+            transport: t.transport
+          }),
+          ctx
+        )
+      )
+    }
+  }
+
+  const latency: Array<LatencyResult> = []
+  const latencySender = tsArgv("latency-sender.ts")
+  const durationMs = quick ? 400 : 3_000
+  const warmupMs = quick ? 200 : 500
+  if (runLatencySection) {
+    log("== acknowledged latency (upstream shape)")
+    latency.push(
+      ...(yield* runLatency(
+        {
+          series: "txlane",
+          receiver: txlane,
+          loads: latencyLoads.map((offered) => ({ offered })),
+          durationMs,
+          warmupMs,
+          window: 64
+        },
+        latencySender,
+        ctx
+      ))
+    )
+    if (!quick)
+      latency.push(
+        ...(yield* runLatency(
+          {
+            series: "rust",
+            receiver: contractImpl("rust"),
+            loads: latencyLoads.map((offered) => ({ offered })),
+            durationMs,
+            warmupMs,
+            window: 64
+          },
+          latencySender,
+          ctx
+        ))
+      )
+  }
+
+  const sweeps: Array<CellResult> = []
+  const ackSweep: Array<LatencyResult> = []
+  if (runSweeps) {
+    log("== sweeps (txlane, upstream shape)")
+    const sv = sweepValues(quick)
+    const sweepBatches = count(upstream, quick ? 1 : 0.75)
+    for (const workers of sv.workers)
+      sweeps.push(
+        yield* runCell(
+          spec({
+            section: "sweeps",
+            pairing: "txlane",
+            sender: txlane,
+            receiver: txlane,
+            workload: upstream,
+            batches: sweepBatches,
+            transport: "unix",
+            senderFlags: ["--workers", String(workers)],
+            params: { workers }
+          }),
+          ctx
+        )
+      )
+    for (const handlers of sv.handlers)
+      sweeps.push(
+        yield* runCell(
+          spec({
+            section: "sweeps",
+            pairing: "txlane",
+            sender: txlane,
+            receiver: txlane,
+            workload: upstream,
+            batches: sweepBatches,
+            transport: "unix",
+            receiverFlags: ["--handlers", String(handlers)],
+            params: { handlers }
+          }),
+          ctx
+        )
+      )
+    for (const queue of sv.queue)
+      sweeps.push(
+        yield* runCell(
+          spec({
+            section: "sweeps",
+            pairing: "txlane",
+            sender: txlane,
+            receiver: txlane,
+            workload: upstream,
+            batches: sweepBatches,
+            transport: "unix",
+            senderFlags: ["--queue", String(queue)],
+            params: { queue }
+          }),
+          ctx
+        )
+      )
+    ackSweep.push(
+      ...(yield* runLatency(
+        {
+          series: "ack-workers",
+          receiver: txlane,
+          loads: sv.ackWorkers.map((workers) => ({ offered: 0, workers })),
+          durationMs: quick ? 300 : 2_000,
+          warmupMs,
+          // Enough unanswered batches to fill every worker's pipeline (maxInFlight 64 each).
+          window: 256
+        },
+        latencySender,
+        ctx
+      ))
+    )
+  }
+
+  m.loadAverageEnd = os.loadavg().map((l) => Math.round(l * 100) / 100)
+  const finishedAt = new Date()
+  const results: Results = {
+    schema: SCHEMA,
+    quick,
+    only: cli.only ?? null,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationS: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    machine: m,
+    workloads: workloads.map(({ id, label, txPerBatch, txSize, payloadBytes }) => ({
+      id,
+      label,
+      txPerBatch,
+      txSize,
+      payloadBytes
+    })),
+    startupCpuMs: Object.fromEntries(ctx.startupCpuMs),
+    throughput,
+    sweeps,
+    ackSweep,
+    latency,
+    recommended: recommendDefaults(sweeps, ackSweep),
+    targets: judgeTargets(throughput, latency)
+  }
+  void calibrations
+
+  for (const file of [mdPath, jsonPath, svgPath]) fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`)
+  fs.writeFileSync(svgPath, renderSvg(results))
+  const rel = (to: string) => path.relative(path.dirname(mdPath), to).split(path.sep).join("/")
+  fs.writeFileSync(mdPath, renderMarkdown(results, { chartHref: rel(svgPath), jsonHref: rel(jsonPath) }))
+
+  log("")
+  log("== targets")
+  for (const t of results.targets)
+    log(
+      `  ${t.status === "met" ? "MET   " : t.status === "missed" ? "MISSED" : "n/a   "} ${t.description}: ${t.figure}`
+    )
+  log("")
+  log(
+    `== wrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} (${results.durationS} s)`
+  )
+  const failed =
+    [...throughput, ...sweeps].filter((c) => c.status === "failed").length +
+    [...latency, ...ackSweep].filter((l) => l.status === "failed").length
+  if (failed > 0) log(`!! ${failed} cell(s) failed; see the report`)
+})
+
+Effect.scoped(main).pipe(
+  NodeRuntime.runMain({
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? 0 : Exit.hasInterrupts(exit) ? 130 : 1)
+  })
+)
