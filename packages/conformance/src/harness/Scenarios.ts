@@ -315,7 +315,10 @@ const killRestartOnce = (
 ) =>
   Effect.gen(function* () {
     const dir = yield* tempDir
-    const record = path.join(dir, "record.bin")
+    // One record file per incarnation: a write cut short by SIGKILL must not desynchronise the
+    // frames the restarted receiver appends.
+    const firstRecord = path.join(dir, "record-1.bin")
+    const secondRecord = path.join(dir, "record-2.bin")
     const workload: Expected.WorkloadParams = {
       seed: seedOf(info.id),
       batches: o.batches,
@@ -323,15 +326,18 @@ const killRestartOnce = (
       txSize: 650
     }
     const senderTimeoutMs = o.quick ? 60_000 : 180_000
-    const receiverFlags = flags({ respond: "json", record })
-    const first = yield* startReceiver(r, yield* listenEndpoint(r, t, dir), receiverFlags)
+    const first = yield* startReceiver(
+      r,
+      yield* listenEndpoint(r, t, dir),
+      flags({ respond: "json", record: firstRecord })
+    )
     const sender = yield* startSender(s, first.endpoint, [
       ...flags({ delivery: "acknowledged", workers: 4, "timeout-ms": senderTimeoutMs }),
       ...workloadFlags(workload)
     ])
     // Kill once the receiver has recorded something, i.e. mid-run.
     const deadline = Date.now() + READY_TIMEOUT_MS + 20_000
-    while (fileSize(record) === 0) {
+    while (fileSize(firstRecord) === 0) {
       if (sender.hasExited()) return "too-fast" as const
       if (Date.now() > deadline) return yield* transportError(`${first.peer.label} recorded nothing`)
       yield* Effect.sleep(KILL_POLL_MS)
@@ -339,24 +345,25 @@ const killRestartOnce = (
     yield* first.peer.kill("SIGKILL")
     yield* first.peer.exited(5000)
     if (sender.hasExited()) return "too-fast" as const
-    const recordedBeforeKill = Expected.readRecord(record).frames
+    const beforeKill = Expected.readRecord(firstRecord, { killed: true })
+    if (beforeKill.error) return yield* decodeError(beforeKill.error)
     yield* Effect.sleep(100)
-    const second = yield* startReceiver(r, first.endpoint, receiverFlags)
+    const second = yield* startReceiver(r, first.endpoint, flags({ respond: "json", record: secondRecord }))
     const senderExit = yield* sender.exited(senderTimeoutMs + 15_000)
     const sent = yield* sender.requireReport()
     yield* expectExitCode(sender, senderExit, 0)
     yield* check(sent.undelivered === 0, () => `sender reported ${sent.undelivered} undelivered`)
     yield* check(sent.acknowledged === o.batches, () => `sender acknowledged ${sent.acknowledged} of ${o.batches}`)
     yield* stopReceiver(second)
-    const recorded = Expected.readRecord(record)
-    if (recorded.error) return yield* decodeError(recorded.error)
-    const cover = Expected.coverage(Expected.keys(workload), recorded.transactions)
+    const afterRestart = Expected.readRecord(secondRecord)
+    if (afterRestart.error) return yield* decodeError(afterRestart.error)
+    const cover = Expected.coverage(Expected.keys(workload), [...beforeKill.transactions, ...afterRestart.transactions])
     yield* check(
       cover.missing === 0 && cover.unexpected === 0,
       () =>
         `${cover.missing} of ${o.batches * o.txPerBatch} tx lost, ${cover.unexpected} foreign, ${cover.duplicates} duplicates across 2 incarnations`
     )
-    return `0 lost of ${o.batches * o.txPerBatch} tx, ${cover.duplicates} duplicates; killed after ${recordedBeforeKill} frames`
+    return `0 lost of ${o.batches * o.txPerBatch} tx, ${cover.duplicates} duplicates; killed after ${beforeKill.frames} frames`
   })
 
 const fileSize = (file: string): number => {
