@@ -1,0 +1,336 @@
+/**
+ * The `txlane-sender` command: flags, the send loop, the live view and the summary. The bin
+ * (`src/bin/txlane-sender.ts`) only runs it.
+ *
+ * @module
+ */
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Digest, Frame, Workload } from "@txlane/protocol"
+import { Flags, Format, LiveView, Main, MetricsHttp } from "@txlane/protocol/cli"
+import { Effect, FiberSet, Option, Semaphore, Stream } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Options from "../Options.js"
+import * as Sender from "../Sender.js"
+import type { CloseReport } from "../Stats.js"
+import * as Input from "./Input.js"
+import { Latency } from "./Latency.js"
+
+/** Default number of synthetic batches: a few seconds of traffic, so a first run ends by itself. */
+export const DEFAULT_BATCHES = 10_000
+
+/** The flags of `txlane-sender`. */
+export const flags = {
+  endpoint: Flag.String("endpoint").pipe(
+    Flag.withMetavar("PATH|tcp://HOST:PORT"),
+    Flag.withDescription("The receiver: a Unix socket path (or unix:PATH), or tcp://HOST:PORT.")
+  ),
+  workers: Flags.int("workers", "Connections (one worker each).", Options.DEFAULT_WORKERS),
+  queue: Flags.int("queue", "Send queue capacity, in batches.", Options.DEFAULT_QUEUE_CAPACITY),
+  delivery: Flag.Literals("delivery", ["fire-and-forget", "acknowledged"]).pipe(
+    Flag.withDefault("fire-and-forget" as const),
+    Flag.withDescription(
+      "fire-and-forget (default): a batch is done once written. acknowledged: wait for each response, resend on reconnect."
+    )
+  ),
+  maxFrameBytes: Flags.int(
+    "max-frame-bytes",
+    "Largest payload sent; larger batches fail.",
+    Frame.DEFAULT_MAX_FRAME_BYTES
+  ),
+  closeTimeoutMs: Flags.int(
+    "close-timeout-ms",
+    "Deadline to deliver what is queued at the end.",
+    Options.DEFAULT_CLOSE_TIMEOUT_MS
+  ),
+  input: Flag.String("input").pipe(
+    Flag.withMetavar("FILE|-"),
+    Flag.optional,
+    Flag.withDescription(
+      "Send the length-prefixed frames of FILE (- = stdin), e.g. a txlane-receiver --out capture. Without it: the synthetic workload."
+    )
+  ),
+  batches: Flags.limit("batches", "Synthetic workload: batches to send.", DEFAULT_BATCHES),
+  txPerBatch: Flags.int(
+    "tx-per-batch",
+    "Synthetic workload: transactions per batch.",
+    Workload.DEFAULT_TRANSACTIONS_PER_BATCH
+  ),
+  txSize: Flags.int("tx-size", "Synthetic workload: bytes per transaction.", Workload.DEFAULT_TRANSACTION_BYTES),
+  rate: Flags.limit("rate", "Synthetic workload: batches per second.", "unbounded"),
+  seed: Flags.int(
+    "seed",
+    "Synthetic workload: PRNG seed (same seed, same transactions in every implementation).",
+    1,
+    0
+  ),
+  metrics: Flags.metrics,
+  digest: Flags.digest,
+  output: Flags.output
+}
+
+type Config = Command.Command.Config.Infer<typeof flags>
+
+const inf = (limit: number | "unbounded") => (limit === "unbounded" ? Number.POSITIVE_INFINITY : limit)
+
+const run = (config: Config, requested: Main.RequestedExit) =>
+  Effect.gen(function* () {
+    const mode = LiveView.resolveMode(config.output)
+    const status = new LiveView.StatusLine()
+    const program = Effect.gen(function* () {
+      const acknowledged = config.delivery === "acknowledged"
+      const sender = yield* Sender.make({
+        endpoint: config.endpoint,
+        workers: config.workers,
+        queueCapacity: config.queue,
+        delivery: config.delivery,
+        maxFrameBytes: config.maxFrameBytes,
+        closeTimeout: config.closeTimeoutMs,
+        name: "txlane-sender"
+      })
+      if (Option.isSome(config.metrics)) {
+        const url = yield* MetricsHttp.serve(NodeHttpServer.layer(() => Http.createServer(), config.metrics.value))
+        yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metricsUrl: url }))
+      }
+
+      // What the progress bar counts: batches (synthetic) or bytes read (a file of known size).
+      let inputBytes = 0
+      const file = Option.getOrUndefined(config.input)
+      const fileSize = file !== undefined && file !== "-" ? yield* Effect.sync(() => statSize(file)) : undefined
+      const total = file === undefined ? inf(config.batches) : fileSize
+      const source =
+        file === undefined
+          ? Input.synthetic({
+              batches: inf(config.batches),
+              txPerBatch: config.txPerBatch,
+              txSize: config.txSize,
+              seed: config.seed,
+              rate: inf(config.rate)
+            })
+          : Input.frames(file, config.maxFrameBytes, (n) => {
+              inputBytes += n
+            })
+      const inputText =
+        file === undefined
+          ? `synthetic: ${config.batches === "unbounded" ? "unbounded" : Format.count(config.batches)} batches × ${config.txPerBatch} tx × ${config.txSize} B, seed ${config.seed}${config.rate === "unbounded" ? "" : `, ${config.rate}/s`}`
+          : file === "-"
+            ? "stdin"
+            : file
+      yield* Effect.logInfo(
+        `sending to ${config.endpoint} (${config.delivery}, ${config.workers} connections); input ${inputText}`
+      )
+
+      const digest = config.digest ? Digest.make() : undefined
+      const latency = acknowledged ? new Latency() : undefined
+      let batches = 0
+      let transactions = 0
+      let payloadBytes = 0
+      let done = 0
+      let errors = 0
+      const errorKinds = new Map<string, number>()
+      const started = performance.now()
+
+      const sendOne = (batch: Input.Batch) =>
+        Effect.gen(function* () {
+          batches++
+          const count = batch.transactions?.length ?? 0
+          const t0 = performance.now()
+          const result = yield* Effect.result(sender.sendPayload(batch.payload))
+          if (result._tag === "Success") {
+            latency?.record(performance.now() - t0)
+            done++
+            transactions += count
+            payloadBytes += batch.payload.length
+            if (digest !== undefined && batch.transactions !== undefined) digest.addAll(batch.transactions)
+          } else {
+            errors++
+            const tag = result.failure._tag
+            const seen = errorKinds.get(tag) ?? 0
+            errorKinds.set(tag, seen + 1)
+            // The first error of each kind is worth a line; the rest are counted in the summary.
+            if (seen === 0) yield* Effect.logWarning(`send failed: ${result.failure.message}`)
+          }
+        })
+
+      const batchRate = new LiveView.RateMeter()
+      const txRate = new LiveView.RateMeter()
+      const byteRate = new LiveView.RateMeter()
+      yield* LiveView.run({
+        mode,
+        status,
+        sample: () => {
+          const s = sender.statsUnsafe()
+          return {
+            line: [
+              ["sent", `${Format.count(done)} (${Format.rate(batchRate.update(done))})`],
+              ["", `${Format.rate(txRate.update(transactions))} tx`],
+              ["", Format.megabytesPerSecond(byteRate.update(s.bytesSent))],
+              ["inflight", String(s.inFlight)],
+              ["queue", `${s.queued}/${s.queueCapacity}`],
+              ["reconn", String(s.reconnects)],
+              ["err", String(errors + s.connectionErrors)]
+            ],
+            data: {
+              batches: done,
+              transactions,
+              bytes: s.bytesSent,
+              inFlight: s.inFlight,
+              queued: s.queued,
+              reconnects: s.reconnects,
+              errors,
+              connectionErrors: s.connectionErrors
+            },
+            progress:
+              total === undefined || !Number.isFinite(total)
+                ? undefined
+                : { done: file === undefined ? done : inputBytes, total }
+          }
+        }
+      })
+
+      // Acknowledged sends resolve on the response: keep enough outstanding to fill every connection's
+      // pipeline. Each send runs in its own fiber so the input can end (and the close, with its
+      // deadline, begin) while sends still wait for a receiver that may never answer.
+      const outstanding = acknowledged ? Math.min(config.queue, config.workers * Options.DEFAULT_MAX_IN_FLIGHT) : 1
+      const permits = yield* Semaphore.make(outstanding)
+      const sends = yield* FiberSet.make<void>()
+      let inputFailure: Input.InputError | undefined
+      let interrupted = false
+      const finish = Effect.gen(function* () {
+        if (interrupted) yield* Effect.logInfo("stopping: delivering what is queued")
+        const report: CloseReport = yield* sender.close()
+        yield* FiberSet.awaitEmpty(sends)
+        status.close()
+        const s = sender.statsUnsafe()
+        const elapsedMs = performance.now() - started
+        const seconds = Math.max(1e-3, elapsedMs / 1000)
+        const notDelivered = errors + report.undelivered.length
+        const errorText =
+          errorKinds.size === 0
+            ? String(errors)
+            : `${errors} (${Array.from(errorKinds, ([k, n]) => `${k} ${Format.count(n)}`).join(", ")})`
+        const rows: Array<Format.Row> = [
+          ["endpoint", `${config.endpoint} (${config.workers} connections, ${config.delivery})`],
+          ["input", inputText],
+          ["elapsed", Format.duration(elapsedMs)],
+          [
+            acknowledged ? "acknowledged" : "delivered",
+            `${Format.count(done)} of ${Format.count(batches)} batches  (${Format.rate(done / seconds)})`
+          ],
+          ["transactions", `${Format.count(transactions)}  (${Format.rate(transactions / seconds)})`],
+          ["bytes", `${Format.bytes(s.bytesSent)} written  (${Format.megabytesPerSecond(s.bytesSent / seconds)})`]
+        ]
+        if (latency !== undefined && latency.count > 0) {
+          const [p50, p99] = latency.percentiles([50, 99])
+          rows.push([
+            "ack latency",
+            `p50 ${Format.duration(p50 ?? Number.NaN)}  p99 ${Format.duration(p99 ?? Number.NaN)}  max ${Format.duration(latency.max)}`
+          ])
+        }
+        rows.push(
+          [
+            "connections",
+            `${s.connects} connects, ${s.reconnects} reconnects, ${s.connectionErrors} errors, ${s.retries} resends`
+          ],
+          ["errors", errorText],
+          [
+            "close",
+            `${Format.duration(report.durationMs)}${report.timedOut ? " (deadline passed)" : ""}, ${report.undelivered.length} undelivered`
+          ]
+        )
+        if (digest !== undefined) rows.push(["digest", `${digest.value} (${Format.count(digest.count)} tx)`])
+        const code =
+          inputFailure !== undefined
+            ? Main.ExitCode.failure
+            : notDelivered > 0
+              ? Main.ExitCode.incomplete
+              : Main.ExitCode.ok
+        const table = Format.table("txlane-sender", rows)
+        if (mode === "tty") {
+          yield* Effect.sync(() => process.stdout.write(`${table}\n`))
+        } else {
+          yield* Effect.sync(() => process.stderr.write(`${table}\n`))
+          yield* Effect.logInfo("summary").pipe(
+            Effect.annotateLogs({
+              endpoint: config.endpoint,
+              delivery: config.delivery,
+              elapsedMs: Math.round(elapsedMs),
+              batches,
+              delivered: done,
+              transactions,
+              payloadBytes,
+              bytesSent: s.bytesSent,
+              acknowledged: s.acknowledged,
+              rejected: s.rejected,
+              errors,
+              ...Object.fromEntries(Array.from(errorKinds, ([k, n]) => [`errors.${k}`, n])),
+              reconnects: s.reconnects,
+              resends: s.retries,
+              undelivered: report.undelivered.length,
+              timedOut: report.timedOut,
+              ...(latency !== undefined && latency.count > 0
+                ? { p50Ms: latency.percentiles([50])[0], p99Ms: latency.percentiles([99])[0], maxMs: latency.max }
+                : {}),
+              ...(digest === undefined ? {} : { digest: digest.value }),
+              exitCode: code
+            })
+          )
+        }
+        requested.code = code
+      })
+
+      yield* Stream.fromAsyncIterable(source, (error) =>
+        error instanceof Input.InputError
+          ? error
+          : new Input.InputError({ source: String(file), reason: String(error) })
+      ).pipe(
+        Stream.runForEach((batch) =>
+          Effect.andThen(permits.take(1), FiberSet.run(sends, Effect.ensuring(sendOne(batch), permits.release(1))))
+        ),
+        Effect.catchTag("InputError", (error) =>
+          Effect.gen(function* () {
+            inputFailure = error
+            yield* Effect.logError(error.message)
+          })
+        ),
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            interrupted = true
+          })
+        ),
+        // Also after SIGINT/SIGTERM (which interrupt the reading): what was queued is still delivered
+        // (close drains within --close-timeout-ms), the sends settle, then the summary.
+        Effect.ensuring(finish)
+      )
+    })
+    yield* Effect.scoped(program).pipe(
+      Effect.catch((error) =>
+        Effect.gen(function* () {
+          status.close()
+          yield* Effect.logError(error.message)
+          requested.code = Main.ExitCode.failure
+        })
+      ),
+      Effect.provide(LiveView.loggerLayer(mode, status))
+    )
+  })
+
+const statSize = (path: string): number | undefined => {
+  try {
+    return Fs.statSync(path).size
+  } catch {
+    return undefined // unreadable: the input stream reports why
+  }
+}
+
+/** The `txlane-sender` command; `requested` receives the exit code (see `Main.ExitCode`). */
+export const make = (requested: Main.RequestedExit) =>
+  Command.make("txlane-sender", flags, (config) => run(config, requested)).pipe(
+    Command.withDescription(
+      "Send txlane frames to a receiver: a capture file / stdin (length-prefixed frames), or a synthetic workload. " +
+        "Shows a live status line and progress bar on a terminal, JSON lines otherwise; ends with a summary. " +
+        "SIGINT/SIGTERM stop reading input and deliver what is queued. " +
+        "Exit codes: 0 all delivered, 1 failure (bad endpoint, unreadable or corrupt input), 2 bad flags, 3 some batches not delivered."
+    )
+  )
