@@ -397,6 +397,20 @@ write("envelope.json", "envelope", "The Transactions envelope (SPEC §4).", [
     error: malformed(3)
   },
   {
+    name: "tag-beyond-32-bits",
+    description: "A tag varint whose value (2^32 + 10) does not fit 32 bits must not wrap to field 1.",
+    input: "8a8080801001aa",
+    transactions: null,
+    error: malformed(0)
+  },
+  {
+    name: "tag-padded-over-5-bytes",
+    description: "A tag varint longer than 5 bytes is malformed even when its value fits (8a 80 80 80 80 00).",
+    input: "8a808080800001aa",
+    transactions: null,
+    error: malformed(0)
+  },
+  {
     name: "mismatched-end-group",
     description: "Group 3 closed by an end tag for field 4.",
     input: "1b24",

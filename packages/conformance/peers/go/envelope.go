@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Protobuf wire types (https://protobuf.dev/programming-guides/encoding/).
@@ -112,9 +113,12 @@ func DecodeTransactions(payload []byte) ([][]byte, error) {
 		if err != nil {
 			return fail("%v", err)
 		}
+		// Tags are 32-bit (field numbers stop at 2^29-1): a tag varint wider than 5 bytes or
+		// with a value past 32 bits is malformed (SPEC §4), not silently truncated.
+		if next-pos > 5 || tag > math.MaxUint32 {
+			return fail("illegal tag: varint overflows uint32")
+		}
 		pos = next
-		// Tags are 32-bit (field numbers stop at 2^29-1); like the reference, higher bits
-		// of an over-wide tag varint are ignored.
 		field, wt := uint32(tag)>>3, uint32(tag)&7
 		if field == 0 || wt > wireFixed32 {
 			return fail("illegal tag: field no %d wire type %d", field, wt)

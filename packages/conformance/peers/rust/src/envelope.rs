@@ -135,10 +135,16 @@ fn decode_ranges(buf: &[u8]) -> Result<Vec<(usize, usize)>, MalformedEnvelope> {
             reason,
         };
         let tag = read_varint(buf, pos).map_err(|e| fail(varint_reason("tag", e)))?;
+        // Tags are 32-bit (field numbers stop at 2^29-1): a tag varint wider
+        // than 5 bytes or with a value past 32 bits is malformed (SPEC §4).
+        let Ok(value) = u32::try_from(tag.value) else {
+            return Err(fail("illegal tag: varint overflows uint32".into()));
+        };
+        if tag.next - pos > 5 {
+            return Err(fail("illegal tag: varint overflows uint32".into()));
+        }
         pos = tag.next;
-        // Tags are 32-bit: higher bits are dropped, as protobuf-es (the
-        // reference's wire reader) does.
-        let tag = tag.value as u32;
+        let tag = value;
         let field = tag >> 3;
         let wire = tag & 7;
         if field == 0 {
