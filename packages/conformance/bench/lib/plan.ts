@@ -190,6 +190,9 @@ export const transportRows: ReadonlyArray<{
   { name: "txlane", sender: txlane, receiver: txlane, transport: "unix" },
   { name: "raw", sender: raw, receiver: raw, transport: "unix" },
   { name: "zeromq", sender: zeromq, receiver: zeromq, transport: "unix" },
+  // The sender library alone (no JS workload generation or digest) into the Rust receiver:
+  // isolates the TS sender from the contract peer's per-transaction JavaScript work.
+  { name: "txlane→rust", sender: txlane, receiver: contractImpl("rust"), transport: "unix" },
   // The old design ran over TCP; measured against the raw receiver.
   { name: "legacy", sender: legacy, receiver: raw, transport: "tcp" }
 ]

@@ -140,6 +140,16 @@ export const judgeTargets = (
       pct
     ),
     ratioTarget(
+      "ts-lean-rust-vs-go-rust",
+      "ts→rust with the sender library alone (lean TS peer: no JS workload generation or digest) ≥ 80% of go→rust",
+      throughput,
+      ["transports", "txlane→rust"],
+      ["pairings", "go→rust"],
+      0.8,
+      all,
+      pct
+    ),
+    ratioTarget(
       "rust-ts-vs-rust-rust",
       "rust→ts ≥ 50% of rust→rust",
       throughput,
@@ -560,7 +570,7 @@ export const validateResults = (value: unknown): Array<string> => {
   }
   if (typeof r.machine !== "object" || r.machine === null) problems.push("machine missing")
   const targets = Array.isArray(r.targets) ? (r.targets as Array<Record<string, unknown>>) : []
-  if (targets.length !== 9) problems.push(`expected 9 targets, got ${targets.length}`)
+  if (targets.length !== 10) problems.push(`expected 10 targets, got ${targets.length}`)
   for (const t of targets) {
     if (!["met", "missed", "n/a"].includes(String(t.status))) problems.push(`target ${String(t.id)}: bad status`)
     if (typeof t.figure !== "string") problems.push(`target ${String(t.id)}: no figure`)
