@@ -7,11 +7,14 @@ describe("Workload", () => {
     for (const tx of new Workload.TransactionGenerator({ seed: 5, txSize: size }).take(20)) expect(tx.length).toBe(size)
   })
 
-  it.each([1, 197, 200, 327, 650, 4096, 70_000])("the fast generator matches the BinaryWriter definition at size %i", (size) => {
-    const fast = new Workload.TransactionGenerator({ seed: 11n, txSize: size })
-    const slow = new Workload.TransactionGenerator({ seed: 11n, txSize: size })
-    for (let i = 0; i < 25; i++) expect(fast.next()).toEqual(slow.nextSlow())
-  })
+  it.each([1, 197, 200, 327, 650, 4096, 70_000])(
+    "the fast generator matches the BinaryWriter definition at size %i",
+    (size) => {
+      const fast = new Workload.TransactionGenerator({ seed: 11n, txSize: size })
+      const slow = new Workload.TransactionGenerator({ seed: 11n, txSize: size })
+      for (let i = 0; i < 25; i++) expect(fast.next()).toEqual(slow.nextSlow())
+    }
+  )
 
   it("never goes below the fixed fields", () => {
     expect(new Workload.TransactionGenerator({ txSize: 1 }).next().length).toBe(Workload.BASE_TRANSACTION_BYTES)

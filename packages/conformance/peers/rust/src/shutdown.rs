@@ -41,34 +41,50 @@ impl Shutdown {
     }
 }
 
-/// Wait for SIGTERM or SIGINT (Ctrl-C).
+/// Install the SIGTERM and SIGINT (Ctrl-C) handlers now and return a future
+/// that completes when either signal arrives.
 ///
-/// If the SIGTERM handler cannot be installed, only SIGINT is awaited; if
-/// neither can, this never returns (the process can still be killed).
-pub async fn signal() {
+/// The handlers are installed before this returns — not when the future is
+/// first polled — so a caller that announces readiness afterwards (PEERS.md's
+/// ready line) can never be killed by the default action of a signal sent
+/// right after the announcement. Must be called inside a tokio runtime. A
+/// handler that cannot be installed is simply not awaited; if neither can,
+/// the future never completes (the process can still be killed).
+pub fn signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    r = tokio::signal::ctrl_c() => {
-                        if r.is_err() { std::future::pending::<()>().await }
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let term = async {
+                match term {
+                    Some(mut s) => {
+                        s.recv().await;
                     }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(_) => {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await
+            };
+            let int = async {
+                match int {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
+            };
+            tokio::select! {
+                _ = term => {}
+                _ = int => {}
             }
         }
     }
     #[cfg(not(unix))]
     {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await
+        async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await
+            }
         }
     }
 }

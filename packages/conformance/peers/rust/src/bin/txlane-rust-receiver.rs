@@ -132,13 +132,16 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        // Handlers first, ready line second: a SIGTERM right after the ready
+        // line must drain and report, not kill (PEERS.md).
+        let stop = txlane_peer::shutdown::signal();
         // Written by hand to keep PEERS.md's field order ("event" first).
         println!(
             "{{\"event\":\"listening\",\"endpoint\":{}}}",
             serde_json::Value::String(endpoint.to_string())
         );
         eprintln!("txlane-rust-receiver: listening on {endpoint}");
-        match server::run(listener, config, txlane_peer::shutdown::signal()).await {
+        match server::run(listener, config, stop).await {
             Ok(counters) => {
                 println!("{}", counters.report_line(Role::Receiver));
                 ExitCode::SUCCESS
