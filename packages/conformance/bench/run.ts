@@ -295,9 +295,14 @@ const main = Effect.gen(function* () {
     log("== sweeps (txlane, upstream shape)")
     const sv = sweepValues(quick)
     const sweepBatches = count(upstream, quick ? 1 : 0.75)
-    for (const workers of sv.workers)
-      sweeps.push(
-        yield* runCell(
+    // One setting changed at a time from the defaults; the flag goes to the sender or the receiver.
+    const sweep = (
+      name: "workers" | "handlers" | "queue",
+      values: ReadonlyArray<number>,
+      side: "sender" | "receiver"
+    ) =>
+      Effect.forEach(values, (value) =>
+        runCell(
           spec({
             section: "sweeps",
             pairing: "txlane",
@@ -306,46 +311,15 @@ const main = Effect.gen(function* () {
             workload: upstream,
             batches: sweepBatches,
             transport: "unix",
-            senderFlags: ["--workers", String(workers)],
-            params: { workers }
+            [side === "sender" ? "senderFlags" : "receiverFlags"]: [`--${name}`, String(value)],
+            params: { [name]: value }
           }),
           ctx
         )
       )
-    for (const handlers of sv.handlers)
-      sweeps.push(
-        yield* runCell(
-          spec({
-            section: "sweeps",
-            pairing: "txlane",
-            sender: txlane,
-            receiver: txlane,
-            workload: upstream,
-            batches: sweepBatches,
-            transport: "unix",
-            receiverFlags: ["--handlers", String(handlers)],
-            params: { handlers }
-          }),
-          ctx
-        )
-      )
-    for (const queue of sv.queue)
-      sweeps.push(
-        yield* runCell(
-          spec({
-            section: "sweeps",
-            pairing: "txlane",
-            sender: txlane,
-            receiver: txlane,
-            workload: upstream,
-            batches: sweepBatches,
-            transport: "unix",
-            senderFlags: ["--queue", String(queue)],
-            params: { queue }
-          }),
-          ctx
-        )
-      )
+    sweeps.push(...(yield* sweep("workers", sv.workers, "sender")))
+    sweeps.push(...(yield* sweep("handlers", sv.handlers, "receiver")))
+    sweeps.push(...(yield* sweep("queue", sv.queue, "sender")))
     ackSweep.push(
       ...(yield* runLatency(
         {
