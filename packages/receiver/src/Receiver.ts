@@ -55,6 +55,8 @@ export const DEFAULT_QUEUE_CAPACITY = 1024
 export const DEFAULT_CONNECTION_QUEUE_CAPACITY = 64
 /** Default time we keep reading (and dropping) after our FIN, so a TCP close never resets unread responses. */
 export const DEFAULT_LINGER_MS = 1000
+/** Frames a handler takes on in a row from one connection before returning to the shared queue. */
+const MAX_STREAK = 16
 /** Default deadline of the graceful shutdown run when the Scope closes. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
@@ -432,9 +434,20 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       return respondJson ? Responses.failure(Response.ErrorText.submitFailed(reason)) : undefined
     }
 
+    // A handler that finishes a frame goes straight on with the same connection's next frame
+    // (per-connection ordering made it eligible only now) instead of handing it through the
+    // shared queue: that hand-off — an offer, a take and a fiber wake-up per frame — was the
+    // receiver's largest cost above the raw decoder in profiles. After MAX_STREAK frames in a row
+    // the next one goes back to the shared queue, so one busy connection cannot keep a handler
+    // from the others.
     const handler = Effect.gen(function* () {
+      let job: Job | undefined
+      let streak = 0
       while (true) {
-        const job = yield* Queue.take(ready)
+        if (job === undefined) {
+          job = yield* Queue.take(ready)
+          streak = 0
+        }
         const started = performance.now()
         stats.handlersBusy++
         const prepared = prepare(job)
@@ -448,7 +461,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
         }
         stats.handlersBusy--
         stats.handlerBusyMs += performance.now() - started
-        job.conn.complete(job, response)
+        job = job.conn.complete(job, response, ++streak < MAX_STREAK)
       }
     }).pipe(Pull.catchDone(() => Effect.void))
 

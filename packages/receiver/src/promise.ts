@@ -35,6 +35,9 @@ export interface ReceiverOptions extends Omit<Receiver.Options, "submit"> {
   readonly logLevel?: LogLevel.LogLevel | undefined
 }
 
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+
 /** A running receiver. */
 export interface PromiseReceiver {
   /** The actual endpoint: the socket path, or `tcp://host:port` with the port the kernel chose. */
@@ -60,12 +63,19 @@ export const createReceiver = async (options: ReceiverOptions): Promise<PromiseR
   const exit = await Effect.runPromiseExit(
     Receiver.make<unknown>({
       ...rest,
-      submit: (batch) =>
-        Effect.tryPromise({
-          // `async` turns a synchronous throw into a rejection, so both are answered the same way.
-          try: async () => submit(batch),
-          catch: (error) => error
-        })
+      submit: (batch) => {
+        // A synchronous submit (one that enqueues into an in-memory pool, say) is answered without
+        // a Promise and an async hop per frame; a throw and a rejection are answered the same way.
+        let result: ReturnType<typeof submit>
+        try {
+          result = submit(batch)
+        } catch (error) {
+          return Effect.fail(error)
+        }
+        return isPromiseLike(result)
+          ? Effect.tryPromise({ try: () => result, catch: (error) => error })
+          : Effect.succeed(result)
+      }
     }).pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, logLevel ?? "Warn"))
   )
   if (Exit.isFailure(exit)) {

@@ -153,21 +153,32 @@ export class Connection {
     }
   }
 
-  /** Called by a handler when `job` is finished; `response` is the framed answer (json mode). */
-  complete(job: Job, response: Buffer | undefined): void {
+  /**
+   * Called by a handler when `job` is finished; `response` is the framed answer (json mode).
+   * Returns this connection's next frame, now in flight, for the same handler to take on at once
+   * when `keep` is true (per-connection ordering makes it eligible only now); otherwise that frame
+   * is dispatched to the shared queue and `undefined` is returned.
+   */
+  complete(job: Job, response: Buffer | undefined, keep: boolean): Job | undefined {
     const stats = this.core.stats
     stats.queuedFrames--
     stats.bufferedBytes -= job.payload.length
     this.queuedFrames--
     this.inFlight--
+    let next: Job | undefined
     if (this.waiting.length > 0) {
       this.inFlight++
-      this.core.dispatch(this.waiting.shift()!)
+      next = this.waiting.shift()!
+      if (!keep) {
+        this.core.dispatch(next)
+        next = undefined
+      }
     }
     if (response !== undefined) this.respondInOrder(job.seq, response)
     if (this.state === "draining") this.maybeFinishDrain()
     else this.updateFlow()
     this.core.roomChanged()
+    return next
   }
 
   /** Frames of this connection a forced stop would leave unsubmitted (waiting, not yet dispatched). */

@@ -43,9 +43,15 @@ export const openMany = async (
           socket.on("end", closed)
           socket.on("close", closed)
           socket.on("error", closed)
-          socket.once("connect", () => resolve(raw))
+          // Node clears `socket.connecting` before it reports a failed connect, so a flag of our own
+          // tells a refused connect (EAGAIN: full backlog) from an error after connecting.
+          let connected = false
+          socket.once("connect", () => {
+            connected = true
+            resolve(raw)
+          })
           socket.once("error", (error: NodeJS.ErrnoException) => {
-            if (!tolerateConnectErrors || socket.connecting === false) return reject(error)
+            if (!tolerateConnectErrors || connected) return reject(error)
             raw.connectError = error.code ?? error.message
             resolve(raw)
           })
