@@ -415,7 +415,12 @@ export const renderMarkdown = (r: Results, o: RenderOptions): string => {
     ""
   )
 
-  L.push("## Targets", "", "Ratios are between rows of this run.", "")
+  L.push(
+    "## Targets",
+    "",
+    "Ratios are between rows of this run. The profiles behind missed targets, and what they led to, are in [bench/PROFILE.md](packages/conformance/bench/PROFILE.md) (written by hand, dated).",
+    ""
+  )
   L.push("| target | figure | status |", "|---|---|---|")
   for (const t of r.targets) L.push(`| ${t.description} | ${t.figure} | ${statusMark(t.status)} |`)
   L.push("")
