@@ -5,7 +5,7 @@
  * @module
  */
 import { createRequire } from "node:module"
-import { Cause, Console, Effect, Exit, type Layer, type Runtime } from "effect"
+import { Cause, Console, Effect, Exit, type Layer, type Runtime, type Scope } from "effect"
 import { CliError, CliOutput } from "effect/cli"
 
 /** The exit codes of `txlane-sender` and `txlane-receiver` (documented in their READMEs). */
@@ -68,3 +68,27 @@ export const presenter = (name: string): Layer.Layer<never> =>
  */
 export const packageVersion = (moduleUrl: string, relative = "../../package.json"): string =>
   (createRequire(moduleUrl)(relative) as { readonly version: string }).version
+
+/**
+ * Runs a tool's scoped program under its logger. A failure clears the live status line, is
+ * logged, and requests {@link ExitCode.failure}; the program's scope is closed first either way.
+ */
+export const runTool = <A, E extends { readonly message: string }, R>(
+  program: Effect.Effect<A, E, R>,
+  options: {
+    readonly logger: Layer.Layer<never>
+    readonly status: { close(): void }
+    readonly requested: RequestedExit
+  }
+): Effect.Effect<A | undefined, never, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(program).pipe(
+    Effect.catch((error: E) =>
+      Effect.gen(function* () {
+        options.status.close()
+        yield* Effect.logError(error.message)
+        options.requested.code = ExitCode.failure
+        return undefined
+      })
+    ),
+    Effect.provide(options.logger)
+  )

@@ -253,16 +253,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       // Runs until SIGINT/SIGTERM interrupts it (NodeRuntime.runMain); then shuts down gracefully.
       yield* Effect.never.pipe(Effect.onInterrupt(() => finish))
     })
-    yield* Effect.scoped(program).pipe(
-      Effect.catch((error) =>
-        Effect.gen(function* () {
-          status.close()
-          yield* Effect.logError(error.message)
-          requested.code = Main.ExitCode.failure
-        })
-      ),
-      Effect.provide(LiveView.loggerLayer(mode, status))
-    )
+    yield* Main.runTool(program, { logger: LiveView.loggerLayer(mode, status), status, requested })
   })
 
 /** The `txlane-receiver` command; `requested` receives the exit code (see `Main.ExitCode`). */

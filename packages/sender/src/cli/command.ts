@@ -304,16 +304,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         Effect.ensuring(finish)
       )
     })
-    yield* Effect.scoped(program).pipe(
-      Effect.catch((error) =>
-        Effect.gen(function* () {
-          status.close()
-          yield* Effect.logError(error.message)
-          requested.code = Main.ExitCode.failure
-        })
-      ),
-      Effect.provide(LiveView.loggerLayer(mode, status))
-    )
+    yield* Main.runTool(program, { logger: LiveView.loggerLayer(mode, status), status, requested })
   })
 
 const statSize = (path: string): number | undefined => {
