@@ -14,7 +14,7 @@ import { Workload } from "@txlane/protocol"
 import { createSender, type SenderClient } from "@txlane/sender"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { type Child, killAll, spawnScript, startReceiver } from "./lib/process.js"
-import { batchKey, compare, readRecord } from "./lib/record.js"
+import { batchKey, compare, type Incarnation, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, FULL, figure, sleep, tempDir, waitFor } from "./lib/util.js"
 
 const KILLS = FULL ? 20 : 5
@@ -64,8 +64,25 @@ const produce = (sender: SenderClient, window = 256) => {
   }
 }
 
+/** A receiver process and the record file it alone writes. */
+interface Receiver {
+  readonly child: Child
+  readonly incarnation: Incarnation
+}
+
+/** Starts receivers on one socket path, each recording to a fresh file (see lib/record.ts). */
+const receiversOn = (dir: string) => {
+  const listen = Path.join(dir, "r.sock")
+  const records = incarnations(dir)
+  const start = async (): Promise<Receiver> => {
+    const incarnation = records.next()
+    return { child: await startReceiver({ listen, record: incarnation.record }), incarnation }
+  }
+  return { listen, start, read: records.read }
+}
+
 /** Kills the receiver `KILLS` times at random moments of the stream, restarting it each time. */
-const killLoop = async (start: () => Promise<Child>, first: Child, sender: SenderClient) => {
+const killLoop = async (start: () => Promise<Receiver>, first: Receiver, sender: SenderClient) => {
   let receiver = first
   let midStream = 0
   const rng = new Workload.SplitMix64(7n)
@@ -73,8 +90,9 @@ const killLoop = async (start: () => Promise<Child>, first: Child, sender: Sende
     await waitFor(() => sender.stats().inFlight > 0 || sender.stats().queued > 0, 10_000, "traffic before a kill")
     await sleep(150 + rng.nextMod(450))
     if (sender.stats().inFlight > 0) midStream++
-    receiver.signal("SIGKILL")
-    expect(await receiver.exited).toBe("SIGKILL")
+    receiver.child.signal("SIGKILL")
+    receiver.incarnation.killed = true
+    expect(await receiver.child.exited).toBe("SIGKILL")
     receiver = await start() // same path: the dead receiver's socket file is stale and is replaced
   }
   return { receiver, midStream }
@@ -82,10 +100,7 @@ const killLoop = async (start: () => Promise<Child>, first: Child, sender: Sende
 
 describe("receiver SIGKILLed mid-stream and restarted", () => {
   it(`acknowledged: ${KILLS} kills; every acknowledged batch was submitted, none lost, duplicates counted`, async () => {
-    const dir = tempDir()
-    const listen = Path.join(dir, "r.sock")
-    const record = Path.join(dir, "record.bin")
-    const start = () => startReceiver({ listen, record })
+    const { listen, start, read } = receiversOn(tempDir())
     const first = await start()
     const sender = await createSender({
       endpoint: listen,
@@ -101,9 +116,9 @@ describe("receiver SIGKILLed mid-stream and restarted", () => {
     await sleep(300)
     await load.stop() // every send settles: acknowledged by the last receiver, or failed
     const stats = sender.stats()
-    receiver.signal("SIGTERM")
-    await receiver.next("report")
-    const result = compare(load.acked, readRecord(record))
+    receiver.child.signal("SIGTERM")
+    await receiver.child.next("report")
+    const result = compare(load.acked, read()) // throws on a torn tail of the last, SIGTERMed receiver
     figure("sigkill-receiver-acknowledged", {
       kills: KILLS,
       killsWithFramesInFlight: midStream,
@@ -118,15 +133,11 @@ describe("receiver SIGKILLed mid-stream and restarted", () => {
     expect(load.failures).toEqual({})
     expect(result.acknowledged).toBe(load.accepted.size)
     expect(result.lost).toBe(0)
-    expect(readRecord(record).truncated).toBe(false)
     expect(stats.retries).toBeGreaterThan(0)
   })
 
   it(`fire-and-forget: ${KILLS} kills; loss is bounded by the frames in flight and visible in the metrics`, async () => {
-    const dir = tempDir()
-    const listen = Path.join(dir, "r.sock")
-    const record = Path.join(dir, "record.bin")
-    const start = () => startReceiver({ listen, record })
+    const { listen, start, read } = receiversOn(tempDir())
     const first = await start()
     const sender = await createSender({ endpoint: listen, workers: 4 })
     senders.push(sender)
@@ -136,9 +147,9 @@ describe("receiver SIGKILLed mid-stream and restarted", () => {
     await load.stop()
     const metrics = sender.metrics() // before close: the series go away with the sender
     const report = await sender.close({ timeoutMs: 10_000 })
-    receiver.signal("SIGTERM")
-    await receiver.next("report")
-    const recorded = readRecord(record)
+    receiver.child.signal("SIGTERM")
+    await receiver.child.next("report")
+    const recorded = read()
     let lost = 0
     for (const key of load.accepted) if (!recorded.counts.has(key)) lost++
     let duplicates = 0
@@ -150,6 +161,7 @@ describe("receiver SIGKILLed mid-stream and restarted", () => {
       accepted: load.accepted.size,
       lost,
       duplicates,
+      tornTails: recorded.tornTails,
       unanswered: report.unanswered,
       unansweredMetric,
       failed: report.failed,
@@ -200,7 +212,8 @@ describe("sender SIGKILLed mid-frame", () => {
     const stats = (await receiver.next("stats")) as unknown as { errors: Record<string, number>; frames: number }
     receiver.signal("SIGTERM")
     await receiver.next("report")
-    const recorded = readRecord(record) // throws if any recorded frame is not a whole, valid envelope
+    // Throws unless every recorded frame is a whole, valid envelope: this receiver was never killed.
+    const recorded = readRecord(record, { killed: false })
     figure("sigkill-sender-mid-frame", {
       kills: KILLS,
       truncatedFrames: stats.errors.TruncatedFrame,
@@ -210,7 +223,6 @@ describe("sender SIGKILLed mid-frame", () => {
     })
     expect(stats.errors.TruncatedFrame).toBeGreaterThanOrEqual(Math.ceil(KILLS / 2))
     expect(stats.errors.TruncatedFrame).toBeLessThanOrEqual(KILLS * 2) // at most one per victim connection
-    expect(recorded.truncated).toBe(false)
     expect(load.failures).toEqual({})
     expect(load.acked.size).toBe(load.accepted.size)
     expect(load.acked.size).toBeGreaterThan(0)

@@ -15,7 +15,7 @@ import { Envelope, Workload } from "@txlane/protocol"
 import { createSender, type SenderClient } from "@txlane/sender"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { killAll, spawnScript, startReceiver } from "./lib/process.js"
-import { batchKey, compare, readRecord } from "./lib/record.js"
+import { batchKey, compare, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, FULL, figure, sleep, tempDir, waitFor } from "./lib/util.js"
 
 const STALL_MS = FULL ? 10_000 : 5000
@@ -127,8 +127,9 @@ describe("socket file removed, replaced, receiver restarted", () => {
   it("one sender keeps retrying through all of it; nothing acknowledged is lost", async () => {
     const dir = tempDir()
     const listen = Path.join(dir, "r.sock")
-    const record = Path.join(dir, "record.bin")
-    const a = await startReceiver({ listen, record })
+    const records = incarnations(dir) // one file per receiver: a SIGKILL can tear its last record
+    const recordA = records.next()
+    const a = await startReceiver({ listen, record: recordA.record })
     const sender = keep(
       await createSender({
         endpoint: listen,
@@ -165,20 +166,23 @@ describe("socket file removed, replaced, receiver restarted", () => {
     await step("start")
     Fs.rmSync(listen) // removed: established connections keep working
     await step("socket file removed")
-    const b = await startReceiver({ listen, record }) // replaced by another receiver on the same path
+    const recordB = records.next()
+    const b = await startReceiver({ listen, record: recordB.record }) // replaced by another receiver on the same path
     a.signal("SIGKILL") // the old one dies: the sender reconnects to the new one
+    recordA.killed = true
     await a.exited
     await step("old receiver killed, new one on the path")
     b.signal("SIGKILL")
+    recordB.killed = true
     await b.exited
     await sleep(500) // the sender retries against a stale socket file (ECONNREFUSED)
-    const c = await startReceiver({ listen, record }) // restarted on the same path
+    const c = await startReceiver({ listen, record: records.next().record }) // restarted on the same path
     await step("restarted")
     running = false
     await load
     c.signal("SIGTERM")
     await c.next("report")
-    const result = compare(acked, readRecord(record))
+    const result = compare(acked, records.read())
     figure("socket-file-removed-replaced-restarted", {
       ...result,
       accepted: accepted.size,
@@ -228,7 +232,7 @@ describe("graceful shutdown under load (SIGTERM)", () => {
     second.signal("SIGTERM")
     const secondReport = (await second.next("report")) as unknown as { shutdown: { unsubmittedFrames: number } }
     // The sender cycles through 16 distinct batches; compare frame counts, not keys.
-    const recorded = readRecord(record)
+    const recorded = readRecord(record, { killed: false }) // both receivers were SIGTERMed
     figure("graceful-shutdown-sigterm", {
       receiverShutdown: firstReport.shutdown,
       sent: senderReport.sent,

@@ -5,7 +5,8 @@
  * JSON-serialisable `createReceiver` option:
  * - `record`: file to append every accepted frame to (4-byte BE length + payload, one `write`
  *   per frame, `O_APPEND`) *before* `submit` returns, i.e. before the frame is answered — what
- *   the receiver got survives a SIGKILL;
+ *   the receiver answered survives a SIGKILL (which may tear the last, unanswered frame:
+ *   lib/record.ts);
  * - `sampleEveryMs`: print a `sample` line (memory, event-loop delay, counters) this often.
  *
  * stdout, one JSON object per line: `listening`, `sample`, `stats` (answer to a `stats` stdin

@@ -1,6 +1,12 @@
 /**
- * Reads a receiver's record file (PEERS.md `--record`: length-prefixed frames, one per
- * accepted frame) and compares it with what a sender says was acknowledged.
+ * Reads receivers' record files (PEERS.md `--record`: length-prefixed frames, one per accepted
+ * frame, written before the frame is answered) and compares them with what a sender says was
+ * acknowledged.
+ *
+ * A SIGKILL can cut a record `write` short: Linux checks for fatal signals between the pages of
+ * a write to a regular file. The torn frame was never answered, so it is not an error — but
+ * anything appended after it would be read out of step. Hence one record file per receiver
+ * incarnation, and a torn tail tolerated only in the file of a receiver that was killed.
  *
  * @module
  */
@@ -12,26 +18,63 @@ import { Result } from "effect"
 export const batchKey = (txs: ReadonlyArray<Uint8Array>): string =>
   Buffer.from(txs[0] ?? new Uint8Array()).toString("hex")
 
-/** Per batch key, how many times the receiver accepted that batch; plus totals. */
+/** Per batch key, how many times the receivers accepted that batch; plus totals. */
 export interface Recorded {
   readonly counts: Map<string, number>
   readonly frames: number
-  /** A trailing partial frame (a SIGKILL can cut nothing: each frame is one `write`; any is a bug). */
-  readonly truncated: boolean
+  /** Record files that end in a frame cut short by a SIGKILL (only killed receivers' files may). */
+  readonly tornTails: number
 }
 
-/** Parses a record file. Every frame must hold a valid envelope. */
-export const readRecord = (path: string): Recorded => {
+/**
+ * Parses a record file; throws if a frame is not a valid envelope, or if the file ends in a
+ * partial frame and its receiver was not `killed`.
+ */
+export const readRecord = (path: string, options: { readonly killed: boolean }): Recorded => {
   const bytes = Fs.existsSync(path) ? Fs.readFileSync(path) : Buffer.alloc(0)
   const { frames, error } = FrameDecoder.decodeAll(bytes)
   const counts = new Map<string, number>()
   for (const f of frames) {
     const txs = Envelope.decode(f)
-    if (Result.isFailure(txs)) throw new Error(`record holds a malformed envelope: ${txs.failure.message}`)
+    if (Result.isFailure(txs)) throw new Error(`record ${path} holds a malformed envelope: ${txs.failure.message}`)
     const key = batchKey(txs.success)
     counts.set(key, (counts.get(key) ?? 0) + 1)
   }
-  return { counts, frames: frames.length, truncated: error !== undefined }
+  if (error !== undefined && !(options.killed && error._tag === "TruncatedFrame"))
+    throw new Error(`record ${path}: ${error.message}`)
+  return { counts, frames: frames.length, tornTails: error === undefined ? 0 : 1 }
+}
+
+/** A receiver process's life on one record file; `killed` once it was SIGKILLed. */
+export interface Incarnation {
+  readonly record: string
+  killed: boolean
+}
+
+/** Record files for successive receivers in `dir`: `record-1.bin`, `record-2.bin`, … */
+export const incarnations = (dir: string) => {
+  const all: Array<Incarnation> = []
+  return {
+    /** A fresh record file for the next receiver. */
+    next: (): Incarnation => {
+      const incarnation = { record: `${dir}/record-${all.length + 1}.bin`, killed: false }
+      all.push(incarnation)
+      return incarnation
+    },
+    /** Every incarnation's record, merged. */
+    read: (): Recorded => {
+      const counts = new Map<string, number>()
+      let frames = 0
+      let tornTails = 0
+      for (const { record, killed } of all) {
+        const one = readRecord(record, { killed })
+        for (const [key, n] of one.counts) counts.set(key, (counts.get(key) ?? 0) + n)
+        frames += one.frames
+        tornTails += one.tornTails
+      }
+      return { counts, frames, tornTails }
+    }
+  }
 }
 
 /** Lost = acknowledged batches the receiver never recorded; duplicates = recorded more than once. */
@@ -48,6 +91,7 @@ export const compare = (acknowledged: Iterable<string>, recorded: Recorded) => {
     acknowledged: ackedCount,
     recordedFrames: recorded.frames,
     uniqueRecorded: recorded.counts.size,
+    tornTails: recorded.tornTails,
     lost,
     duplicates
   }

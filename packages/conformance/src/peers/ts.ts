@@ -101,8 +101,8 @@ const receive = async (argv: Array<string>): Promise<number> => {
     handlers,
     maxFrameBytes,
     submit: ({ transactions, payload }) => {
-      // Recorded before the response exists: one write on an O_APPEND file, so a SIGKILL
-      // leaves whole frames only.
+      // Recorded before the response exists, so a frame that is answered is on file. A SIGKILL
+      // can still cut this write short (PEERS.md `--record`); that frame was never answered.
       if (record !== undefined) {
         const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
         fs.writeSync(record, Buffer.concat([header, body]))
