@@ -5,25 +5,17 @@
  * @module
  */
 import * as Fs from "node:fs"
-import { Envelope, Frame, Workload } from "@txlane/protocol"
+import { Envelope, FrameEncoder, Workload } from "@txlane/protocol"
 import { afterAll, describe, expect, it } from "vitest"
 import { batchKey, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, tempDir } from "./lib/util.js"
 
 afterAll(cleanupTempDirs)
 
-const framed = (txs: ReadonlyArray<Uint8Array>): Buffer => {
-  const payload = Envelope.encode(txs)
-  const frame = Buffer.alloc(Frame.HEADER_BYTES + payload.length)
-  Frame.writeLength(frame, 0, payload.length)
-  frame.set(payload, Frame.HEADER_BYTES)
-  return frame
-}
-
 describe("record files", () => {
   const [a, b, c] = [...Workload.batches({ batches: 3, txPerBatch: 10, txSize: 200, seed: 1 })].map((txs) => ({
     key: batchKey(txs),
-    bytes: framed(txs)
+    bytes: Buffer.from(FrameEncoder.concat([Envelope.encode(txs)]))
   }))
   if (a === undefined || b === undefined || c === undefined) throw new Error("workload gave fewer than 3 batches")
   const torn = Buffer.concat([a.bytes, b.bytes.subarray(0, 1223)])
