@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Frame } from "@txlane/protocol"
+import { Frame, LogThrottle } from "@txlane/protocol"
 import { type Cause, type Context, Deferred, Effect, Exit, Fiber, Queue, Result, type Scope } from "effect"
 import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderClosed } from "../errors.js"
 import { type Options, type Resolved, resolve } from "../Options.js"
@@ -39,7 +39,7 @@ export class SenderCore implements Shared {
   /** Set when `close` begins: `submit` refuses from then on. */
   closing = false
   private report: Deferred.Deferred<CloseReport> | undefined = undefined
-  private readonly lastWarn = new Map<string, { at: number; suppressed: number }>()
+  private readonly throttle = new LogThrottle()
 
   constructor(
     readonly options: Resolved,
@@ -49,18 +49,10 @@ export class SenderCore implements Shared {
     this.workers = Array.from({ length: options.workers }, (_, id) => new WorkerState(id))
   }
 
-  /** At most one warning per key per second; the count of suppressed ones goes with the next. */
+  /** At most one warning per key per second (a reconnect loop must not flood the log). */
   readonly warn = (key: string, message: string): void => {
-    const now = Date.now()
-    const last = this.lastWarn.get(key)
-    if (last !== undefined && now - last.at < 1000) {
-      last.suppressed++
-      return
-    }
-    const suppressed = last?.suppressed ?? 0
-    this.lastWarn.set(key, { at: now, suppressed: 0 })
-    const text = suppressed > 0 ? `${message} (${suppressed} similar suppressed)` : message
-    Effect.runForkWith(this.context)(Effect.logWarning(text))
+    const text = this.throttle.admit(key, message)
+    if (text !== undefined) Effect.runForkWith(this.context)(Effect.logWarning(text))
   }
 
   /**
