@@ -20,7 +20,7 @@
  * @module
  */
 import * as Net from "node:net"
-import { Endpoint, Envelope, Frame, Response } from "@txlane/protocol"
+import { Endpoint, Envelope, Frame, LogThrottle, Response } from "@txlane/protocol"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Pull, Queue, Result, type Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import {
@@ -312,8 +312,13 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     let name = options.name ?? options.listen
     const runLog = Effect.runForkWith(context)
 
+    // Any client can trigger these at wire speed (a flood of bad frames or connections): at
+    // most one per kind per second reaches the log; `stats().errors` counts every one.
+    const throttle = new LogThrottle()
     const log = (message: string, connectionId: number, kind: string) => {
-      runLog(Effect.logWarning(message).pipe(Effect.annotateLogs({ receiver: name, connectionId, kind })))
+      const text = throttle.admit(kind, message)
+      if (text !== undefined)
+        runLog(Effect.logWarning(text).pipe(Effect.annotateLogs({ receiver: name, connectionId, kind })))
     }
     const checkAllDone = () => {
       if (closing && connections.size === 0 && stats.queuedFrames === 0) Deferred.doneUnsafe(allDone, Effect.void)

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Envelope, FrameEncoder } from "@txlane/protocol"
-import { Data, Effect, Layer, Metric, References } from "effect"
+import { Data, Effect, Layer, Logger, Metric, References } from "effect"
 import { afterAll } from "vitest"
 import { Receiver } from "../src/index.js"
-import { Client, cleanupTempDirs, tempSocketPath } from "./helpers.js"
+import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
 
 afterAll(cleanupTempDirs)
 
@@ -77,6 +77,36 @@ describe("Receiver (Effect API)", () => {
       assert.strictEqual(stats.framesSubmitted, 2)
       assert.isAtLeast(stats.handlerBusyRatio, 0)
     }).pipe(quiet)
+  )
+
+  it.live("a flood of bad frames is counted in full but logged at most once per kind per second", () =>
+    Effect.gen(function* () {
+      const warnings: Array<string> = []
+      const capture = Logger.make(({ message, logLevel }) => {
+        if (logLevel === "Warn") warnings.push((Array.isArray(message) ? message : [message]).join(" "))
+      })
+      const BAD = 500
+      const t0 = Date.now()
+      const stats = yield* Effect.gen(function* () {
+        const receiver = yield* Receiver.make({ listen: tempSocketPath(), submit: () => Effect.succeed({}) })
+        const responses = yield* Effect.promise(async () => {
+          const client = await Client.connect(receiver.address)
+          // 0xff: field 31, wire type 7 — not a Transactions envelope; each gets an error response.
+          client.write(frames(...Array.from({ length: BAD }, () => new Uint8Array([0xff]))))
+          const responses = await client.awaitResponses(BAD)
+          client.destroy()
+          return responses
+        })
+        assert.isTrue(responses.every((r) => !r.success))
+        return receiver.stats()
+      }).pipe(Effect.scoped, Effect.provide(Logger.layer([capture])))
+      const seconds = Math.ceil((Date.now() - t0) / 1000)
+      assert.strictEqual(stats.errors.MalformedEnvelope, BAD)
+      // Every warning here is about a malformed envelope: one kind, so one per second at most.
+      assert.isAtLeast(warnings.length, 1)
+      assert.isAtMost(warnings.length, seconds + 1, warnings.join("\n"))
+      assert.include(warnings[0], "unexpected end of payload")
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
   )
 
   it.live("invalid options fail with InvalidOptions before anything is bound", () =>
