@@ -5,11 +5,19 @@
  *
  * - A frame that lies inside one chunk is returned as a view of that chunk (zero copy), so
  *   callers must not reuse a chunk's memory after pushing it (Node's socket chunks are fresh).
- * - A frame that spans chunks is assembled with exactly one copy, when its last byte arrives:
- *   the pieces are kept as views until then, so memory held is what actually arrived — never
- *   the announced length (a peer cannot make us allocate 10 MiB by sending 4 bytes).
+ * - A frame that spans chunks is collected into one buffer of its own, which grows (doubling,
+ *   capped at the announced length) as its bytes arrive. The pieces are copied in, never kept:
+ *   a view of a socket read pins that read's whole allocation (an `ArrayBuffer`, its backing
+ *   store and the view: ~250 bytes of memory per byte for a peer that sends 1-byte writes), so a
+ *   decoder that kept views would hold far more memory than it received. Memory held for a
+ *   partial frame is {@link FrameDecoder.retainedBytes}: at most twice what arrived (plus 4 KiB),
+ *   never above the announced length — a peer cannot make us allocate 10 MiB by sending 4 bytes.
  * - The announced length is checked against `maxFrameBytes` as soon as the header is known,
  *   before anything is buffered for the payload.
+ * - Two ways to use it: {@link FrameDecoder.push} decodes a whole chunk at once;
+ *   {@link FrameDecoder.feed} + {@link FrameDecoder.next} hand out one frame at a time, so a
+ *   server can admit frames one by one and leave the rest of a chunk undecoded until it has room
+ *   (a 64 KiB read can hold 16,384 empty frames).
  *
  * Errors are returned, not thrown: the frames a chunk completed before an oversize header are
  * still delivered, and the caller decides what to do next.
@@ -35,6 +43,12 @@ export interface PushResult {
 
 const EMPTY = new Uint8Array(0)
 
+/**
+ * First allocation for a frame that spans chunks: small enough that a stalled 1-byte sender
+ * holds little, large enough that ordinary frames grow only a few times.
+ */
+export const MIN_PARTIAL_CAPACITY = 4096
+
 // A plain `Uint8Array` view of a chunk: `subarray` on a Node `Buffer` builds another `Buffer`
 // through its species constructor, which costs more than the view itself on the hot path.
 const view = (chunk: Uint8Array, offset: number, length: number): Uint8Array =>
@@ -49,9 +63,13 @@ export class FrameDecoder {
   private headerFill = 0
   // Announced length of the frame being collected, or -1 while reading a header.
   private length = -1
-  private pieces: Array<Uint8Array> = []
+  // The frame being collected across chunks; its capacity grows towards `length`.
+  private partial: Uint8Array = EMPTY
   private collected = 0
   private failure: FrameTooLarge | undefined = undefined
+  // The chunk given to `feed` and how far `next` has decoded it.
+  private input: Uint8Array = EMPTY
+  private inputOffset = 0
 
   constructor(options: Options = {}) {
     this.maxFrameBytes = validateMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
@@ -60,6 +78,21 @@ export class FrameDecoder {
   /** Bytes of the incomplete frame received so far, header included (0 between frames). */
   get bufferedBytes(): number {
     return this.length >= 0 ? HEADER_BYTES + this.collected : this.headerFill
+  }
+
+  /**
+   * Memory this decoder allocated for the incomplete frame, in bytes: the header plus the
+   * capacity of the buffer collecting it (≥ {@link bufferedBytes}, ≤ 4 + the announced length,
+   * ≤ 2 × bytes received + 4 KiB). Does not include the undecoded rest of a fed chunk
+   * ({@link pendingBytes}), which is the caller's chunk.
+   */
+  get retainedBytes(): number {
+    return this.length >= 0 ? HEADER_BYTES + this.partial.length : this.headerFill
+  }
+
+  /** Bytes of the chunk given to {@link feed} that {@link next} has not decoded yet. */
+  get pendingBytes(): number {
+    return this.input.length - this.inputOffset
   }
 
   /** True while a frame has started (at least one header byte) but not completed. */
@@ -75,9 +108,34 @@ export class FrameDecoder {
   /** Decodes `chunk`, returning the frames it completed and, possibly, the error that ended the stream. */
   push(chunk: Uint8Array): PushResult {
     const frames: Array<Uint8Array> = []
-    if (this.failure !== undefined) return { frames, error: this.failure }
+    this.feed(chunk)
+    for (let frame = this.next(); frame !== undefined; frame = this.next()) frames.push(frame)
+    return { frames, error: this.failure }
+  }
+
+  /**
+   * Hands `chunk` to the decoder, to be decoded by {@link next}. The previous chunk must have
+   * been decoded to its end first ({@link pendingBytes} 0): throws otherwise (a caller bug).
+   */
+  feed(chunk: Uint8Array): void {
+    if (this.inputOffset < this.input.length) throw new Error("FrameDecoder.feed: the previous chunk is not decoded yet")
+    this.input = chunk
+    this.inputOffset = 0
+  }
+
+  /**
+   * The next frame completed by the fed chunk, or `undefined` when the chunk is used up (its
+   * tail, if any, is collected as the incomplete frame) or the decoder failed ({@link error}).
+   */
+  next(): Uint8Array | undefined {
+    if (this.failure !== undefined) {
+      this.input = EMPTY
+      this.inputOffset = 0
+      return undefined
+    }
+    const chunk = this.input
     const end = chunk.length
-    let offset = 0
+    let offset = this.inputOffset
     while (offset < end) {
       if (this.length < 0) {
         let length: number
@@ -95,28 +153,36 @@ export class FrameDecoder {
         }
         if (length > this.maxFrameBytes) {
           this.failure = new FrameTooLarge({ length, max: this.maxFrameBytes })
-          return { frames, error: this.failure }
+          this.input = EMPTY
+          this.inputOffset = 0
+          return undefined
         }
         if (end - offset >= length) {
           // The whole payload is in this chunk: hand out a view.
-          frames.push(length === 0 ? EMPTY : view(chunk, offset, length))
-          offset += length
-          continue
+          this.inputOffset = offset + length
+          return length === 0 ? EMPTY : view(chunk, offset, length)
         }
         this.length = length
       }
       const take = Math.min(this.length - this.collected, end - offset)
-      this.pieces.push(view(chunk, offset, take))
-      this.collected += take
+      this.collect(chunk, offset, take)
       offset += take
-      if (this.collected === this.length) frames.push(this.assemble())
+      if (this.collected === this.length) {
+        this.inputOffset = offset
+        const frame = this.partial
+        this.reset()
+        return frame
+      }
     }
-    return { frames, error: undefined }
+    this.input = EMPTY
+    this.inputOffset = 0
+    return undefined
   }
 
   /**
    * Declares the end of the stream. Returns `TruncatedFrame` if it ended inside a frame (the
-   * partial frame is discarded), else `undefined`. The decoder can be reused afterwards.
+   * partial frame is discarded), else `undefined`. The undecoded rest of a fed chunk is dropped
+   * too. The decoder can be reused afterwards.
    */
   end(): TruncatedFrame | undefined {
     let truncated: TruncatedFrame | undefined
@@ -126,24 +192,29 @@ export class FrameDecoder {
       truncated = new TruncatedFrame({ expected: HEADER_BYTES + this.length, received: HEADER_BYTES + this.collected })
     }
     this.headerFill = 0
+    this.input = EMPTY
+    this.inputOffset = 0
     this.reset()
     return truncated
   }
 
-  private assemble(): Uint8Array {
-    const frame = new Uint8Array(this.length)
-    let at = 0
-    for (const piece of this.pieces) {
-      frame.set(piece, at)
-      at += piece.length
+  // Copies `take` bytes of `chunk` into the frame being collected, growing its buffer by doubling
+  // (amortised one extra copy per byte) up to exactly the announced length.
+  private collect(chunk: Uint8Array, offset: number, take: number): void {
+    const needed = this.collected + take
+    if (needed > this.partial.length) {
+      const capacity = Math.min(this.length, Math.max(needed, MIN_PARTIAL_CAPACITY, this.partial.length * 2))
+      const grown = new Uint8Array(capacity)
+      if (this.collected > 0) grown.set(this.partial.subarray(0, this.collected))
+      this.partial = grown
     }
-    this.reset()
-    return frame
+    this.partial.set(chunk.subarray(offset, offset + take), this.collected)
+    this.collected = needed
   }
 
   private reset(): void {
     this.length = -1
-    this.pieces = []
+    this.partial = EMPTY
     this.collected = 0
   }
 }

@@ -144,4 +144,50 @@ describe("FrameDecoder properties", () => {
       { numRuns: 1000 }
     )
   })
+
+  it("copies a frame fed 1 byte at a time into one growing buffer: retainedBytes ≤ 2 × received + 4 KiB, never a view per read", () => {
+    const payload = Uint8Array.from({ length: 100_000 }, (_, i) => i % 253)
+    const stream = Buffer.from(FrameEncoder.concat([payload]))
+    const decoder = new FrameDecoder.FrameDecoder()
+    const frames: Array<Uint8Array> = []
+    for (let at = 0; at < stream.length; at++) {
+      // Every read is its own allocation, as Node's socket reads are.
+      frames.push(...decoder.push(Uint8Array.from(stream.subarray(at, at + 1))).frames)
+      if (frames.length === 0) {
+        expect(decoder.retainedBytes).toBeGreaterThanOrEqual(decoder.bufferedBytes)
+        expect(decoder.retainedBytes).toBeLessThanOrEqual(2 * decoder.bufferedBytes + FrameDecoder.MIN_PARTIAL_CAPACITY)
+        expect(decoder.retainedBytes).toBeLessThanOrEqual(4 + payload.length)
+      }
+    }
+    expect(frames).toEqual([payload])
+    expect(frames[0]!.byteLength).toBe(frames[0]!.buffer.byteLength) // exactly the frame, no slack
+    expect(decoder.retainedBytes).toBe(0)
+  })
+
+  it("feed + next hand out one frame at a time and leave the rest of the chunk undecoded", () => {
+    const chunk = FrameEncoder.concat([bytes(1), bytes(), bytes(2, 3), bytes(4, 5, 6)])
+    const decoder = new FrameDecoder.FrameDecoder()
+    decoder.feed(chunk.subarray(0, chunk.length - 1))
+    expect(decoder.next()).toEqual(bytes(1))
+    expect(decoder.pendingBytes).toBe(chunk.length - 1 - 5)
+    expect(() => decoder.feed(bytes(0))).toThrow()
+    expect(decoder.next()).toEqual(bytes())
+    expect(decoder.next()).toEqual(bytes(2, 3))
+    expect(decoder.next()).toBeUndefined() // the last frame lacks a byte
+    expect(decoder.pendingBytes).toBe(0)
+    expect(decoder.bufferedBytes).toBe(6)
+    decoder.feed(chunk.subarray(chunk.length - 1))
+    expect(decoder.next()).toEqual(bytes(4, 5, 6))
+    expect(decoder.next()).toBeUndefined()
+    expect(decoder.inFrame).toBe(false)
+  })
+
+  it("end() drops the undecoded rest of a fed chunk", () => {
+    const decoder = new FrameDecoder.FrameDecoder()
+    decoder.feed(FrameEncoder.concat([bytes(1), bytes(2)]))
+    expect(decoder.next()).toEqual(bytes(1))
+    expect(decoder.end()).toBeUndefined()
+    expect(decoder.pendingBytes).toBe(0)
+    expect(decoder.next()).toBeUndefined()
+  })
 })
