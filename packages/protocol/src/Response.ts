@@ -30,6 +30,22 @@ export const ErrorText = {
   submitFailed: (reason: string): string => `Transaction submission failed: ${reason}`
 } as const
 
+/**
+ * What an error answer says about its batch.
+ * - `"transient"`: the peer could not take it *now* (the deployed server while it starts or changes
+ *   epoch: `Node not ready to accept transactions: …`, or `Node not ready: …` followed by a close).
+ *   Not a verdict on the batch: a sender retries it later.
+ * - `"out-of-step"`: the peer refused the frame as too large; the deployed server does so without
+ *   consuming the payload and then reads the rest of the stream out of step, so nothing it answers
+ *   on that connection afterwards can be trusted (SPEC §9).
+ * - `"final"`: a verdict on the batch (invalid, empty, submission failed, anything else).
+ */
+export type ErrorKind = "transient" | "out-of-step" | "final"
+
+/** The default classification of an error answer's text (see {@link ErrorKind}). */
+export const classifyError = (error: string): ErrorKind =>
+  error.startsWith("Node not ready") ? "transient" : error.startsWith("Transaction too large") ? "out-of-step" : "final"
+
 /** `{"success":true,"count":count}`. */
 export const success = (count: number): Response => ({ success: true, count })
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Endpoint, Frame } from "@txlane/protocol"
+import { Endpoint, Frame, Response } from "@txlane/protocol"
 import { Duration, Result, Schedule } from "effect"
 import { type ConnectFailed, type InvalidEndpoint, InvalidOption } from "./errors.js"
 
@@ -22,12 +22,43 @@ export type Overflow = "suspend" | "fail" | "drop"
 
 /**
  * How batches are delivered.
- * - `"fire-and-forget"`: `send` resolves once the batch is queued; responses are read and
- *   counted but not waited for (at-most-once, except the documented resend duplicate).
+ * - `"fire-and-forget"`: `send` resolves once the batch is queued. Against a peer that answers
+ *   (see {@link Responses}) the sender still keeps each batch until its answer arrives, retries
+ *   transient rejections and resends what a broken connection left unanswered; the outcome is
+ *   counted (and given to `onOutcome`), not returned to the caller.
  * - `"acknowledged"`: `send` resolves with the peer's `count` once its response arrives, or
  *   fails with `Rejected`; unacknowledged batches are resent on reconnect (at-least-once).
  */
 export type Delivery = "fire-and-forget" | "acknowledged"
+
+/**
+ * Whether the peer answers every frame (fire-and-forget mode; an acknowledged sender needs answers).
+ * - `"every-frame"`: it does (the deployed server; a txlane receiver with `respond: "json"`, its
+ *   default). A batch is delivered when its answer accepts it.
+ * - `"none"`: it never answers (a txlane receiver with `respond: "none"`). A batch is delivered when
+ *   its bytes were handed to the kernel on a connection that was still open.
+ * - `"auto"` (default): `"every-frame"` until the peer leaves a connection's frames unanswered for
+ *   {@link AUTO_SILENCE_MS} without ever having answered one; from then on `"none"` for the sender's
+ *   life. The first answer makes it `"every-frame"` for good.
+ */
+export type Responses = "auto" | "every-frame" | "none"
+
+/** Where an accepted batch ended (given to `onOutcome`, once per batch that settles before the close report). */
+export interface Outcome {
+  /** The frame payload. */
+  readonly payload: Uint8Array
+  /** Transactions in it (0 for `sendPayload`). */
+  readonly transactions: number
+  /**
+   * - `"delivered"`: accepted by the peer (or flushed, against a silent peer).
+   * - `"rejected"`: the peer gave a final error answer (`error` holds its text).
+   * - `"failed"`: given up on (retry budget, ack timeout, reconnect schedule, or transient
+   *   rejections past `transientRetry`); `error` says why.
+   */
+  readonly status: "delivered" | "rejected" | "failed"
+  /** Why it was rejected or failed. */
+  readonly error?: string | undefined
+}
 
 /** Options of a sender. Only `endpoint` is required. */
 export interface Options {
@@ -80,6 +111,31 @@ export interface Options {
    * 10 seconds. What is not delivered by then is listed in the close report.
    */
   readonly closeTimeout?: Duration.Input | undefined
+  /** Whether the peer answers every frame (fire-and-forget mode). Default `"auto"`; see {@link Responses}. */
+  readonly responses?: Responses | undefined
+  /**
+   * Classifies the text of an error answer. Default `Response.classifyError`: `Node not ready…` is
+   * transient, `Transaction too large…` means the peer reads out of step, anything else is final.
+   */
+  readonly classifyError?: ((error: string) => Response.ErrorKind) | undefined
+  /**
+   * When to retry a batch the peer rejected as transient; its input is the error text. Default
+   * {@link defaultTransientRetry}. Until the retry, the worker writes nothing (the peer is not
+   * ready). When the schedule ends, the batch is settled as rejected.
+   */
+  readonly transientRetry?: Schedule.Schedule<unknown, string> | undefined
+  /**
+   * Largest response frame accepted, in bytes. Default 262,144 (256 KiB): answers are short JSON
+   * (the deployed server's `indices` list grows about 7 bytes a transaction). A larger one is a
+   * protocol error: the connection is closed and its unanswered batches are resent.
+   */
+  readonly maxResponseBytes?: number | undefined
+  /**
+   * Called once for every accepted batch when it settles (delivered, rejected or failed), in
+   * both delivery modes. Batches still held when a close deadline passes are in the close report
+   * instead. Runs on the socket's event; keep it short and never throw.
+   */
+  readonly onOutcome?: ((outcome: Outcome) => void) | undefined
   /**
    * Name of this sender in metrics (the `sender` attribute). Default `"sender-N"`, N counting
    * the senders made in this process, so several senders never overwrite each other's series.
@@ -103,6 +159,24 @@ export const DEFAULT_RETRIES = 10
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 /** Default `closeTimeout`, in milliseconds. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
+/** Default `maxResponseBytes`: answers are short JSON, so a larger one is a broken peer, not a big answer. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024
+/**
+ * `responses: "auto"`: how long a connection's oldest frame may stay unanswered, with no answer
+ * ever seen from the peer, before the peer is taken as silent. Long enough for a consensus node's
+ * first submit; short enough that a silent peer costs one pause of a second per sender.
+ */
+export const AUTO_SILENCE_MS = 1_000
+
+/**
+ * The default `transientRetry`: 100 ms, 200 ms, … capped at 4 s (the deployed producer's retry
+ * interval), ±20 % jitter, at most 30 retries (the deployed producer's bound) — about 1.8 minutes
+ * of "not ready" before a batch is given up.
+ */
+export const defaultTransientRetry: Schedule.Schedule<unknown, string> = Schedule.min([
+  Schedule.exponential("100 millis", 2),
+  Schedule.spaced("4 seconds")
+]).pipe(Schedule.jittered, Schedule.upTo({ times: 30 }))
 
 /**
  * The default reconnect schedule: 20 ms, 40 ms, 80 ms … capped at 1 s, each delay multiplied
@@ -146,6 +220,11 @@ export interface Resolved {
   readonly reconnect: Schedule.Schedule<unknown, ConnectFailed>
   readonly connectTimeoutMs: number
   readonly closeTimeoutMs: number
+  readonly responses: Responses
+  readonly classifyError: (error: string) => Response.ErrorKind
+  readonly transientRetry: Schedule.Schedule<unknown, string>
+  readonly maxResponseBytes: number
+  readonly onOutcome: ((outcome: Outcome) => void) | undefined
   readonly name: string
 }
 
@@ -207,6 +286,16 @@ export const resolve = (options: Options): Result.Result<Resolved, InvalidEndpoi
                   reason: `must be a non-negative integer or "unbounded", got ${options.retries}`
                 })
               })()
+    const responses = options.responses ?? "auto"
+    if (responses !== "auto" && responses !== "every-frame" && responses !== "none") {
+      throw new InvalidOption({
+        option: "responses",
+        reason: `must be "auto", "every-frame" or "none", got ${responses}`
+      })
+    }
+    if (responses === "none" && delivery === "acknowledged") {
+      throw new InvalidOption({ option: "responses", reason: `"none" needs delivery "fire-and-forget"` })
+    }
     instances++
     return Result.succeed({
       endpoint: endpoint.success,
@@ -223,6 +312,11 @@ export const resolve = (options: Options): Result.Result<Resolved, InvalidEndpoi
       reconnect: options.reconnect ?? defaultReconnect,
       connectTimeoutMs: millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS),
       closeTimeoutMs: millis("closeTimeout", options.closeTimeout, DEFAULT_CLOSE_TIMEOUT_MS),
+      responses,
+      classifyError: options.classifyError ?? Response.classifyError,
+      transientRetry: options.transientRetry ?? defaultTransientRetry,
+      maxResponseBytes: positiveInt("maxResponseBytes", options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
+      onOutcome: options.onOutcome,
       name: options.name ?? `sender-${instances}`
     })
   } catch (e) {

@@ -25,32 +25,45 @@ export interface Stats {
   /** Bytes written, 4-byte headers included. */
   readonly bytesSent: number
   /**
-   * Batches settled as delivered: flushed to the kernel on a connection that was still open
-   * (fire-and-forget) or answered `{"success":true}` (acknowledged).
+   * Batches settled as delivered: accepted by the peer's answer (`{"success":true}`, queued
+   * included), or — against a peer that does not answer (`responses` `"none"`, or `"auto"` once it
+   * proved silent) — handed to the kernel on a connection that was still open.
    */
   readonly delivered: number
-  /** Responses read and parsed, in every mode. */
+  /** Answers read, in every mode. */
   readonly responses: number
-  /** Responses with `"success":true`. */
+  /** Batches settled by a `{"success":true}` answer. */
   readonly acknowledged: number
-  /** Responses with `"success":false` (each is also logged). */
+  /** Batches settled by a final error answer (or an unreadable one); each is also logged. */
   readonly rejected: number
-  /** Response frames that were not a valid JSON response. */
+  /** Answers that were not a valid JSON response (each settles its batch as rejected). */
   readonly malformedResponses: number
   /** Batches discarded by the `"drop"` overflow policy. */
   readonly dropped: number
   /** `send` calls refused with `QueueFull` by the `"fail"` policy. */
   readonly queueFull: number
-  /** Resends of batches whose connection broke before they were flushed/acknowledged. */
+  /** Resends: after a broken connection, an ack timeout, or a transient answer. */
   readonly retries: number
   /** Batches given up on (`RetriesExhausted`, `AckTimeout`). */
   readonly failed: number
   /**
-   * Frames written on connections that then closed before a response to them arrived. Against a
-   * receiver that answers every frame (json mode, the deployed server) this bounds what
-   * fire-and-forget may have lost; against a `none`-mode receiver it counts every frame.
+   * Frames written on tracked connections (the peer answers every frame) that were closed before
+   * their answer arrived, the close deadline included. Each such batch was resent, failed, or
+   * listed in the close report: this counts the uncertainty, not a loss.
    */
   readonly unanswered: number
+  /** Transient answers (`Node not ready…` by default): each batch is retried on `transientRetry`. */
+  readonly transientRejections: number
+  /**
+   * Connections closed because the peer's answers stopped matching the frames: more answers than
+   * frames, or a "too large" answer after which the deployed server reads out of step.
+   */
+  readonly outOfStep: number
+  /**
+   * Answers that settled nothing: the peer answered frames sent to it as to a silent peer
+   * (`responses` `"none"`, or `"auto"` after it looked silent). Non-zero means `responses` is wrong.
+   */
+  readonly untrackedAnswers: number
   /** Successful connects. */
   readonly connects: number
   /** Successful connects after a worker's first (a connection had broken or been closed). */
@@ -73,8 +86,10 @@ export type UndeliveredState =
   | "unsent"
   /** Fire-and-forget: written, but not confirmed flushed; the peer may or may not have it. */
   | "unconfirmed"
-  /** Acknowledged: written, no response yet; the peer may or may not have it. */
+  /** Written to a peer that answers, no answer yet; the peer may or may not have it. */
   | "unacknowledged"
+  /** Answered as transient ("not ready") and waiting for its retry; the peer does not have it. */
+  | "retrying"
 
 /** A batch a close could not deliver, handed back so the caller can keep or resend it. */
 export interface UndeliveredBatch {
@@ -86,15 +101,19 @@ export interface UndeliveredBatch {
   readonly state: UndeliveredState
 }
 
-/** The outcome of a graceful close. Nothing is dropped silently: every accepted batch is in one count or in `undelivered`. */
+/**
+ * The outcome of a graceful close. Nothing is dropped silently: every accepted batch is in
+ * exactly one of `delivered`, `rejected`, `failed` or `undelivered`, so
+ * `accepted = delivered + rejected + failed + undelivered.length`.
+ */
 export interface CloseReport {
   /** Batches accepted over the sender's life. */
   readonly accepted: number
   /** Batches delivered (see {@link Stats.delivered}). */
   readonly delivered: number
-  /** Positive responses received. */
+  /** Batches accepted by a positive answer. */
   readonly acknowledged: number
-  /** Negative responses received. */
+  /** Batches settled by a final error answer. */
   readonly rejected: number
   /** Batches dropped by the `"drop"` policy (never accepted, so not in `accepted`). */
   readonly dropped: number
@@ -104,6 +123,10 @@ export interface CloseReport {
   readonly retries: number
   /** See {@link Stats.unanswered}. */
   readonly unanswered: number
+  /** See {@link Stats.transientRejections}. */
+  readonly transientRejections: number
+  /** See {@link Stats.outOfStep}. */
+  readonly outOfStep: number
   /** Batches not delivered when the deadline passed, with their payloads. */
   readonly undelivered: ReadonlyArray<UndeliveredBatch>
   /** True when the deadline passed before every worker finished. */

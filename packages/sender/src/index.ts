@@ -7,7 +7,7 @@
  */
 export * from "./errors.js"
 export * as Metrics from "./Metrics.js"
-export type { Delivery, Options as SenderOptions, Overflow } from "./Options.js"
+export type { Delivery, Options as SenderOptions, Outcome, Overflow, Responses } from "./Options.js"
 export * as Options from "./Options.js"
 export { type CreateSenderOptions, createSender, type SenderClient } from "./promise.js"
 export * as Sender from "./Sender.js"

@@ -297,13 +297,13 @@ describe("acknowledged mode", () => {
 })
 
 describe("fire-and-forget responses", () => {
-  it('counts {"success":false} responses without failing send', async () => {
+  it('counts {"success":false} answers as rejected, not delivered, without failing send', async () => {
     const srv = await server({ respond: "reject" })
     const s = await sender({ endpoint: srv.path })
     for (const b of workload(10)) await s.send(b)
     const report = await s.close()
     expect(report.rejected).toBe(10)
-    expect(report.delivered).toBe(10)
+    expect(report.delivered).toBe(0)
     expect(srv.frames).toBe(10)
   })
 })

@@ -32,6 +32,19 @@ export interface ServerOptions {
   readonly responseBytes?: number
   /** Ignore (read, never answer) every frame of the first `n` connections. */
   readonly ignoreFirstConnections?: number
+  /**
+   * Overrides the answer to frame `index` (counted over all connections from 0), like the
+   * deployed server's phases: a failure answer does not accept the batch; `close` closes the
+   * connection after answering; `extra` writes that many more success answers (out of step).
+   */
+  readonly script?: (index: number) => Scripted | undefined
+}
+
+/** A scripted answer (see {@link ServerOptions.script}). */
+export interface Scripted {
+  readonly error?: string
+  readonly close?: boolean
+  readonly extra?: number
 }
 
 export interface TestServer {
@@ -40,6 +53,8 @@ export interface TestServer {
   readonly payloads: Array<Uint8Array>
   /** Digest of every transaction received (duplicates included). */
   readonly digest: Digest.Digest
+  /** Digest of the transactions of every accepted frame (answered with success; duplicates included). */
+  readonly accepted: Digest.Digest
   /** Connections accepted. */
   connections: number
   /** Frames received. */
@@ -79,6 +94,7 @@ export const startServer = (options: ServerOptions = {}): Promise<TestServer> =>
     path: file,
     payloads: [],
     digest: Digest.make(),
+    accepted: Digest.make(),
     connections: 0,
     frames: 0,
     release() {
@@ -119,23 +135,30 @@ export const startServer = (options: ServerOptions = {}): Promise<TestServer> =>
       for (const frame of frames) {
         if (socket.destroyed) return
         seen++
+        const scripted = options.script?.(state.frames)
         state.frames++
         const payload = Uint8Array.from(frame)
         state.payloads.push(payload)
         const decoded = Envelope.decode(payload)
         const txs = Result.isSuccess(decoded) ? decoded.success : undefined
         if (txs !== undefined) state.digest.addAll(txs)
-        const answer = () => {
-          if (socket.destroyed) return
-          const response =
-            txs === undefined
-              ? Response.failure(Response.ErrorText.invalid("test"))
+        const response =
+          txs === undefined
+            ? Response.failure(Response.ErrorText.invalid("test"))
+            : scripted?.error !== undefined
+              ? Response.failure(scripted.error)
               : respond === "reject"
                 ? Response.failure("Transaction submission failed: test")
                 : Response.success(txs.length)
+        if (response.success && txs !== undefined) state.accepted.addAll(txs)
+        const answer = () => {
+          if (socket.destroyed) return
           const pieces = encodeResponse(response, options.responseBytes ?? 0)
           socket.cork()
           for (const p of pieces) socket.write(p)
+          for (let i = 0; i < (scripted?.extra ?? 0); i++) {
+            for (const p of encodeResponse(Response.success(1), 0)) socket.write(p)
+          }
           socket.uncork()
           // Like the deployed server: while a write is backed up, it reads nothing.
           if (socket.writableNeedDrain && !socket.isPaused()) {
@@ -150,7 +173,7 @@ export const startServer = (options: ServerOptions = {}): Promise<TestServer> =>
         for (let i = waiters.length - 1; i >= 0; i--) {
           if (state.frames >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve()
         }
-        if (options.dropAfter !== undefined && seen >= options.dropAfter) {
+        if (scripted?.close === true || (options.dropAfter !== undefined && seen >= options.dropAfter)) {
           // Let the answers go out, then close without reading the rest.
           socket.pause()
           socket.end(() => socket.destroy())

@@ -5,7 +5,7 @@
  * @module
  */
 import { Frame } from "@txlane/protocol"
-import type { Deferred } from "effect"
+import type { Deferred, Duration, Pull } from "effect"
 import type { AckTimeout, Rejected, RetriesExhausted, SenderClosed } from "../errors.js"
 
 /** Why an acknowledged batch's `send` can fail after it was queued. */
@@ -15,8 +15,19 @@ export type AckError = Rejected | AckTimeout | RetriesExhausted | SenderClosed
 export class Batch {
   /** Times written to a socket. */
   attempts = 0
-  /** `performance.now()` of the latest write (acknowledged mode: latency and ack timeout). */
+  /** `performance.now()` of the latest write (tracked connections: latency and ack timeout). */
   sentAt = 0
+  /**
+   * Writes that do not count against the `retries` budget: resends after a transient answer, or
+   * after the close that followed one (the peer was not ready; the batch was never judged).
+   */
+  free = 0
+  /** A transient rejection's retry: `performance.now()` before which it is not written again. */
+  retryAt = 0
+  /** The `transientRetry` schedule's step function, made at the batch's first transient answer. */
+  retryStep: TransientStep | undefined = undefined
+  /** The latest transient answer's text (what the batch fails with when the schedule ends). */
+  lastError = ""
   /** The frame header. A pooled `Buffer` slice: cheaper than a fresh typed array, and sockets take Buffers without conversion. */
   readonly header: Buffer
 
@@ -31,6 +42,9 @@ export class Batch {
     Frame.writeLength(this.header, 0, payload.length)
   }
 }
+
+/** One step of a `transientRetry` schedule: the delay before the next retry, or done. */
+export type TransientStep = (now: number, input: string) => Pull.Pull<[unknown, Duration.Duration], never, unknown>
 
 /** Monotonic counters, read by `stats()` and by the metric hooks at scrape time. */
 export class Counters {
@@ -53,4 +67,7 @@ export class Counters {
   connectFailures = 0
   connectionErrors = 0
   ackTimeouts = 0
+  transientRejections = 0
+  outOfStep = 0
+  untrackedAnswers = 0
 }

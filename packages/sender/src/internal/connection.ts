@@ -30,15 +30,23 @@ export class Connection {
   graceful = false
   /** Its batches have been handed back to the worker; late write callbacks must not touch them. */
   recovered = false
+  /**
+   * The peer is taken to answer every frame: written batches wait in `inflight` for their answer
+   * (acknowledged mode, or fire-and-forget against an answering peer). Otherwise they wait in
+   * `unflushed` for the write callback.
+   */
+  tracked = true
+  /** A transient answer arrived: the batches a close leaves unanswered are resent without charge. */
+  sawTransient = false
   /** Frames written on this connection. */
   written = 0
   /** Responses read on this connection. */
   answered = 0
-  /** Fire-and-forget: written batches whose write callback has not fired, oldest first. */
+  /** Untracked: written batches whose write callback has not fired, oldest first. */
   readonly unflushed: Array<Batch> = []
-  /** Acknowledged: written batches waiting for their response, oldest first (responses come in order). */
+  /** Tracked: written batches waiting for their response, oldest first (responses come in order). */
   readonly inflight: Array<Batch> = []
-  /** Fire-and-forget: the write callback of every payload (one function per connection, not per write). */
+  /** Untracked: the write callback of every payload (one function per connection, not per write). */
   readonly onFlushed: (error?: Error | null) => void
   private readonly decoder: FrameDecoder.FrameDecoder
 

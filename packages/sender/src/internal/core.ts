@@ -38,6 +38,7 @@ export class SenderCore implements Shared {
   fibers: Array<Fiber.Fiber<void>> = []
   /** Set when `close` begins: `submit` refuses from then on. */
   closing = false
+  answering: boolean | undefined
   private report: Deferred.Deferred<CloseReport> | undefined = undefined
   private readonly throttle = new LogThrottle()
 
@@ -47,6 +48,12 @@ export class SenderCore implements Shared {
     readonly context: Context.Context<never>
   ) {
     this.workers = Array.from({ length: options.workers }, (_, id) => new WorkerState(id))
+    this.answering =
+      options.acknowledged || options.responses === "every-frame"
+        ? true
+        : options.responses === "none"
+          ? false
+          : undefined
   }
 
   /** At most one warning per key per second (a reconnect loop must not flood the log). */
@@ -117,6 +124,9 @@ export class SenderCore implements Shared {
       retries: c.retries,
       failed: c.failed,
       unanswered: c.unanswered,
+      transientRejections: c.transientRejections,
+      outOfStep: c.outOfStep,
+      untrackedAnswers: c.untrackedAnswers,
       connects: c.connects,
       reconnects: c.reconnects,
       connectFailures: c.connectFailures,
@@ -162,10 +172,14 @@ export class SenderCore implements Shared {
       for (const worker of self.workers) {
         const connection = worker.connection
         for (const batch of worker.pending) giveBack(batch, "unsent")
-        if (connection !== undefined) {
+        for (const batch of worker.transient) giveBack(batch, "retrying")
+        for (const batch of worker.delayed) giveBack(batch, "retrying")
+        if (connection !== undefined && !connection.recovered) {
           connection.recovered = true
           connection.socket.destroy()
           for (const batch of connection.unflushed) giveBack(batch, "unconfirmed")
+          // Written and never answered: the peer may or may not have them.
+          self.counters.unanswered += connection.inflight.length
           for (const batch of connection.inflight) giveBack(batch, "unacknowledged")
         }
       }
@@ -186,6 +200,8 @@ export class SenderCore implements Shared {
         failed: c.failed,
         retries: c.retries,
         unanswered: c.unanswered,
+        transientRejections: c.transientRejections,
+        outOfStep: c.outOfStep,
         undelivered,
         timedOut: !finished,
         durationMs: performance.now() - started

@@ -4,17 +4,24 @@
  * response, reconnects on the reconnect schedule and resends what a broken connection lost.
  *
  * Every batch a worker holds is, at every yield point, in exactly one place: `state.pending`
- * (taken, not yet written on the current connection), `connection.unflushed` (fire-and-forget,
- * written, write callback not yet fired) or `connection.inflight` (acknowledged, written, not
- * yet answered). A close that times out reads those three places to report what was not delivered.
+ * (taken, not yet written on the current connection), `state.transient` (answered "not ready",
+ * its retry not yet scheduled), `state.delayed` (waiting for its transient retry),
+ * `connection.unflushed` (untracked: written, write callback not yet fired) or
+ * `connection.inflight` (tracked: written, not yet answered). A close that times out reads those
+ * places to report what was not delivered.
+ *
+ * A connection is *tracked* when its peer answers every frame (acknowledged mode, or
+ * fire-and-forget with `responses` `"every-frame"`, or `"auto"` until the peer proves silent):
+ * answers are then matched to frames by position, and anything that breaks that matching (more
+ * answers than frames, a "too large" answer) closes the connection as out of step.
  *
  * @module
  */
 import type * as net from "node:net"
 import { Frame, Response } from "@txlane/protocol"
-import { type Cause, Deferred, Effect, Exit, Pull, Queue, Result } from "effect"
+import { type Cause, Deferred, Duration, Effect, Exit, Pull, Queue, Result, Schedule } from "effect"
 import { AckTimeout, Rejected, RetriesExhausted } from "../errors.js"
-import type { Resolved } from "../Options.js"
+import { AUTO_SILENCE_MS, type Outcome, type Resolved } from "../Options.js"
 import type { AckError, Batch, Counters } from "./batch.js"
 import { Connection, connect } from "./connection.js"
 
@@ -29,6 +36,8 @@ export interface Shared {
   readonly recordLatency: (ms: number) => void
   /** Logs a warning, rate-limited per key so a misbehaving peer cannot flood the log. */
   readonly warn: (key: string, message: string) => void
+  /** Whether the peer answers every frame; `undefined` while `responses: "auto"` has not learned it. */
+  answering: boolean | undefined
 }
 
 const NONE: Array<Batch> = []
@@ -38,6 +47,12 @@ const WAKE = Effect.void
 export class WorkerState {
   /** Taken batches not yet written on the current connection, oldest first; resent first. */
   pending: Array<Batch> = NONE
+  /** Batches answered as transient whose retry the worker fiber has not scheduled yet. */
+  transient: Array<Batch> = []
+  /** Batches waiting for their transient retry (`retryAt`). */
+  delayed: Array<Batch> = []
+  /** After a transient answer: nothing is written before this `performance.now()` (the peer is not ready). */
+  holdUntil = 0
   /** The current connection, if any. */
   connection: Connection | undefined = undefined
   /** The queue has ended and is empty: finish what is held, then stop. */
@@ -96,7 +111,12 @@ export class WorkerState {
   /** Batches held by this worker right now. */
   get held(): number {
     const c = this.connection
-    return this.pending.length + (c === undefined ? 0 : c.unflushed.length + c.inflight.length)
+    return (
+      this.pending.length +
+      this.transient.length +
+      this.delayed.length +
+      (c === undefined ? 0 : c.unflushed.length + c.inflight.length)
+    )
   }
 
   /** Fraction of its life this worker spent not waiting for the queue. */
@@ -130,6 +150,44 @@ const complete = (batch: Batch, exit: Exit.Exit<number, AckError>): void => {
   if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exit)
 }
 
+const tell = (shared: Shared, batch: Batch, status: Outcome["status"], error?: string): void => {
+  const onOutcome = shared.options.onOutcome
+  if (onOutcome !== undefined) onOutcome({ payload: batch.payload, transactions: batch.transactions, status, error })
+}
+
+/** The peer accepted the batch (or, untracked, the kernel took it). */
+export const settleDelivered = (shared: Shared, batch: Batch, count?: number): void => {
+  shared.counters.delivered++
+  complete(batch, Exit.succeed(count ?? batch.transactions))
+  tell(shared, batch, "delivered")
+}
+
+/** The peer's final verdict was no. */
+const settleRejected = (shared: Shared, batch: Batch, error: string): void => {
+  shared.counters.rejected++
+  shared.warn("rejected", `${shared.options.name}: peer rejected a batch: ${error}`)
+  complete(batch, Exit.fail(new Rejected({ error })))
+  tell(shared, batch, "rejected", error)
+}
+
+/** The sender gave up on the batch. */
+const settleFailed = (shared: Shared, batch: Batch, error: AckTimeout | RetriesExhausted): void => {
+  shared.counters.failed++
+  complete(batch, Exit.fail(error))
+  tell(shared, batch, "failed", error.message)
+}
+
+/** The peer's answers no longer match our frames: drop the connection; `recover` resends the rest. */
+const outOfStep = (shared: Shared, connection: Connection, reason: string): void => {
+  shared.counters.outOfStep++
+  connection.error ??= "out of step"
+  shared.warn(
+    "out-of-step",
+    `${shared.options.name}: ${reason}; closing the connection and resending its unanswered batches`
+  )
+  connection.socket.destroy()
+}
+
 /** Takes 1 to `max` batches, waiting for the first; `undefined` once the queue has ended and is empty. */
 const take = (shared: Shared, state: WorkerState, max: number): Effect.Effect<Array<Batch> | undefined> => {
   // Fast path: batches are waiting, so there is nothing to account as idle time.
@@ -146,11 +204,11 @@ const takeNow = (shared: Shared, max: number): Effect.Effect<Array<Batch> | unde
 
 /** Writes the first `n` pending batches in one corked write. */
 const write = (shared: Shared, state: WorkerState, connection: Connection, n: number): void => {
-  const { counters, options } = shared
+  const { counters } = shared
   const socket: net.Socket = connection.socket
   const batches = state.pending
-  const acknowledged = options.acknowledged
-  const now = acknowledged ? performance.now() : 0
+  const tracked = connection.tracked
+  const now = tracked ? performance.now() : 0
   let bytes = 0
   let transactions = 0
   socket.cork()
@@ -158,7 +216,7 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
     const batch = batches[i]!
     batch.attempts++
     socket.write(batch.header)
-    if (acknowledged) {
+    if (tracked) {
       socket.write(batch.payload)
       batch.sentAt = now
       connection.inflight.push(batch)
@@ -182,80 +240,143 @@ export const onFrames =
   (shared: Shared, state: WorkerState) =>
   (connection: Connection, frames: ReadonlyArray<Uint8Array>): void => {
     const { counters, options } = shared
-    const now = options.acknowledged ? performance.now() : 0
+    const now = performance.now()
     for (const frame of frames) {
       counters.responses++
       connection.answered++
-      const decoded = Response.decode(frame)
-      let ok = false
-      let count: number | undefined
-      let errorText = ""
-      if (Result.isFailure(decoded)) {
-        counters.malformedResponses++
-        counters.rejected++
-        errorText = decoded.failure.message
-      } else if (decoded.success.success) {
-        counters.acknowledged++
-        ok = true
-        count = decoded.success.count
-      } else {
-        counters.rejected++
-        errorText = decoded.success.error ?? "(no error text)"
-      }
-      if (!ok) shared.warn("rejected", `${options.name}: peer rejected a batch: ${errorText}`)
-      if (options.acknowledged) {
-        const batch = connection.inflight.shift()
-        if (batch === undefined) {
-          // More responses than requests: the peer is not speaking the protocol; drop it.
-          shared.warn("unexpected", `${options.name}: response without a request; closing the connection`)
-          connection.error ??= "unexpected response"
-          connection.socket.destroy()
+      if (!connection.tracked) {
+        if (connection.answered > connection.written) {
+          outOfStep(shared, connection, `${connection.answered} answers for ${connection.written} frames`)
           return
         }
-        shared.recordLatency(now - batch.sentAt)
-        if (ok) {
-          counters.delivered++
-          complete(batch, Exit.succeed(count ?? batch.transactions))
-        } else {
-          complete(batch, Exit.fail(new Rejected({ error: errorText })))
-        }
+        counters.untrackedAnswers++
+        shared.warn(
+          "untracked",
+          `${options.name}: the peer answers, but this connection's frames went out as to a silent peer; its answers settle nothing`
+        )
+        continue
+      }
+      shared.answering ??= true
+      const batch = connection.inflight.shift()
+      if (batch === undefined) {
+        outOfStep(shared, connection, `an answer arrived with no frame waiting for one`)
+        return
+      }
+      shared.recordLatency(now - batch.sentAt)
+      const decoded = Response.decode(frame)
+      if (Result.isFailure(decoded)) {
+        counters.malformedResponses++
+        settleRejected(shared, batch, decoded.failure.message)
+        continue
+      }
+      const response = decoded.success
+      if (response.success) {
+        counters.acknowledged++
+        settleDelivered(shared, batch, response.count)
+        continue
+      }
+      const error = response.error ?? "(no error text)"
+      const kind = options.classifyError(error)
+      if (kind === "transient") {
+        counters.transientRejections++
+        connection.sawTransient = true
+        batch.lastError = error
+        state.transient.push(batch)
+        shared.warn("transient", `${options.name}: peer not ready, retrying later: ${error}`)
+        continue
+      }
+      settleRejected(shared, batch, error)
+      if (kind === "out-of-step") {
+        outOfStep(shared, connection, `the peer refused a frame as too large and reads the stream out of step`)
+        return
       }
     }
-    if (options.acknowledged) state.wake()
+    if (connection.tracked) state.wake()
   }
+
+/** Schedules the retry of every batch answered as transient (runs in the worker fiber). */
+const scheduleTransient = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const batches = state.transient
+    state.transient = []
+    for (const batch of batches) {
+      batch.retryStep ??= yield* Schedule.toStep(shared.options.transientRetry)
+      const delay = yield* batch.retryStep(Date.now(), batch.lastError).pipe(
+        Effect.map(([, duration]) => Duration.toMillis(duration)),
+        Pull.catchDone(() => Effect.succeed(undefined))
+      )
+      if (delay === undefined) {
+        settleRejected(shared, batch, `${batch.lastError} (still not ready after ${batch.attempts} attempts)`)
+        continue
+      }
+      // The peer never judged it: the resend is not charged to the `retries` budget.
+      batch.free++
+      shared.counters.retries++
+      batch.retryAt = performance.now() + delay
+      state.holdUntil = Math.max(state.holdUntil, batch.retryAt)
+      state.delayed.push(batch)
+    }
+  })
+
+/** Moves the delayed batches whose retry time has come to the front of `pending`. */
+const promote = (state: WorkerState, now: number): void => {
+  if (state.delayed.length === 0) return
+  const due: Array<Batch> = []
+  const later: Array<Batch> = []
+  for (const batch of state.delayed) (batch.retryAt <= now ? due : later).push(batch)
+  if (due.length === 0) return
+  state.delayed = later
+  state.pending = state.pending.length === 0 ? due : due.concat(state.pending)
+}
+
+/** `responses: "auto"`: the peer left frames unanswered long enough; it is silent. */
+const becomeSilent = (shared: Shared, connection: Connection): void => {
+  connection.tracked = false
+  if (shared.answering === false) {
+    for (const batch of connection.inflight.splice(0)) settleDelivered(shared, batch)
+    return
+  }
+  shared.answering = false
+  shared.warn(
+    "silent",
+    `${shared.options.name}: no answer within ${AUTO_SILENCE_MS} ms; taking the peer as silent (responses "none") from now on`
+  )
+  // Everything written has left the process (the caller checked `writableLength`).
+  for (const batch of connection.inflight.splice(0)) settleDelivered(shared, batch)
+}
 
 /** Hands a dead connection's unsettled batches back to `pending` (first), within the retry budget. */
 const recover = (shared: Shared, state: WorkerState, connection: Connection): void => {
   const { counters, options } = shared
   connection.recovered = true
   state.connection = undefined
-  counters.unanswered += Math.max(0, connection.written - connection.answered)
   if (!connection.graceful) counters.connectionErrors++
-  const lost = options.acknowledged ? connection.inflight : connection.unflushed
+  const lost = connection.tracked ? connection.inflight : connection.unflushed
+  if (connection.tracked) counters.unanswered += lost.length
   if (lost.length === 0) return
   const again: Array<Batch> = []
+  let gaveUp = 0
   for (const batch of lost) {
-    if (batch.attempts > options.retries) {
-      counters.failed++
+    if (connection.sawTransient) {
+      // The peer closed after a "not ready" answer: these were never judged either.
+      batch.free++
+    } else if (batch.attempts - batch.free > options.retries) {
+      gaveUp++
       if (connection.timedOut) counters.ackTimeouts++
-      complete(
+      settleFailed(
+        shared,
         batch,
-        Exit.fail(
-          connection.timedOut
-            ? new AckTimeout({ timeoutMs: options.ackTimeoutMs })
-            : new RetriesExhausted({ attempts: batch.attempts })
-        )
+        connection.timedOut
+          ? new AckTimeout({ timeoutMs: options.ackTimeoutMs })
+          : new RetriesExhausted({ attempts: batch.attempts })
       )
-    } else {
-      counters.retries++
-      again.push(batch)
+      continue
     }
+    counters.retries++
+    again.push(batch)
   }
-  if (again.length < lost.length) {
-    shared.warn(
-      "failed",
-      `${options.name}: gave up on ${lost.length - again.length} batch(es) after their retry budget`
-    )
+  if (gaveUp > 0) {
+    shared.warn("failed", `${options.name}: gave up on ${gaveUp} batch(es) after their retry budget`)
   }
   lost.length = 0
   state.pending = state.pending.length === 0 ? again : again.concat(state.pending)
@@ -263,13 +384,12 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
 
 /** Fails every held batch: the reconnect schedule gave up. */
 const giveUp = (shared: Shared, state: WorkerState): void => {
-  const { counters } = shared
-  for (const batch of state.pending) {
-    counters.failed++
-    complete(batch, Exit.fail(new RetriesExhausted({ attempts: batch.attempts })))
-  }
-  shared.warn("giveup", `${shared.options.name}: reconnect schedule ended; failed ${state.pending.length} batch(es)`)
+  const held = state.pending.concat(state.delayed, state.transient)
+  for (const batch of held) settleFailed(shared, batch, new RetriesExhausted({ attempts: batch.attempts }))
+  shared.warn("giveup", `${shared.options.name}: reconnect schedule ended; failed ${held.length} batch(es)`)
   state.pending = NONE
+  state.delayed = []
+  state.transient = []
 }
 
 /**
@@ -281,46 +401,71 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
     const { options, queue } = shared
     const acknowledged = options.acknowledged
     const K = options.maxBatchesPerWrite
-    // Time left before the oldest unanswered frame times out (acknowledged mode), else undefined.
-    const ackDeadline = (): number | undefined => {
+    // Milliseconds until the next thing the loop must notice by itself (no event will wake it):
+    // the oldest frame's ack timeout, the auto-silence deadline, a transient hold or retry.
+    const deadline = (now: number): number | undefined => {
+      let at = Number.POSITIVE_INFINITY
       const oldest = connection.inflight[0]
-      return oldest === undefined ? undefined : oldest.sentAt + options.ackTimeoutMs - performance.now()
+      if (oldest !== undefined) {
+        at = oldest.sentAt + options.ackTimeoutMs
+        if (shared.answering !== true && connection.tracked) at = Math.min(at, oldest.sentAt + AUTO_SILENCE_MS)
+      }
+      if (state.holdUntil > now) at = Math.min(at, state.holdUntil)
+      for (const batch of state.delayed) if (batch.retryAt < at) at = batch.retryAt
+      return at === Number.POSITIVE_INFINITY ? undefined : at - now
     }
     while (true) {
       state.arm()
       // Not writable: destroyed, failed, or ended by the peer (whose FIN makes Node end our side).
       if (connection.closed || !connection.socket.writable) break
-      if (acknowledged) {
-        const left = ackDeadline()
-        if (left !== undefined && left <= 0) {
+      if (state.transient.length > 0) {
+        yield* scheduleTransient(shared, state)
+        continue
+      }
+      const now = performance.now()
+      const oldest = connection.inflight[0]
+      if (oldest !== undefined) {
+        if (now - oldest.sentAt >= options.ackTimeoutMs) {
           connection.timedOut = true
           connection.error ??= "ack timeout"
           shared.warn("timeout", `${options.name}: no response within ${options.ackTimeoutMs} ms; reconnecting`)
           connection.socket.destroy()
           break
         }
+        // Another connection may have found the peer silent already; then this one needs no wait.
+        if (
+          !acknowledged &&
+          connection.answered === 0 &&
+          (shared.answering === false || (shared.answering === undefined && now - oldest.sentAt >= AUTO_SILENCE_MS)) &&
+          connection.socket.writableLength === 0
+        ) {
+          becomeSilent(shared, connection)
+          continue
+        }
       }
+      promote(state, now)
       // Backpressure: nothing more is written until the kernel has taken what Node buffered.
-      if (connection.socket.writableNeedDrain) {
-        yield* state.wait(ackDeadline())
+      // A transient answer holds every write until its retry: the peer is not ready.
+      if (connection.socket.writableNeedDrain || now < state.holdUntil) {
+        yield* state.wait(deadline(now))
         continue
       }
-      const room = acknowledged ? Math.min(K, options.maxInFlight - connection.inflight.length) : K
+      const room = connection.tracked ? Math.min(K, options.maxInFlight - connection.inflight.length) : K
       if (state.pending.length > 0) {
         if (room > 0) write(shared, state, connection, Math.min(room, state.pending.length))
-        else yield* state.wait(ackDeadline())
+        else yield* state.wait(deadline(now))
         continue
       }
       if (!state.queueDone) {
         if (room <= 0) {
-          yield* state.wait(ackDeadline())
+          yield* state.wait(deadline(now))
           continue
         }
-        if (acknowledged && connection.inflight.length > 0 && Queue.sizeUnsafe(queue) === 0) {
-          // Frames are in flight: wait for their responses (or timeout) *or* a new batch, since
-          // blocking in the queue would leave a broken connection or a timeout unnoticed.
+        if ((connection.inflight.length > 0 || state.delayed.length > 0) && Queue.sizeUnsafe(queue) === 0) {
+          // Frames wait for answers or retries: wait for those (or a timeout) *or* a new batch,
+          // since blocking in the queue would leave a broken connection or a deadline unnoticed.
           shared.idle.add(state)
-          yield* state.wait(ackDeadline())
+          yield* state.wait(deadline(now))
           shared.idle.delete(state)
           continue
         }
@@ -330,8 +475,8 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
         continue
       }
       // The queue is done and nothing is pending: settle what is outstanding, then half-close.
-      if (connection.inflight.length > 0 || connection.unflushed.length > 0) {
-        yield* state.wait(ackDeadline())
+      if (connection.inflight.length > 0 || connection.unflushed.length > 0 || state.delayed.length > 0) {
+        yield* state.wait(deadline(now))
         continue
       }
       connection.graceful = true
@@ -343,7 +488,8 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
         yield* state.wait(undefined)
       }
       recover(shared, state, connection)
-      return true
+      // An answer read while half-closed can still be a "not ready": go round again for it.
+      return state.transient.length === 0 && state.pending.length === 0
     }
     recover(shared, state, connection)
     return false
@@ -356,11 +502,12 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
     const makeConnection = (socket: net.Socket): Connection => {
       const connection = new Connection(
         socket,
-        Frame.DEFAULT_MAX_FRAME_BYTES,
+        options.maxResponseBytes,
         onFrames(shared, state),
-        () => counters.delivered++,
+        (batch) => settleDelivered(shared, batch),
         state.wake
       )
+      connection.tracked = options.acknowledged || shared.answering !== false
       state.connection = connection
       return connection
     }
@@ -374,11 +521,9 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
     )
     const connectWithRetry = Effect.retry(connectOnce, options.reconnect).pipe(Effect.result)
     // Never hold more than one connection can carry: the rest stays in the queue for other workers.
-    const firstTake = options.acknowledged
-      ? Math.min(options.maxBatchesPerWrite, options.maxInFlight)
-      : options.maxBatchesPerWrite
+    const firstTake = Math.min(options.maxBatchesPerWrite, options.maxInFlight)
     while (true) {
-      if (state.pending.length === 0) {
+      if (state.pending.length === 0 && state.delayed.length === 0 && state.transient.length === 0) {
         if (state.queueDone) return
         // Lazy connect: a connection is opened only once there is something to send on it.
         const taken = yield* take(shared, state, firstTake)
