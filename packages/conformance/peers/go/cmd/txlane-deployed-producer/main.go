@@ -1,0 +1,149 @@
+// Command txlane-deployed-producer emulates, on the wire, the Go producer that is deployed
+// today (request/response workers with fixed-interval retries; see the package's
+// DeployedProducer), so that a txlane receiver can be tested as a drop-in for the deployed
+// Rust server. It follows the sender side of packages/conformance/PEERS.md:
+//
+//	txlane-deployed-producer [send] --endpoint ENDPOINT [--delivery acknowledged]
+//	    [--workers N] [--queue N] [--batches N] [--tx-per-batch K] [--tx-size S]
+//	    [--seed X] [--timeout-ms T] [--max-frame-bytes N]
+//	    [--answer-deadline-ms T] [--retry-interval-ms T] [--not-ready-retries N]
+//	    [--error-retries N] [--enqueue-timeout-ms T]
+//
+// It sends the deterministic workload and prints one report line with
+// "impl":"deployed-producer"; logs go to stderr. Exit codes: 0 every batch acknowledged,
+// 1 not every batch acknowledged or a fatal error, 2 bad command line.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	txlane "txlane.dev/peers/go"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+}
+
+// run is the whole program; stop, if not nil, acts like SIGTERM (for tests).
+func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
+	if len(args) > 0 && args[0] == "send" {
+		args = args[1:]
+	}
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	fs := flag.NewFlagSet("txlane-deployed-producer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", "", "`ENDPOINT` to connect to: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT (required)")
+	delivery := fs.String("delivery", "acknowledged", "only acknowledged: the deployed producer is request/response")
+	workers := fs.Int("workers", txlane.DefaultProducerWorkers, "worker count; each worker owns one connection and has at most one frame in flight")
+	queue := fs.Int("queue", txlane.DefaultProducerBuffer, "capacity of the batch channel between producer and workers")
+	batches := fs.Int("batches", 1000, "number of batches to send")
+	txPerBatch := fs.Int("tx-per-batch", 50, "transactions per batch")
+	txSize := fs.Int("tx-size", 650, "target encoded transaction size in bytes")
+	seed := fs.Uint64("seed", 1, "workload seed (unsigned 64-bit)")
+	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
+	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes; larger batches are refused before queueing")
+	answerMs := fs.Int64("answer-deadline-ms", ms(txlane.DefaultAnswerDeadline), "deadline for writing a frame and reading its answer, in ms")
+	retryMs := fs.Int64("retry-interval-ms", ms(txlane.DefaultRetryInterval), "pause before every retry or resend, in ms")
+	notReady := fs.Int("not-ready-retries", txlane.DefaultNotReadyRetries, "retries of a batch after \"not ready\" answers before it is given up")
+	errRetries := fs.Int("error-retries", txlane.DefaultErrorRetries, "resends of a batch after other failures before it is given up")
+	enqueueMs := fs.Int64("enqueue-timeout-ms", ms(txlane.DefaultEnqueueTimeout), "how long a batch waits for room in a full channel before it is refused (QueueFull)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "txlane-deployed-producer: "+format+"\n", a...)
+		fs.Usage()
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *endpoint == "" {
+		return usage("--endpoint is required")
+	}
+	if _, err := txlane.ParseEndpoint(*endpoint); err != nil {
+		return usage("--endpoint: %v", err)
+	}
+	if *delivery != "acknowledged" {
+		return usage("--delivery %q is not supported: the deployed producer is request/response, so only acknowledged", *delivery)
+	}
+	switch {
+	case *workers < 1:
+		return usage("--workers must be at least 1")
+	case *queue < 1:
+		return usage("--queue must be at least 1")
+	case *batches < 0, *txPerBatch < 0, *txSize < 0:
+		return usage("--batches, --tx-per-batch and --tx-size must not be negative")
+	case *maxFrame < 1 || int64(*maxFrame) > txlane.MaxFrameLength:
+		return usage("--max-frame-bytes must be between 1 and %d", int64(txlane.MaxFrameLength))
+	case *timeoutMs < 1, *answerMs < 1, *retryMs < 1, *enqueueMs < 1:
+		return usage("--timeout-ms, --answer-deadline-ms, --retry-interval-ms and --enqueue-timeout-ms must be at least 1")
+	case *notReady < 0, *errRetries < 0:
+		return usage("--not-ready-retries and --error-retries must not be negative")
+	}
+	// On the command line 0 retries means none; in the library 0 means the default.
+	retries := func(n int) int {
+		if n == 0 {
+			return txlane.NoRetries
+		}
+		return n
+	}
+
+	logger := log.New(stderr, "txlane-deployed-producer: ", log.LstdFlags|log.Lmicroseconds)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*timeoutMs)*time.Millisecond)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			logger.Printf("%v: giving up", s)
+			cancel()
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	cfg := txlane.DeployedProducerConfig{
+		Endpoint:        *endpoint,
+		Workers:         *workers,
+		Buffer:          *queue,
+		EnqueueTimeout:  time.Duration(*enqueueMs) * time.Millisecond,
+		AnswerDeadline:  time.Duration(*answerMs) * time.Millisecond,
+		RetryInterval:   time.Duration(*retryMs) * time.Millisecond,
+		NotReadyRetries: retries(*notReady),
+		ErrorRetries:    retries(*errRetries),
+		MaxFrameBytes:   *maxFrame,
+		Logger:          logger,
+	}
+	wl := txlane.ProducerWorkload{Seed: *seed, Batches: *batches, TxPerBatch: *txPerBatch, TxSize: *txSize}
+	out, err := txlane.RunDeployedProducer(ctx, cfg, wl)
+	if err != nil {
+		logger.Printf("%v", err)
+		return 1
+	}
+	if err := txlane.WriteLine(stdout, out); err != nil {
+		logger.Printf("%v", err)
+		return 1
+	}
+	if out.Undelivered > 0 {
+		logger.Printf("%d of %d batches not acknowledged", out.Undelivered, *batches)
+		return 1
+	}
+	return 0
+}
