@@ -36,6 +36,8 @@
 //! - [`workload`], [`digest`]: the deterministic workload and the
 //!   transaction digest of PEERS.md.
 //! - [`report`]: counters and the report line.
+//! - [`deployed`]: an emulator of the deployed Rust transaction server
+//!   (its wire behaviour, defects included), to test senders against.
 //! - `src/bin/`: thin binaries that parse flags and call into the above.
 //!
 //! All decoding errors convert into [`std::io::Error`] of kind
@@ -44,6 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod connection;
+pub mod deployed;
 pub mod digest;
 pub mod endpoint;
 pub mod envelope;

@@ -47,6 +47,9 @@ pub struct Counters {
     pub responses_error: u64,
     /// Error counts by kind.
     pub errors: BTreeMap<String, u64>,
+    /// Implementation-specific counters, reported as extra top-level
+    /// fields after `errors` (e.g. the deployed emulator's `queued`).
+    pub extra: BTreeMap<String, u64>,
     /// First frame seen or first send.
     pub first: Option<Instant>,
     /// Last frame seen or last batch done.
@@ -97,13 +100,19 @@ impl Counters {
     /// The report line (without the trailing newline), fields in PEERS.md's
     /// order so the line reads like the documented example.
     pub fn report_line(&self, role: Role) -> String {
+        self.report_line_as(role, "rust")
+    }
+
+    /// [`report_line`](Self::report_line) with another `impl` name, for a
+    /// binary that emulates a different peer (`deployed`).
+    pub fn report_line_as(&self, role: Role, implementation: &'static str) -> String {
         let line = ReportLine {
             event: "report",
             role: match role {
                 Role::Sender => "sender",
                 Role::Receiver => "receiver",
             },
-            implementation: "rust",
+            implementation,
             frames: self.frames,
             transactions: self.transactions,
             bytes: self.bytes,
@@ -115,6 +124,7 @@ impl Counters {
                 error: self.responses_error,
             },
             errors: &self.errors,
+            extra: &self.extra,
             elapsed_ms: self.elapsed().as_millis() as u64,
         };
         // Serializing plain integers, strings and a string-keyed map cannot
@@ -139,6 +149,8 @@ struct ReportLine<'a> {
     undelivered: u64,
     responses: Responses,
     errors: &'a BTreeMap<String, u64>,
+    #[serde(flatten)]
+    extra: &'a BTreeMap<String, u64>,
     #[serde(rename = "elapsedMs")]
     elapsed_ms: u64,
 }

@@ -1,0 +1,490 @@
+//! The deployed-server emulator over real Unix sockets: exact answer texts
+//! of every phase, the out-of-step oversize defect, inner `Transaction`
+//! validation, the deployed success fields, the socket file, and the binary's
+//! ready and report lines.
+
+mod common;
+
+use common::{to_hex, within, TempDir, STEP};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use std::num::NonZeroU64;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::process::Command;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use txlane_peer::deployed::{self, DeployedConfig, DeployedListener};
+use txlane_peer::envelope;
+use txlane_peer::report::{Counters, Stats};
+use txlane_peer::sender::{self, Delivery, SenderConfig, WorkloadSpec};
+use txlane_peer::workload::{workload_digest, Workload};
+
+const BIN: &str = env!("CARGO_BIN_EXE_txlane-deployed-server");
+
+/// An emulator running in this process on a fresh socket path.
+struct Emulator {
+    _dir: TempDir,
+    path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<Counters>>,
+}
+
+impl Emulator {
+    async fn start(config: DeployedConfig) -> Self {
+        let dir = TempDir::new();
+        let path = dir.join("d.sock");
+        let listener = DeployedListener::bind(&path).expect("bind");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(deployed::run(
+            listener,
+            config,
+            async move {
+                let _ = stopped.await;
+            },
+            Arc::new(Stats::new()),
+        ));
+        Emulator {
+            _dir: dir,
+            path,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn connect(&self) -> UnixStream {
+        within(Box::pin(UnixStream::connect(&self.path)))
+            .await
+            .expect("connect")
+    }
+
+    async fn stop(mut self) -> Counters {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        within(&mut self.task).await.expect("task").expect("run")
+    }
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Read one response frame as text.
+async fn response(s: &mut UnixStream) -> String {
+    let read = async {
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).await?;
+        let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
+        s.read_exact(&mut body).await?;
+        Ok::<_, std::io::Error>(body)
+    };
+    let body = within(Box::pin(read)).await.expect("a response frame");
+    String::from_utf8(body).expect("utf8")
+}
+
+async fn ask(s: &mut UnixStream, payload: &[u8]) -> String {
+    s.write_all(&frame(payload)).await.expect("write");
+    response(s).await
+}
+
+/// True when the server closed the connection (EOF or reset).
+async fn closed(s: &mut UnixStream) -> bool {
+    let mut b = [0u8; 1];
+    matches!(within(Box::pin(s.read(&mut b))).await, Ok(0) | Err(_))
+}
+
+fn batch(seed: u64, n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut w = Workload::new(seed, 650);
+    let txs: Vec<Vec<u8>> = (0..n).map(|_| w.next_transaction()).collect();
+    (envelope::encode(&txs).to_vec(), txs)
+}
+
+/// The exact failure response bytes: `success` first, then `error`.
+fn err_text(text: &str) -> String {
+    format!(
+        r#"{{"success":false,"error":{}}}"#,
+        Value::String(text.to_string())
+    )
+}
+
+#[tokio::test]
+async fn phases_answer_the_deployed_texts_in_order() {
+    let dir = TempDir::new();
+    let record = dir.join("rec.bin");
+    let emu = Emulator::start(DeployedConfig {
+        not_ready: 2,
+        not_ready_close: 1,
+        queued: 1,
+        fail_submit_every: NonZeroU64::new(2),
+        record: Some(record.clone()),
+        ..DeployedConfig::default()
+    })
+    .await;
+    let (payload, _) = batch(1, 3);
+    let not_ready = err_text("Node not ready to accept transactions: node is starting");
+
+    let mut a = emu.connect().await;
+    // Malformed frames get their own answer and do not use up a phase.
+    let bad = ask(&mut a, &envelope::encode(&[vec![1u8, 2, 3]])).await;
+    assert!(
+        bad.starts_with(r#"{"success":false,"error":"Invalid Transactions protobuf: "#),
+        "{bad}"
+    );
+    assert_eq!(
+        ask(&mut a, b"").await,
+        err_text("Empty Transactions message")
+    );
+    assert_eq!(ask(&mut a, &payload).await, not_ready);
+    assert_eq!(
+        ask(&mut a, &payload).await,
+        not_ready,
+        "connection stays open"
+    );
+    assert_eq!(
+        ask(&mut a, &payload).await,
+        err_text("Node not ready: epoch transition")
+    );
+    assert!(
+        closed(&mut a).await,
+        "closed after the epoch-transition answer"
+    );
+
+    let mut b = emu.connect().await;
+    assert_eq!(
+        ask(&mut b, &payload).await,
+        r#"{"success":true,"queued":true,"message":"queued for next epoch"}"#
+    );
+    let ok = ask(&mut b, &payload).await;
+    assert!(ok.starts_with(r#"{"success":true,"tx_hash":""#), "{ok}");
+    assert_eq!(
+        ask(&mut b, &payload).await,
+        err_text("Transaction submission failed: emulated"),
+        "second frame of normal service fails (every 2nd)"
+    );
+    let ok = ask(&mut b, &payload).await;
+    assert!(ok.starts_with(r#"{"success":true,"tx_hash":""#), "{ok}");
+
+    let got = emu.stop().await;
+    assert_eq!(got.frames, 3, "queued + two successes are accepted");
+    assert_eq!(got.transactions, 9);
+    assert_eq!(got.bytes, 3 * payload.len() as u64);
+    assert_eq!(got.responses_ok, 3);
+    assert_eq!(got.responses_error, 6);
+    let errors: Vec<(&str, u64)> = got.errors.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("EmptyBatch", 1),
+            ("MalformedEnvelope", 1),
+            ("NotReady", 2),
+            ("NotReadyClose", 1),
+            ("SubmitFailed", 1),
+        ]
+    );
+    assert_eq!(got.extra.get("queued"), Some(&1));
+    // The record holds exactly the accepted payloads, length-prefixed.
+    let rec = std::fs::read(&record).expect("record");
+    assert_eq!(
+        rec,
+        [frame(&payload), frame(&payload), frame(&payload)].concat()
+    );
+}
+
+#[tokio::test]
+async fn success_has_the_deployed_fields() {
+    let emu = Emulator::start(DeployedConfig::default()).await;
+    let (payload, txs) = batch(5, 4);
+    let mut s = emu.connect().await;
+    let text = ask(&mut s, &payload).await;
+    assert!(
+        text.starts_with(r#"{"success":true,"tx_hash":""#),
+        "field order: {text}"
+    );
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let hash = to_hex(&Sha256::digest(&txs[0]));
+    assert_eq!(v["tx_hash"], hash.as_str());
+    assert_eq!(hash.len(), 64);
+    assert!(v["block_ref"].is_string());
+    assert_eq!(v["indices"], serde_json::json!([0, 1, 2, 3]));
+    assert_eq!(v["count"], 4);
+    let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+    assert_eq!(keys.len(), 5, "{text}");
+    drop(s);
+    let got = emu.stop().await;
+    let mut want = txlane_peer::digest::Digest::new();
+    for t in &txs {
+        want.add(t);
+    }
+    assert_eq!(got.digest, want);
+}
+
+#[tokio::test]
+async fn oversize_frame_is_answered_without_consuming_its_payload() {
+    let emu = Emulator::start(DeployedConfig {
+        max_frame_bytes: 16,
+        ..DeployedConfig::default()
+    })
+    .await;
+    // A 17-byte "payload" that the server will instead read as three frames:
+    //   [0,0,0,2] [0x10,0x01]            -> a valid, empty Transactions
+    //   [0,0,0,3] [0xff,0xff,0xff]       -> invalid protobuf
+    //   [0x7f,0xff,0xff,0xff]            -> another oversize header
+    let inner: Vec<u8> = [
+        &[0, 0, 0, 2, 0x10, 0x01][..],
+        &[0, 0, 0, 3, 0xff, 0xff, 0xff],
+        &[0x7f, 0xff, 0xff, 0xff],
+    ]
+    .concat();
+    assert_eq!(inner.len(), 17);
+    let mut s = emu.connect().await;
+    s.write_all(&frame(&inner)).await.expect("write");
+    assert_eq!(
+        response(&mut s).await,
+        err_text("Transaction too large: 17 bytes (max: 16)")
+    );
+    assert_eq!(
+        response(&mut s).await,
+        err_text("Empty Transactions message"),
+        "the payload's first 4 bytes were read as a length"
+    );
+    let invalid = response(&mut s).await;
+    assert!(
+        invalid.starts_with(r#"{"success":false,"error":"Invalid Transactions protobuf: "#),
+        "{invalid}"
+    );
+    assert_eq!(
+        response(&mut s).await,
+        err_text("Transaction too large: 2147483647 bytes (max: 16)"),
+        "and no 2 GiB were awaited or allocated"
+    );
+    // Back in step by construction: a real frame is served normally.
+    let payload = envelope::encode(&[[0x20u8, 0x05]]); // one tx: MaxGas = 5
+    let ok = ask(&mut s, &payload).await;
+    assert!(ok.starts_with(r#"{"success":true,"#), "{ok}");
+    drop(s);
+    let got = emu.stop().await;
+    assert_eq!(got.errors.get("FrameTooLarge"), Some(&2));
+    assert_eq!(got.frames, 1);
+    assert_eq!(got.responses_error, 4);
+}
+
+#[tokio::test]
+async fn invalid_inner_transactions_are_rejected() {
+    let emu = Emulator::start(DeployedConfig::default()).await;
+    let (_, good) = batch(2, 2);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("arbitrary bytes", vec![0xde, 0xad, 0xbe, 0xef]),
+        ("MaxGas as bytes", vec![0x22, 0x01, 0x00]),
+        ("ToAddress as varint", vec![0x08, 0x01]),
+        ("truncated Sign", vec![0x5a, 0x41, 0x00]),
+        ("unterminated varint", vec![0x20, 0xff, 0xff]),
+        (
+            "AccessList tuple with bad key",
+            vec![0xb2, 0x01, 0x02, 0x10, 0x01],
+        ),
+    ];
+    let mut s = emu.connect().await;
+    for (name, tx) in cases {
+        // One good transaction next to the bad one: the whole batch fails.
+        let payload = envelope::encode(&[good[0].clone(), tx]);
+        let text = ask(&mut s, &payload).await;
+        assert!(
+            text.starts_with(r#"{"success":false,"error":"Invalid Transactions protobuf: "#),
+            "{name}: {text}"
+        );
+    }
+    // Unknown fields are skipped, as proto3 does.
+    let mut with_unknown = good[1].clone();
+    with_unknown.extend_from_slice(&[0xb8, 0x06, 0x01]); // field 103, varint
+    let text = ask(&mut s, &envelope::encode(&[with_unknown])).await;
+    assert!(text.starts_with(r#"{"success":true,"#), "{text}");
+    drop(s);
+    let got = emu.stop().await;
+    assert_eq!(got.errors.get("MalformedEnvelope"), Some(&6));
+    assert_eq!(got.frames, 1);
+    // Accepted as sent; the re-encoding dropped the unknown field, which is
+    // flagged.
+    assert_eq!(got.errors.get("NonCanonical"), Some(&1));
+}
+
+#[tokio::test]
+async fn socket_file_replaces_anything_and_is_0660() {
+    let dir = TempDir::new();
+    let path = dir.join("x.sock");
+    std::fs::write(&path, b"not a socket").expect("write");
+    let l = DeployedListener::bind(&path).expect("bind over a regular file");
+    let meta = std::fs::symlink_metadata(&path).expect("exists");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    // A second emulator deletes even a live socket (the deployed behaviour).
+    let second = DeployedListener::bind(&path).expect("bind over a live socket");
+    drop(l); // the first no longer owns the path: leaves it alone
+    assert!(path.exists());
+    drop(second);
+    assert!(!path.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_sender_acknowledged_against_the_emulator() {
+    let emu = Emulator::start(DeployedConfig::default()).await;
+    let spec = WorkloadSpec {
+        seed: 3,
+        batches: 40,
+        tx_per_batch: 10,
+        tx_size: 650,
+    };
+    let endpoint = txlane_peer::endpoint::Endpoint::Unix(emu.path.clone());
+    let mut config = SenderConfig::new(endpoint, Duration::from_secs(15));
+    config.delivery = Delivery::Acknowledged;
+    config.workers = 4;
+    let sent = within(Box::pin(sender::run(config, spec))).await;
+    let (want, n) = workload_digest(3, 40, 10, 650);
+    assert_eq!(sent.acknowledged, 40, "{sent:?}");
+    let got = emu.stop().await;
+    assert_eq!(got.transactions, n);
+    assert_eq!(got.digest, want);
+}
+
+async fn spawn(
+    args: &[&str],
+    path: &Path,
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) {
+    let mut child = Command::new(BIN)
+        .arg("receive")
+        .arg("--listen")
+        .arg(path)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let ready = tokio::time::timeout(STEP, lines.next_line())
+        .await
+        .expect("ready in time")
+        .expect("read")
+        .expect("a ready line");
+    let ready: Value = serde_json::from_str(&ready).expect("json");
+    assert_eq!(ready["event"], "listening");
+    assert_eq!(ready["endpoint"], path.display().to_string().as_str());
+    (child, lines)
+}
+
+async fn report(
+    child: &mut tokio::process::Child,
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+) -> Value {
+    let line = tokio::time::timeout(STEP, lines.next_line())
+        .await
+        .expect("report in time")
+        .expect("read")
+        .expect("a report line");
+    let status = tokio::time::timeout(STEP, child.wait())
+        .await
+        .expect("exit")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+    serde_json::from_str(&line).expect("json")
+}
+
+#[tokio::test]
+async fn binary_expect_transactions_reports_accepted_frames() {
+    let dir = TempDir::new();
+    let path = dir.join("b.sock");
+    let record = dir.join("rec.bin");
+    let (mut child, mut lines) = spawn(
+        &[
+            "--expect-transactions",
+            "100",
+            "--queued",
+            "1",
+            "--record",
+            record.to_str().expect("utf8 path"),
+        ],
+        &path,
+    )
+    .await;
+    let mode = std::fs::symlink_metadata(&path)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660);
+    let mut w = Workload::new(1, 650);
+    let mut s = UnixStream::connect(&path).await.expect("connect");
+    assert!(ask(&mut s, b"")
+        .await
+        .contains("Empty Transactions message"));
+    let first = ask(&mut s, &w.next_batch(50).payload).await;
+    assert!(first.contains(r#""queued":true"#), "{first}");
+    let second = ask(&mut s, &w.next_batch(50).payload).await;
+    assert!(second.contains(r#""count":50"#), "{second}");
+    let r = report(&mut child, &mut lines).await;
+    assert_eq!(r["event"], "report");
+    assert_eq!(r["role"], "receiver");
+    assert_eq!(r["impl"], "deployed");
+    assert_eq!(r["frames"], 2);
+    assert_eq!(r["transactions"], 100);
+    let (digest, _) = workload_digest(1, 2, 50, 650);
+    assert_eq!(r["digest"], digest.to_hex().as_str());
+    assert_eq!(r["responses"], serde_json::json!({"ok": 2, "error": 1}));
+    assert_eq!(r["errors"], serde_json::json!({"EmptyBatch": 1}));
+    assert_eq!(r["queued"], 1);
+    assert!(r["elapsedMs"].is_u64());
+    assert_eq!(
+        std::fs::read(&record).expect("record").len(),
+        2 * (4 + 50 * 653)
+    );
+}
+
+#[tokio::test]
+async fn binary_sigterm_reports_errors_by_kind() {
+    let dir = TempDir::new();
+    let path = dir.join("t.sock");
+    let (mut child, mut lines) =
+        spawn(&["--not-ready", "1", "--max-frame-bytes", "1000"], &path).await;
+    let mut s = UnixStream::connect(&path).await.expect("connect");
+    let (payload, _) = batch(9, 1);
+    assert!(ask(&mut s, &payload).await.contains("node is starting"));
+    s.write_all(&2000u32.to_be_bytes()).await.expect("write");
+    assert!(response(&mut s)
+        .await
+        .contains("Transaction too large: 2000 bytes (max: 1000)"));
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().await;
+    assert!(killed.is_ok_and(|st| st.success()));
+    let r = report(&mut child, &mut lines).await;
+    assert_eq!(r["impl"], "deployed");
+    assert_eq!(r["frames"], 0);
+    assert_eq!(r["digest"], "0000000000000000");
+    assert_eq!(r["responses"], serde_json::json!({"ok": 0, "error": 2}));
+    assert_eq!(
+        r["errors"],
+        serde_json::json!({"FrameTooLarge": 1, "NotReady": 1})
+    );
+}
+
+#[tokio::test]
+async fn binary_refuses_tcp_and_respond_none() {
+    for args in [
+        vec!["receive", "--listen", "tcp://127.0.0.1:0"],
+        vec!["--listen", "/tmp/x.sock", "--respond", "none"],
+        vec!["--listen", "/tmp/x.sock", "--fail-submit-every", "0"],
+        vec!["--listen", "/tmp/x.sock", "--bogus"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().await.expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
