@@ -5,6 +5,11 @@
 //! the error kinds and their numbers are exactly the ones the spec names. The
 //! announced length is compared with the limit as soon as the four header
 //! bytes are known, before a single payload byte is buffered or reserved.
+//!
+//! Even a length within the limit is not reserved up front: four bytes on the
+//! wire must not buy a 10 MiB allocation. The buffer grows with the payload
+//! bytes that actually arrive, at most doubling what is already there (and
+//! at least [`RESERVE_CHUNK`]), so memory stays proportional to the input.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io;
@@ -14,6 +19,19 @@ pub const HEADER_LEN: usize = 4;
 
 /// Default `maxFrameBytes`: 10 MiB, the deployed server's limit (SPEC §3).
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 10 * 1024 * 1024;
+
+/// Most the decoder reserves ahead of the payload bytes received so far
+/// (when fewer than this have arrived): one typical 32 KiB batch fits.
+pub const RESERVE_CHUNK: usize = 64 * 1024;
+
+/// Make room for more of a `length`-byte payload of which `buf` holds a
+/// prefix: grow by at most `max(buf.len(), RESERVE_CHUNK)` and never past the
+/// payload's end. Geometric growth keeps the copying linear overall.
+fn reserve_for_payload(buf: &mut BytesMut, length: usize) {
+    let missing = length.saturating_sub(buf.len());
+    let step = missing.min(buf.len().max(RESERVE_CHUNK));
+    buf.reserve(step);
+}
 
 /// A framing error. Converted into [`io::Error`] of kind
 /// [`io::ErrorKind::InvalidData`] with this value as the inner error.
@@ -120,13 +138,13 @@ impl FrameDecoder {
                         return Err(self.too_large(length as u64));
                     }
                     buf.advance(HEADER_LEN);
-                    // Reserving the (bounded) payload size up front avoids
-                    // repeated reallocation while a large frame streams in.
-                    buf.reserve(length.saturating_sub(buf.len()));
                     self.state = State::Data(length);
                 }
                 State::Data(length) => {
                     if buf.len() < length {
+                        // Room for what may arrive next, not for what the
+                        // header announced.
+                        reserve_for_payload(buf, length);
                         return Ok(None);
                     }
                     self.state = State::Head;
@@ -322,6 +340,39 @@ mod tests {
                 max: 1024
             })
         ));
+    }
+
+    #[test]
+    fn announced_length_is_not_reserved_up_front() {
+        const MAX: usize = 10 * 1024 * 1024;
+        let mut d = FrameDecoder::new(MAX);
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&(MAX as u32).to_be_bytes());
+        buf.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(d.decode(&mut buf), Ok(None));
+        assert!(
+            buf.capacity() <= 2 * RESERVE_CHUNK,
+            "4 header bytes reserved {} bytes",
+            buf.capacity()
+        );
+        // As bytes arrive, capacity stays proportional to them: our step
+        // at most doubles what arrived, and the allocator's amortised
+        // growth may double that request once more.
+        let chunk = vec![7u8; 16 * 1024];
+        let mut arrived = 4;
+        while arrived + chunk.len() < MAX {
+            buf.extend_from_slice(&chunk);
+            arrived += chunk.len();
+            assert_eq!(d.decode(&mut buf), Ok(None));
+            assert!(
+                buf.capacity() <= 4 * arrived + 2 * RESERVE_CHUNK,
+                "{} reserved after {arrived} bytes",
+                buf.capacity()
+            );
+        }
+        buf.extend_from_slice(&vec![7u8; MAX - arrived]);
+        let frame = d.decode(&mut buf);
+        assert!(matches!(frame, Ok(Some(ref f)) if f.len() == MAX));
     }
 
     #[test]
