@@ -235,6 +235,8 @@ func TestDeployedProducerScripted(t *testing.T) {
 		{
 			name: "not ready then close: retried on a new connection", batches: 1,
 			script: then(ok, step{answer: answerNotReadyCl, close: true}),
+			// Time for the server's close to land before the producer probes the connection.
+			cfg:    func(c *DeployedProducerConfig) { c.RetryInterval = 100 * time.Millisecond },
 			frames: 2, connOf: []int{0, 1}, acked: 1, respOK: 1, respErr: 1,
 			errors: map[string]int64{KindNotReady: 1},
 		},
@@ -387,7 +389,7 @@ func TestDeployedProducerSilentServer(t *testing.T) {
 		{"stall until the run ends", 120 * time.Second, 400 * time.Millisecond, workers, map[string]int64{}},
 		// Past the deadline a batch is given up (no resends here) and the next one
 		// stalls in turn.
-		{"answer deadline", 300 * time.Millisecond, 10 * time.Second, batches, map[string]int64{KindAckTimeout: batches}},
+		{"answer deadline", 600 * time.Millisecond, 10 * time.Second, batches, map[string]int64{KindAckTimeout: batches}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -416,8 +418,14 @@ func TestDeployedProducerSilentServer(t *testing.T) {
 				t.Errorf("took %v", el)
 			}
 			srv.mu.Lock()
-			if srv.maxOutstanding > workers || srv.maxPerConn > 1 {
-				t.Errorf("%d unanswered frames (%d on one connection); want at most %d (1)", srv.maxOutstanding, srv.maxPerConn, workers)
+			if srv.maxPerConn > 1 {
+				t.Errorf("%d unanswered frames on one connection; want at most 1", srv.maxPerConn)
+			}
+			// After a deadline the producer closes and reconnects; the server may read the
+			// next frame before it notices the old connection's EOF, so the total is only
+			// exact while no connection is replaced.
+			if tt.errors[KindAckTimeout] == 0 && srv.maxOutstanding > workers {
+				t.Errorf("%d unanswered frames; want at most %d", srv.maxOutstanding, workers)
 			}
 			srv.mu.Unlock()
 		})
@@ -430,9 +438,8 @@ func TestDeployedProducerQueueFull(t *testing.T) {
 	srv := startScriptServer(t, always(step{}), 0) // silent: the one worker stalls
 	cfg := fastProducer(srv.path, 1)
 	cfg.Buffer = 1
-	cfg.EnqueueTimeout = 20 * time.Millisecond
 	wl := ProducerWorkload{Seed: 1, Batches: 5, TxPerBatch: 1, TxSize: 200}
-	rep := runProducer(t, cfg, wl, 500*time.Millisecond)
+	rep := runProducer(t, cfg, wl, time.Second) // 3 refusals take 3 × the default 100 ms
 	// One batch in the worker, one in the channel, three refused.
 	if rep.Errors[KindQueueFull] != 3 || rep.Undelivered != 5 || rep.Frames != 1 {
 		t.Errorf("report %+v; want 3 QueueFull, 5 undelivered, 1 frame", rep)
