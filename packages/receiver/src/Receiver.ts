@@ -20,161 +20,21 @@
  * @module
  */
 import * as Net from "node:net"
-import { Endpoint, Envelope, Frame, LogThrottle, Response } from "@txlane/protocol"
-import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Pull, Queue, Result, type Scope } from "effect"
+import { Endpoint, LogThrottle } from "@txlane/protocol"
+import { type Cause, Context, Deferred, Effect, Fiber, Layer, Queue, Result, type Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import {
-  ConnectionRejected,
-  EmptyFrame,
-  type InputError,
-  type InputErrorKind,
-  InvalidOptions,
-  type ListenError,
-  ListenFailed,
-  SubmitFailed
-} from "./errors.js"
+import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError, ListenFailed } from "./errors.js"
 import { Connection, type Core, type Job, type Settings } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
-import { bind, stopListening } from "./internal/listen.js"
+import * as Handler from "./internal/handler.js"
+import { type Bound, bind, stopListening } from "./internal/listen.js"
 import * as Metrics from "./internal/metrics.js"
-import * as Responses from "./internal/responses.js"
+import { withoutStack } from "./internal/noStack.js"
+import { type Options, validate } from "./Options.js"
+import type { ShutdownReport, Stats } from "./Stats.js"
 
-/** Default number of handler fibers: enough parallel submits for 16 sender connections (the seed's 10–20 workers); benchmarks tune it (issue 6). */
-export const DEFAULT_HANDLERS = 16
-/** Default socket file mode: owner only (SPEC §7). */
-export const DEFAULT_SOCKET_MODE = 0o600
-/** Default connection limit: the usual per-process open-file limit. */
-export const DEFAULT_MAX_CONNECTIONS = 1024
-/** Default time a frame may take from its first byte to its last: 10 MiB arrives in milliseconds locally, so only a stalled peer hits it. */
-export const DEFAULT_FRAME_TIMEOUT_MS = 10_000
-/** Default budget for frames held in memory: ~2,000 upstream-shape (32 KiB) frames. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024
-/** Default receiver-wide limit on decoded, unfinished frames. */
-export const DEFAULT_QUEUE_CAPACITY = 1024
-/** Default per-connection limit on decoded, unfinished frames: keeps one fast sender from taking the whole queue. */
-export const DEFAULT_CONNECTION_QUEUE_CAPACITY = 64
-/** Default time we keep reading (and dropping) after our FIN, so a TCP close never resets unread responses. */
-export const DEFAULT_LINGER_MS = 1000
-/** Frames a handler takes on in a row from one connection before returning to the shared queue. */
-const MAX_STREAK = 16
-/** Default deadline of the graceful shutdown run when the Scope closes. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
-
-/** One frame's batch, as given to `submit`. */
-export interface Batch {
-  /**
-   * The encoded transactions, in order (`payload: "transactions"`), or `[payload]` (`"raw"`).
-   * They are views into the received bytes, never reused by the receiver: safe to keep, but
-   * keeping them keeps their socket chunk alive.
-   */
-  readonly transactions: ReadonlyArray<Uint8Array>
-  /** The whole frame payload. */
-  readonly payload: Uint8Array
-  /** Process-unique id of the connection the frame came from (as in the logs). */
-  readonly connectionId: number
-}
-
-/** What `submit` reports; `count` defaults to `transactions.length`. */
-export interface SubmitResult {
-  readonly count?: number | undefined
-}
-
-/** A limit that can be turned off. */
-export type Limit = number | "unbounded"
-
-/** Options of {@link make}. Every limit has a default; what happens past it is said on each. */
-export interface Options<E = unknown> {
-  /** Where to listen: `/abs/path.sock`, `unix:/abs/path.sock` or `tcp://HOST:PORT` (port 0: any free port). */
-  readonly listen: string
-  /**
-   * Hands one frame's transactions to the application. A failure, a thrown exception or a
-   * defect is answered with `Transaction submission failed: REASON` (json mode) and counted;
-   * the connection and the receiver keep running.
-   */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a submit that returns nothing must type-check (count defaults)
-  readonly submit: (batch: Batch) => Effect.Effect<SubmitResult | undefined | void, E>
-  /** Handler fibers, i.e. submits running at once. Default {@link DEFAULT_HANDLERS} (16). */
-  readonly handlers?: number | undefined
-  /** `"json"` (default: one response per frame, like the deployed server) or `"none"` (fire-and-forget). */
-  readonly respond?: "json" | "none" | undefined
-  /** `"transactions"` (default: decode the `Transactions` envelope) or `"raw"` (submit the payload as is). */
-  readonly payload?: "transactions" | "raw" | undefined
-  /**
-   * `"per-connection"` (default): a connection's frames are submitted one at a time, in order.
-   * `"none"`: its frames may be submitted in parallel. Responses are in request order either way.
-   */
-  readonly ordering?: "per-connection" | "none" | undefined
-  /** Mode of the socket file, set before the file is reachable. Default `0o600`. Ignored for TCP. */
-  readonly socketMode?: number | undefined
-  /** Largest frame payload. Default 10 MiB. Past it: error response (json), then the connection is closed. */
-  readonly maxFrameBytes?: number | undefined
-  /** Connections open at once. Default 1024. Past it: a new connection is closed at once and counted. */
-  readonly maxConnections?: Limit | undefined
-  /** Longest time from a frame's first byte to its last. Default 10 s. Past it: the connection is closed. */
-  readonly frameTimeoutMs?: Limit | undefined
-  /** Longest silence between frames. Default `"unbounded"` (persistent connections may idle). Past it: closed. */
-  readonly idleTimeoutMs?: Limit | undefined
-  /**
-   * Bytes held across all connections (queued frames + partial frames). Default 64 MiB. When
-   * reached, connections holding queued frames or more than 64 KiB of a partial frame stop being
-   * read until bytes are freed. Total memory stays below this + maxConnections × 64 KiB (plus
-   * one socket chunk per connection).
-   */
-  readonly maxBufferedBytes?: Limit | undefined
-  /** Decoded, unfinished frames across all connections. Default 1024. When reached, reading pauses. */
-  readonly queueCapacity?: number | undefined
-  /** Decoded, unfinished frames of one connection. Default 64. When reached, that connection's reading pauses. */
-  readonly connectionQueueCapacity?: number | undefined
-  /** After our last response and FIN, how long to wait for the peer to close before closing. Default 1000 ms. */
-  readonly lingerMs?: number | undefined
-  /** Deadline of the graceful shutdown run when the Scope closes. Default 10 s. */
-  readonly shutdownTimeoutMs?: number | undefined
-  /** The `receiver` attribute of every metric series. Default: the address. */
-  readonly name?: string | undefined
-  /** Called for every bad input or refused connection (after it is counted and logged). Must not throw. */
-  readonly onInputError?: ((error: InputError, connectionId: number) => void) | undefined
-}
-
-/** A synchronous snapshot of the receiver's numbers (cheap: copies fields). */
-export interface Stats {
-  readonly address: string
-  readonly connectionsOpen: number
-  readonly connectionsTotal: number
-  readonly connectionsRejected: number
-  /** Connections whose reading is paused right now (backpressure). */
-  readonly connectionsPaused: number
-  readonly framesReceived: number
-  readonly bytesReceived: number
-  /** Transactions handed to `submit`. */
-  readonly transactionsReceived: number
-  /** Frames `submit` succeeded for. */
-  readonly framesSubmitted: number
-  /** Sum of the counts `submit` reported. */
-  readonly transactionsAccepted: number
-  /** Frames decoded and not yet finished. */
-  readonly queuedFrames: number
-  /** Bytes of queued frames plus partial frames held by decoders. */
-  readonly bufferedBytes: number
-  readonly handlers: number
-  readonly handlersBusy: number
-  /** Handler time spent on frames over handler time available, since start (0–1). */
-  readonly handlerBusyRatio: number
-  /** Bad inputs and refused connections, by kind. */
-  readonly errors: Readonly<Record<InputErrorKind, number>>
-}
-
-/** What a shutdown did. */
-export interface ShutdownReport {
-  /** True when the deadline passed before every connection closed; the rest were destroyed. */
-  readonly timedOut: boolean
-  /** Frames fully received but not submitted (queued, or interrupted mid-submit, at the deadline). */
-  readonly unsubmittedFrames: number
-  /** Of those, submits that were running and were interrupted. */
-  readonly interruptedSubmits: number
-  /** Partial frames dropped when reading stopped (never submitted; the sender did not finish them). */
-  readonly partialFramesDiscarded: number
-  readonly durationMs: number
-}
+export * from "./Options.js"
+export type { ShutdownReport, Stats } from "./Stats.js"
 
 /** Options of {@link ReceiverApi.shutdown}. */
 export interface ShutdownOptions {
@@ -201,84 +61,6 @@ export class Receiver extends Context.Service<Receiver, ReceiverApi>()("@txlane/
 
 // Process-wide, so ids stay unique when several receivers share a process and a log.
 let nextConnectionId = 1
-
-const isInt = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER): n is number =>
-  typeof n === "number" && Number.isInteger(n) && n >= min && n <= max
-
-interface Validated extends Settings {
-  readonly handlers: number
-  readonly payload: "transactions" | "raw"
-  readonly socketMode: number
-  readonly shutdownTimeoutMs: number
-  readonly maxConnections: number
-}
-
-const validate = <E>(options: Options<E>): Result.Result<Validated, InvalidOptions> => {
-  const bad = (option: string, reason: string) => Result.fail(new InvalidOptions({ option, reason }))
-  const limit = (name: string, value: Limit | undefined, fallback: Limit, min: number): number | InvalidOptions => {
-    const v = value ?? fallback
-    if (v === "unbounded") return Number.POSITIVE_INFINITY
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
-      return new InvalidOptions({ option: name, reason: `must be a number >= ${min} or "unbounded", got ${String(v)}` })
-    }
-    return v
-  }
-  if (typeof options.submit !== "function") return bad("submit", "must be a function")
-  const handlers = options.handlers ?? DEFAULT_HANDLERS
-  if (!isInt(handlers, 1, 65536)) return bad("handlers", `must be an integer from 1 to 65536, got ${handlers}`)
-  const respond = options.respond ?? "json"
-  if (respond !== "json" && respond !== "none") return bad("respond", `must be "json" or "none"`)
-  const payload = options.payload ?? "transactions"
-  if (payload !== "transactions" && payload !== "raw") return bad("payload", `must be "transactions" or "raw"`)
-  const ordering = options.ordering ?? "per-connection"
-  if (ordering !== "per-connection" && ordering !== "none") return bad("ordering", `must be "per-connection" or "none"`)
-  const socketMode = options.socketMode ?? DEFAULT_SOCKET_MODE
-  if (!isInt(socketMode, 0, 0o777)) return bad("socketMode", `must be a permission mode from 0 to 0o777`)
-  const maxFrameBytes = options.maxFrameBytes ?? Frame.DEFAULT_MAX_FRAME_BYTES
-  if (!isInt(maxFrameBytes, 0, Frame.MAX_LENGTH))
-    return bad("maxFrameBytes", `must be an integer from 0 to ${Frame.MAX_LENGTH}`)
-  const queueCapacity = options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY
-  if (!isInt(queueCapacity, 1)) return bad("queueCapacity", "must be an integer >= 1")
-  const connectionQueueCapacity = options.connectionQueueCapacity ?? DEFAULT_CONNECTION_QUEUE_CAPACITY
-  if (!isInt(connectionQueueCapacity, 1)) return bad("connectionQueueCapacity", "must be an integer >= 1")
-  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
-  if (!isInt(lingerMs, 0)) return bad("lingerMs", "must be an integer >= 0")
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
-  if (!isInt(shutdownTimeoutMs, 0)) return bad("shutdownTimeoutMs", "must be an integer >= 0")
-  const maxConnections = limit("maxConnections", options.maxConnections, DEFAULT_MAX_CONNECTIONS, 1)
-  const frameTimeoutMs = limit("frameTimeoutMs", options.frameTimeoutMs, DEFAULT_FRAME_TIMEOUT_MS, 1)
-  const idleTimeoutMs = limit("idleTimeoutMs", options.idleTimeoutMs, "unbounded", 1)
-  const maxBufferedBytes = limit("maxBufferedBytes", options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 1)
-  for (const v of [maxConnections, frameTimeoutMs, idleTimeoutMs, maxBufferedBytes]) {
-    if (v instanceof InvalidOptions) return Result.fail(v)
-  }
-  return Result.succeed({
-    handlers,
-    respond,
-    payload,
-    ordering,
-    socketMode,
-    maxFrameBytes,
-    queueCapacity,
-    connectionQueueCapacity,
-    lingerMs,
-    shutdownTimeoutMs,
-    maxConnections: maxConnections as number,
-    frameTimeoutMs: frameTimeoutMs as number,
-    idleTimeoutMs: idleTimeoutMs as number,
-    maxBufferedBytes: maxBufferedBytes as number
-  })
-}
-
-const reasonOf = (cause: Cause.Cause<unknown>): { reason: string; error: unknown } => {
-  if (Cause.hasInterruptsOnly(cause)) return { reason: "interrupted", error: cause }
-  const error = Cause.squash(cause)
-  if (error instanceof Error) return { reason: error.message, error }
-  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
-    return { reason: error.message, error }
-  }
-  return { reason: String(error), error }
-}
 
 // How often timeouts are checked, from the shortest timeout: a quarter of it, 5 ms to 1 s.
 const sweepIntervalMs = (settings: Settings): number =>
@@ -309,6 +91,8 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     const connections = new Set<Connection>()
     const allDone = yield* Deferred.make<void>()
     let closing = false
+    // Connections evicted and not closed yet: they no longer count against maxConnections.
+    let evicting = 0
     let name = options.name ?? options.listen
     const runLog = Effect.runForkWith(context)
 
@@ -319,6 +103,32 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       const text = throttle.admit(kind, message)
       if (text !== undefined)
         runLog(Effect.logWarning(text).pipe(Effect.annotateLogs({ receiver: name, connectionId, kind })))
+    }
+    // Inputs a client can repeat at wire speed: counted always; the error object (without a
+    // stack trace) is built only when it will be logged or passed to onInputError.
+    const MARK = "\u0000"
+    const reportCheap: Core["reportCheap"] = (kind, make, connectionId) => {
+      stats.errors[kind]++
+      const text = throttle.admit(kind, MARK)
+      if (text === undefined && options.onInputError === undefined) return
+      const error = withoutStack(make)
+      if (text !== undefined) {
+        runLog(
+          Effect.logWarning(text.replace(MARK, `connection ${connectionId}: ${error.message}`)).pipe(
+            Effect.annotateLogs({ receiver: name, connectionId, kind })
+          )
+        )
+      }
+      forward(error, connectionId)
+    }
+    const forward = (error: Parameters<Core["report"]>[0], connectionId: number) => {
+      if (options.onInputError !== undefined) {
+        try {
+          options.onInputError(error, connectionId)
+        } catch {
+          // A throwing callback must not take the connection down with it.
+        }
+      }
     }
     const checkAllDone = () => {
       if (closing && connections.size === 0 && stats.queuedFrames === 0) Deferred.doneUnsafe(allDone, Effect.void)
@@ -333,14 +143,9 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       report: (error, connectionId) => {
         stats.errors[error._tag]++
         log(`connection ${connectionId}: ${error.message}`, connectionId, error._tag)
-        if (options.onInputError !== undefined) {
-          try {
-            options.onInputError(error, connectionId)
-          } catch {
-            // A throwing callback must not take the connection down with it.
-          }
-        }
+        forward(error, connectionId)
       },
+      reportCheap: (kind, make, connectionId) => reportCheap(kind, make, connectionId),
       roomChanged: () => {
         const paused = core.pausedForRoom
         if (
@@ -348,15 +153,43 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
           stats.queuedFrames < settings.queueCapacity &&
           stats.bufferedBytes < settings.maxBufferedBytes
         ) {
-          for (const conn of Array.from(paused)) conn.updateFlow()
+          // In line order; a connection that gets room and still waits moves to the back.
+          for (const conn of Array.from(paused)) {
+            if (stats.queuedFrames >= settings.queueCapacity || stats.bufferedBytes >= settings.maxBufferedBytes) break
+            conn.updateFlow()
+          }
         }
         if (closing) checkAllDone()
       },
       closed: (conn) => {
+        if (conn.evicted) evicting--
         connections.delete(conn)
         stats.connectionsOpen--
         if (closing) checkAllDone()
       }
+    }
+
+    // At maxConnections, the connection idle longest makes room for a new one, if it has been
+    // idle for evictIdleAfterMs: idle connections must not lock clients out (a scan of the open
+    // connections, only when the limit is reached).
+    const evictIdle = (): boolean => {
+      if (settings.evictIdleAfterMs === Number.POSITIVE_INFINITY) return false
+      const now = Date.now()
+      let longest: Connection | undefined
+      let longestMs = -1
+      for (const conn of connections) {
+        const idle = conn.idleMs(now)
+        if (idle > longestMs) {
+          longestMs = idle
+          longest = conn
+        }
+      }
+      if (longest === undefined || longestMs < settings.evictIdleAfterMs) return false
+      core.report(new IdleEvicted({ idleMs: longestMs, maxConnections: settings.maxConnections }), longest.id)
+      // Its socket closes a little later (after its FIN and linger); its slot is the new one's now.
+      longest.evict()
+      evicting++
+      return true
     }
 
     const server = Net.createServer({ allowHalfOpen: true, noDelay: true })
@@ -365,7 +198,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
         socket.destroy()
         return
       }
-      if (connections.size >= settings.maxConnections) {
+      if (connections.size - evicting >= settings.maxConnections && !evictIdle()) {
         stats.connectionsRejected++
         socket.destroy()
         core.report(new ConnectionRejected({ maxConnections: settings.maxConnections }), nextConnectionId++)
@@ -378,98 +211,31 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     // Errors of the listening socket after bind (e.g. EMFILE on accept) are survivable: log them.
     server.on("error", (error) => log(`listener error: ${error.message}`, 0, "ListenerError"))
 
-    const bound = yield* Effect.tryPromise({
-      try: () => bind(server, endpoint, settings.socketMode, options.listen),
-      catch: (error) =>
-        typeof error === "object" && error !== null && "_tag" in error
-          ? (error as ListenError)
-          : new ListenFailed({ address: options.listen, code: undefined, reason: String(error) })
-    })
+    // Binding cannot be interrupted half-way (a SIGTERM during start-up): it runs to its end and
+    // the release then closes the server and removes the socket file, so an interrupted start
+    // leaves nothing behind. (The graceful shutdown registered below does the same when it runs;
+    // both are idempotent.)
+    const bound: Bound = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => bind(server, endpoint, settings.socketMode, options.listen),
+        catch: (error) =>
+          typeof error === "object" && error !== null && "_tag" in error
+            ? (error as ListenError)
+            : new ListenFailed({ address: options.listen, code: undefined, reason: String(error) })
+      }),
+      (bound) =>
+        Effect.promise(async () => {
+          await stopListening(bound.server)
+          await bound.removeSocketFile()
+        })
+    )
     const address = bound.address
     if (options.name === undefined) name = address
     const startedAt = performance.now()
     const metrics = Metrics.register(stats, context, name, settings.handlers, startedAt)
     yield* Effect.addFinalizer(() => Effect.sync(metrics.remove))
 
-    const respondJson = settings.respond === "json"
-    const rawPayload = settings.payload === "raw"
-    const submit = options.submit
-
-    // Decodes and checks one frame: the batch to submit, or the answer (json) / undefined (none).
-    const prepare = (job: Job): Batch | Buffer | undefined => {
-      const payload = job.payload
-      if (payload.length === 0) {
-        core.report(new EmptyFrame({ length: 0 }), job.conn.id)
-        return respondJson ? Responses.empty : undefined
-      }
-      let transactions: ReadonlyArray<Uint8Array>
-      if (rawPayload) {
-        transactions = [payload]
-      } else {
-        const decoded = Envelope.decode(payload)
-        if (Result.isFailure(decoded)) {
-          core.report(decoded.failure, job.conn.id)
-          return respondJson ? Responses.failure(Response.ErrorText.invalid(decoded.failure.message)) : undefined
-        }
-        transactions = decoded.success
-        if (transactions.length === 0) {
-          core.report(new EmptyFrame({ length: payload.length }), job.conn.id)
-          return respondJson ? Responses.empty : undefined
-        }
-      }
-      stats.transactionsReceived += transactions.length
-      return { transactions, payload, connectionId: job.conn.id }
-    }
-
-    const settle = (
-      batch: Batch,
-      // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
-      exit: Exit.Exit<SubmitResult | undefined | void, E>,
-      connectionId: number
-    ): Buffer | undefined => {
-      if (Exit.isSuccess(exit)) {
-        const reported = exit.value?.count
-        const count = isInt(reported, 0) ? reported : batch.transactions.length
-        stats.framesSubmitted++
-        stats.transactionsAccepted += count
-        return respondJson ? Responses.success(count) : undefined
-      }
-      const { reason, error } = reasonOf(exit.cause)
-      core.report(new SubmitFailed({ reason, cause: error }), connectionId)
-      return respondJson ? Responses.failure(Response.ErrorText.submitFailed(reason)) : undefined
-    }
-
-    // A handler that finishes a frame goes straight on with the same connection's next frame
-    // (per-connection ordering made it eligible only now) instead of handing it through the
-    // shared queue: that hand-off — an offer, a take and a fiber wake-up per frame — was the
-    // receiver's largest cost above the raw decoder in profiles. After MAX_STREAK frames in a row
-    // the next one goes back to the shared queue, so one busy connection cannot keep a handler
-    // from the others.
-    const handler = Effect.gen(function* () {
-      let job: Job | undefined
-      let streak = 0
-      while (true) {
-        if (job === undefined) {
-          job = yield* Queue.take(ready)
-          streak = 0
-        }
-        const started = performance.now()
-        stats.handlersBusy++
-        const prepared = prepare(job)
-        let response: Buffer | undefined
-        if (prepared === undefined || prepared instanceof Uint8Array) {
-          response = prepared
-        } else {
-          const exit = yield* Effect.exit(Effect.suspend(() => submit(prepared)))
-          metrics.recordSubmit(performance.now() - started)
-          response = settle(prepared, exit, job.conn.id)
-        }
-        stats.handlersBusy--
-        stats.handlerBusyMs += performance.now() - started
-        job = job.conn.complete(job, response, ++streak < MAX_STREAK)
-      }
-    }).pipe(Pull.catchDone(() => Effect.void))
-
+    const handler = Handler.make(core, settings, options.submit, ready, metrics)
     const handlers: Array<Fiber.Fiber<void>> = []
     for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
 

@@ -92,6 +92,20 @@ export class IdleTimeout extends Data.TaggedError("IdleTimeout")<{
   }
 }
 
+/**
+ * `maxConnections` were open and a new connection arrived: this connection, idle (between
+ * frames, nothing queued) for at least `evictIdleAfterMs`, was closed to make room for it.
+ */
+export class IdleEvicted extends Data.TaggedError("IdleEvicted")<{
+  /** How long it had been idle, in milliseconds. */
+  readonly idleMs: number
+  readonly maxConnections: number
+}> {
+  override get message(): string {
+    return `closed after ${this.idleMs} ms idle to admit a new connection (${this.maxConnections} open)`
+  }
+}
+
 /** The application's `submit` failed, threw or died for one frame; the frame is answered with an error. */
 export class SubmitFailed extends Data.TaggedError("SubmitFailed")<{
   /** The text that follows `Transaction submission failed: ` in the response. */
@@ -121,6 +135,7 @@ export type InputError =
   | EmptyFrame
   | FrameTimeout
   | IdleTimeout
+  | IdleEvicted
   | SubmitFailed
   | ConnectionRejected
 
@@ -135,6 +150,7 @@ export const inputErrorKinds: ReadonlyArray<InputErrorKind> = [
   "EmptyFrame",
   "FrameTimeout",
   "IdleTimeout",
+  "IdleEvicted",
   "SubmitFailed",
   "ConnectionRejected"
 ]

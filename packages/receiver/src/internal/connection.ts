@@ -8,7 +8,11 @@
  *    └─────────────────────────(socket closed by the peer or an error)────────────────────────────▶ closed
  * ```
  *
- * - reading: socket 'data' feeds the `FrameDecoder`; each frame becomes a {@link Job}.
+ * - reading: socket 'data' feeds the `FrameDecoder`; each frame becomes a {@link Job}. Frames
+ *   are taken out of a read one at a time, each only when there is room for it (admission per
+ *   frame): a 64 KiB read can hold 16,384 empty frames, and decoding them all at once queued
+ *   millions of jobs and stalled every other connection. The undecoded rest of the read stays
+ *   in the decoder and the socket stays paused until this connection's jobs make room.
  * - draining: reading has stopped; frames already decoded are still submitted and answered.
  * - lingering: we sent FIN after the last response; incoming bytes are read and dropped until
  *   the peer closes or `lingerMs` passes. Closing a TCP socket with unread input sends a reset
@@ -21,7 +25,7 @@
  */
 import type * as Net from "node:net"
 import { FrameDecoder, type FrameTooLarge, Response } from "@txlane/protocol"
-import { FrameTimeout, IdleTimeout, type InputError } from "../errors.js"
+import { FrameTimeout, IdleTimeout, type InputError, type InputErrorKind } from "../errors.js"
 import type { Counters } from "./counters.js"
 import * as Responses from "./responses.js"
 
@@ -56,6 +60,11 @@ export interface Core {
   dispatch(job: Job): void
   /** Counts, logs and forwards one bad input. */
   report(error: InputError, connectionId: number): void
+  /**
+   * Counts one bad input of `kind`; builds the error (without a stack trace) only if it is to be
+   * logged or forwarded. The cheap path for inputs a client can repeat at wire speed.
+   */
+  reportCheap(kind: InputErrorKind, make: () => InputError, connectionId: number): void
   /** Called after a job finished: budget may have been freed. */
   roomChanged(): void
   /** Called once when the socket has closed. */
@@ -63,8 +72,8 @@ export interface Core {
 }
 
 /**
- * Every connection may hold this much of a partial frame without asking the receiver-wide
- * budget. Connections sending ordinary frames therefore keep flowing while a few huge partial
+ * Every connection may hold this much (of a partial frame, by the capacity of the buffer
+ * collecting it, plus the undecoded rest of a read) without asking the receiver-wide budget. Connections sending ordinary frames therefore keep flowing while a few huge partial
  * frames hold the budget (otherwise they could pause everyone, themselves included, and nothing
  * would ever complete); the cost is bounded by maxConnections × 64 KiB.
  */
@@ -78,8 +87,11 @@ export class Connection {
   queuedFrames = 0
   /** True while reading is paused because the receiver-wide budget is spent. */
   pausedForRoom = false
+  /** Closed to admit a new connection; no longer counts against `maxConnections`. */
+  evicted = false
   private readonly decoder: FrameDecoder.FrameDecoder
-  // decoder.bufferedBytes as last counted into stats.bufferedBytes.
+  // decoder.retainedBytes + decoder.pendingBytes as last counted into stats.bufferedBytes: the
+  // memory the decoder holds, not only the bytes of the frame (see FrameDecoder).
   private decoderBytes = 0
   // Per-connection ordering: frames waiting for the one in flight to finish.
   private readonly waiting: Array<Job> = []
@@ -98,6 +110,10 @@ export class Connection {
   // When the current partial frame started (0 when between frames); see `sweep`.
   private frameStartedAt = 0
   private lastActivityAt: number
+  // Reads that arrived while the decoder still held an undecoded one (a read in flight as we
+  // paused); normally empty, never more than a read or two.
+  private readonly backlog: Array<Buffer> = []
+  private backlogBytes = 0
   private lingerSince = 0
 
   constructor(
@@ -125,17 +141,62 @@ export class Connection {
     const now = Date.now()
     this.core.stats.bytesReceived += chunk.length
     this.lastActivityAt = now
-    const wasInFrame = this.decoder.inFrame
-    const { frames, error } = this.decoder.push(chunk)
-    for (let i = 0; i < frames.length; i++) this.enqueue(frames[i]!)
+    if (this.decoder.pendingBytes > 0 || this.backlog.length > 0) {
+      // A read that was already on its way when we paused: decoded after the current one.
+      this.backlog.push(chunk)
+      this.backlogBytes += chunk.length
+    } else {
+      this.decoder.feed(chunk)
+    }
+    this.updateFlow()
+  }
+
+  /**
+   * Decodes frames out of the current read while there is room for them (at most this
+   * connection's free slots per call: bounded work per event). Returns how many were queued.
+   */
+  private pump(): number {
+    const decoder = this.decoder
+    let queued = 0
+    const wasInFrame = decoder.inFrame
+    while (this.hasRoomForFrame()) {
+      if (decoder.pendingBytes === 0) {
+        const chunk = this.backlog.shift()
+        if (chunk === undefined) break
+        this.backlogBytes -= chunk.length
+        decoder.feed(chunk)
+      }
+      const frame = decoder.next()
+      if (frame === undefined) {
+        if (decoder.error !== undefined) break
+        continue
+      }
+      this.enqueue(frame)
+      queued++
+    }
     this.countDecoderBytes()
+    const error = decoder.error
     if (error !== undefined) {
       this.tooLarge(error)
-      return
+      return queued
     }
-    if (!this.decoder.inFrame) this.frameStartedAt = 0
-    else if (!wasInFrame || frames.length > 0) this.frameStartedAt = now
-    this.updateFlow()
+    if (!decoder.inFrame) this.frameStartedAt = 0
+    else if (!wasInFrame || queued > 0) this.frameStartedAt = Date.now() // a held read: its wait was ours
+    return queued
+  }
+
+  /**
+   * Room for one more decoded frame: below this connection's own limit and answering its peer
+   * (`writeBlocked`), and below the receiver-wide `queueCapacity` — except that a connection with
+   * nothing queued may always queue one frame. That exception is what keeps a legitimate
+   * connection's latency independent of how many frames other connections hold (SPEC §6: bad
+   * input on one connection must not affect another); it lets the queue exceed `queueCapacity`
+   * by at most one frame per connection.
+   */
+  private hasRoomForFrame(): boolean {
+    const settings = this.core.settings
+    if (this.queuedFrames >= settings.connectionQueueCapacity || this.writeBlocked) return false
+    return this.queuedFrames === 0 || this.core.stats.queuedFrames < settings.queueCapacity
   }
 
   private enqueue(payload: Uint8Array): void {
@@ -176,6 +237,8 @@ export class Connection {
     }
     if (response !== undefined) this.respondInOrder(job.seq, response)
     if (this.state === "draining") this.maybeFinishDrain()
+    else if (this.state === "closed")
+      this.pump() // frames of a reset connection's last read
     else this.updateFlow()
     this.core.roomChanged()
     return next
@@ -233,6 +296,7 @@ export class Connection {
 
   private onEnd(): void {
     if (this.state !== "reading") return
+    // 'end' follows the last read, and reads stop while one is undecoded: nothing is pending here.
     const truncated = this.decoder.end()
     this.countDecoderBytes()
     if (truncated !== undefined) this.core.report(truncated, this.id)
@@ -241,16 +305,44 @@ export class Connection {
 
   private onClose(): void {
     if (this.state === "closed") return
-    if (this.state === "reading") {
-      const truncated = this.decoder.end()
-      if (truncated !== undefined) this.core.report(truncated, this.id)
-    }
-    this.decoder.end()
-    this.countDecoderBytes()
+    const wasReading = this.state === "reading"
     this.setPaused(false)
     this.leaveRoomSet()
     this.state = "closed"
     this.core.closed(this)
+    if (wasReading && this.hasPending()) {
+      // Closed (reset) with complete frames still undecoded in its last read: they are still
+      // submitted, under the same admission as ever (one more each time one of its jobs
+      // finishes, see `complete`), so a client cannot bypass admission by resetting. A partial
+      // frame at the end is then discarded and counted when the read is used up.
+      this.pump()
+      if (this.hasPending()) return
+    }
+    const truncated = this.decoder.end()
+    if (wasReading && truncated !== undefined) this.core.report(truncated, this.id)
+    this.countDecoderBytes()
+  }
+
+  private hasPending(): boolean {
+    return this.decoder.pendingBytes > 0 || this.backlog.length > 0
+  }
+
+  // Every complete frame of the undecoded reads, without admission: used only when reading
+  // stops for good (shutdown), where the deadline bounds the work.
+  private flushPending(): void {
+    const decoder = this.decoder
+    while (this.hasPending()) {
+      if (decoder.pendingBytes === 0) {
+        const chunk = this.backlog.shift()!
+        this.backlogBytes -= chunk.length
+        decoder.feed(chunk)
+      }
+      for (let frame = decoder.next(); frame !== undefined; frame = decoder.next()) this.enqueue(frame)
+      if (decoder.error !== undefined) {
+        this.backlog.length = 0
+        this.backlogBytes = 0
+      }
+    }
   }
 
   /**
@@ -263,6 +355,8 @@ export class Connection {
     this.socket.pause()
     this.setPaused(true)
     this.leaveRoomSet()
+    // Frames that arrived whole are submitted (only a shutdown stops reading with reads undecoded).
+    this.flushPending()
     const discarded = this.decoder.end() !== undefined
     this.countDecoderBytes()
     this.frameStartedAt = 0
@@ -285,7 +379,7 @@ export class Connection {
   }
 
   private countDecoderBytes(): void {
-    const now = this.decoder.bufferedBytes
+    const now = this.decoder.retainedBytes + this.decoder.pendingBytes + this.backlogBytes
     this.core.stats.bufferedBytes += now - this.decoderBytes
     this.decoderBytes = now
   }
@@ -306,19 +400,27 @@ export class Connection {
   /** Pauses or resumes reading from what this connection and the receiver hold right now. */
   updateFlow(): void {
     if (this.state !== "reading") return
+    const pumped = this.pump()
+    if (this.state !== "reading") return // an oversize header
     const settings = this.core.settings
     const stats = this.core.stats
+    const pending = this.hasPending()
     const own = this.queuedFrames >= settings.connectionQueueCapacity || this.writeBlocked
+    // Frames left undecoded while this connection has room of its own: waiting for queueCapacity.
     const room =
-      stats.queuedFrames >= settings.queueCapacity ||
+      (pending && !own) ||
       (stats.bufferedBytes >= settings.maxBufferedBytes &&
         (this.queuedFrames > 0 || this.decoderBytes > FREE_PARTIAL_BYTES))
     if (room !== this.pausedForRoom) {
       this.pausedForRoom = room
       if (room) this.core.pausedForRoom.add(this)
       else this.core.pausedForRoom.delete(this)
+    } else if (room && pumped > 0) {
+      // Round-robin: a connection that just got room goes to the back of the line.
+      this.core.pausedForRoom.delete(this)
+      this.core.pausedForRoom.add(this)
     }
-    if (own || room) {
+    if (own || room || pending) {
       if (room) this.roomDuringPause = true
       if (!this.paused) {
         this.setPaused(true)
@@ -337,6 +439,22 @@ export class Connection {
   }
 
   /**
+   * How long this connection has been idle — reading, between frames, nothing queued or
+   * undecoded — in milliseconds; -1 when it is not idle.
+   */
+  idleMs(now: number): number {
+    if (this.state !== "reading" || this.frameStartedAt > 0 || this.queuedFrames > 0) return -1
+    if (this.decoder.inFrame || this.hasPending()) return -1
+    return now - this.lastActivityAt
+  }
+
+  /** Closes an idle connection to make room for a new one (`maxConnections` reached). */
+  evict(): void {
+    this.evicted = true
+    this.startDrain()
+  }
+
+  /**
    * Timeouts, checked by the receiver's sweeper (one timer for all connections, not one per
    * chunk). The frame clock runs from a frame's first byte; it is frozen while we paused reading
    * for this connection's own backlog (our doing), and keeps running while the receiver-wide
@@ -350,12 +468,7 @@ export class Connection {
         const received = this.decoder.bufferedBytes
         this.core.report(new FrameTimeout({ timeoutMs: settings.frameTimeoutMs, received }), this.id)
         this.startDrain()
-      } else if (
-        this.frameStartedAt === 0 &&
-        this.queuedFrames === 0 &&
-        !this.decoder.inFrame &&
-        now - this.lastActivityAt > settings.idleTimeoutMs
-      ) {
+      } else if (this.idleMs(now) > settings.idleTimeoutMs) {
         this.core.report(new IdleTimeout({ timeoutMs: settings.idleTimeoutMs }), this.id)
         this.startDrain()
       }

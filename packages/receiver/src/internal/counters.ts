@@ -25,7 +25,10 @@ export class Counters {
   submitFailures = 0
   /** Frames decoded and not yet finished (waiting, or being handled). */
   queuedFrames = 0
-  /** Payload bytes of queued frames plus partial-frame bytes held by decoders. */
+  /**
+   * Memory held for frames: payload bytes of queued frames, plus what decoders hold (the buffer
+   * collecting a partial frame, by its capacity, and the undecoded rest of a socket read).
+   */
   bufferedBytes = 0
   handlersBusy = 0
   /** Total time handlers spent on frames, in milliseconds. */
@@ -37,6 +40,7 @@ export class Counters {
     EmptyFrame: 0,
     FrameTimeout: 0,
     IdleTimeout: 0,
+    IdleEvicted: 0,
     SubmitFailed: 0,
     ConnectionRejected: 0
   }

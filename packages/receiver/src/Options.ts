@@ -1,0 +1,207 @@
+/**
+ * The receiver's options: every limit with its default and what happens past it, and their
+ * validation into the numbers the internals use (`Infinity` where "unbounded").
+ *
+ * @module
+ */
+import { Frame } from "@txlane/protocol"
+import { type Effect, Result } from "effect"
+import { type InputError, InvalidOptions } from "./errors.js"
+import type { Settings } from "./internal/connection.js"
+
+/** Default number of handler fibers: enough parallel submits for 16 sender connections (the seed's 10–20 workers); benchmarks tune it (issue 6). */
+export const DEFAULT_HANDLERS = 16
+/** Default socket file mode: owner only (SPEC §7). */
+export const DEFAULT_SOCKET_MODE = 0o600
+/** Default connection limit: the usual per-process open-file limit. */
+export const DEFAULT_MAX_CONNECTIONS = 1024
+/** Default time a frame may take from its first byte to its last: 10 MiB arrives in milliseconds locally, so only a stalled peer hits it. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000
+/** Default budget for frames held in memory: ~2,000 upstream-shape (32 KiB) frames. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+/** Default receiver-wide limit on decoded, unfinished frames. */
+export const DEFAULT_QUEUE_CAPACITY = 1024
+/** Default per-connection limit on decoded, unfinished frames: keeps one fast sender from taking the whole queue. */
+export const DEFAULT_CONNECTION_QUEUE_CAPACITY = 64
+/** Default time we keep reading (and dropping) after our FIN, so a TCP close never resets unread responses. */
+export const DEFAULT_LINGER_MS = 1000
+/**
+ * Default longest silence between frames: 60 s. Idle connections cost a slot of
+ * `maxConnections` each, so an unbounded default let 100 idle connections lock every client out
+ * of a receiver with `maxConnections: 100`. txlane's sender reconnects transparently (~20 ms) when
+ * it next has a batch, so closing a connection silent for a minute costs a legitimate sender one
+ * reconnect; the price is one more connect per quiet minute per connection.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
+/**
+ * Default idle time after which, when `maxConnections` are open, a connection may be closed to
+ * admit a new one (the longest-idle goes first). Short enough that idle connections cannot lock
+ * clients out for long; long enough that a sender pausing between batches is not churned.
+ */
+export const DEFAULT_EVICT_IDLE_AFTER_MS = 5_000
+/** Default deadline of the graceful shutdown run when the Scope closes. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+
+/** One frame's batch, as given to `submit`. */
+export interface Batch {
+  /**
+   * The encoded transactions, in order (`payload: "transactions"`), or `[payload]` (`"raw"`).
+   * They are views into the received bytes, never reused by the receiver: safe to keep, but
+   * keeping them keeps their socket chunk alive.
+   */
+  readonly transactions: ReadonlyArray<Uint8Array>
+  /** The whole frame payload. */
+  readonly payload: Uint8Array
+  /** Process-unique id of the connection the frame came from (as in the logs). */
+  readonly connectionId: number
+}
+
+/** What `submit` reports; `count` defaults to `transactions.length`. */
+export interface SubmitResult {
+  readonly count?: number | undefined
+}
+
+/** A limit that can be turned off. */
+export type Limit = number | "unbounded"
+
+/** Options of {@link make}. Every limit has a default; what happens past it is said on each. */
+export interface Options<E = unknown> {
+  /** Where to listen: `/abs/path.sock`, `unix:/abs/path.sock` or `tcp://HOST:PORT` (port 0: any free port). */
+  readonly listen: string
+  /**
+   * Hands one frame's transactions to the application. A failure, a thrown exception or a
+   * defect is answered with `Transaction submission failed: REASON` (json mode) and counted;
+   * the connection and the receiver keep running.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a submit that returns nothing must type-check (count defaults)
+  readonly submit: (batch: Batch) => Effect.Effect<SubmitResult | undefined | void, E>
+  /** Handler fibers, i.e. submits running at once. Default {@link DEFAULT_HANDLERS} (16). */
+  readonly handlers?: number | undefined
+  /** `"json"` (default: one response per frame, like the deployed server) or `"none"` (fire-and-forget). */
+  readonly respond?: "json" | "none" | undefined
+  /** `"transactions"` (default: decode the `Transactions` envelope) or `"raw"` (submit the payload as is). */
+  readonly payload?: "transactions" | "raw" | undefined
+  /**
+   * `"per-connection"` (default): a connection's frames are submitted one at a time, in order.
+   * `"none"`: its frames may be submitted in parallel. Responses are in request order either way.
+   */
+  readonly ordering?: "per-connection" | "none" | undefined
+  /** Mode of the socket file, set before the file is reachable. Default `0o600`. Ignored for TCP. */
+  readonly socketMode?: number | undefined
+  /** Largest frame payload. Default 10 MiB. Past it: error response (json), then the connection is closed. */
+  readonly maxFrameBytes?: number | undefined
+  /** Connections open at once. Default 1024. Past it: a new connection is closed at once and counted. */
+  readonly maxConnections?: Limit | undefined
+  /** Longest time from a frame's first byte to its last. Default 10 s. Past it: the connection is closed. */
+  readonly frameTimeoutMs?: Limit | undefined
+  /**
+   * Longest silence between frames, in milliseconds. Default 60 s ({@link DEFAULT_IDLE_TIMEOUT_MS});
+   * `"unbounded"` lets persistent connections idle for ever. Past it: the connection is closed
+   * (`IdleTimeout`). Trade-off: every open connection holds a slot of `maxConnections`, so idle
+   * ones can lock clients out; a closed txlane sender reconnects on its next batch (a frame it
+   * writes in the very moment of the close is resent in acknowledged mode, lost in
+   * fire-and-forget mode, like any connection loss).
+   */
+  readonly idleTimeoutMs?: Limit | undefined
+  /**
+   * When `maxConnections` are open, a new connection replaces the connection idle longest, if it
+   * has been idle (between frames, nothing queued) for at least this long, in milliseconds; it is
+   * closed and counted as `IdleEvicted`. Default 5 s ({@link DEFAULT_EVICT_IDLE_AFTER_MS}).
+   * `"unbounded"`: never evict (a new connection past the limit is rejected). A connection that
+   * sends frames is never evicted, so busy senders keep their slots.
+   */
+  readonly evictIdleAfterMs?: Limit | undefined
+  /**
+   * Bytes held across all connections (queued frames + partial frames). Default 64 MiB. When
+   * reached, connections holding queued frames or more than 64 KiB of a partial frame stop being
+   * read until bytes are freed. Total memory stays below this + maxConnections × 64 KiB (plus
+   * one socket chunk per connection).
+   */
+  readonly maxBufferedBytes?: Limit | undefined
+  /** Decoded, unfinished frames across all connections. Default 1024. When reached, reading pauses. */
+  readonly queueCapacity?: number | undefined
+  /** Decoded, unfinished frames of one connection. Default 64. When reached, that connection's reading pauses. */
+  readonly connectionQueueCapacity?: number | undefined
+  /** After our last response and FIN, how long to wait for the peer to close before closing. Default 1000 ms. */
+  readonly lingerMs?: number | undefined
+  /** Deadline of the graceful shutdown run when the Scope closes. Default 10 s. */
+  readonly shutdownTimeoutMs?: number | undefined
+  /** The `receiver` attribute of every metric series. Default: the address. */
+  readonly name?: string | undefined
+  /** Called for every bad input or refused connection (after it is counted and logged). Must not throw. */
+  readonly onInputError?: ((error: InputError, connectionId: number) => void) | undefined
+}
+
+/** True for an integer in [min, max]. */
+export const isInt = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER): n is number =>
+  typeof n === "number" && Number.isInteger(n) && n >= min && n <= max
+
+/** Options after validation, as numbers (`Infinity` where "unbounded"). */
+export interface Validated extends Settings {
+  readonly handlers: number
+  readonly payload: "transactions" | "raw"
+  readonly socketMode: number
+  readonly shutdownTimeoutMs: number
+  readonly maxConnections: number
+  readonly evictIdleAfterMs: number
+}
+
+/** Checks every option; the first bad one is the `InvalidOptions` failure. */
+export const validate = <E>(options: Options<E>): Result.Result<Validated, InvalidOptions> => {
+  const bad = (option: string, reason: string) => Result.fail(new InvalidOptions({ option, reason }))
+  const limit = (name: string, value: Limit | undefined, fallback: Limit, min: number): number | InvalidOptions => {
+    const v = value ?? fallback
+    if (v === "unbounded") return Number.POSITIVE_INFINITY
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
+      return new InvalidOptions({ option: name, reason: `must be a number >= ${min} or "unbounded", got ${String(v)}` })
+    }
+    return v
+  }
+  if (typeof options.submit !== "function") return bad("submit", "must be a function")
+  const handlers = options.handlers ?? DEFAULT_HANDLERS
+  if (!isInt(handlers, 1, 65536)) return bad("handlers", `must be an integer from 1 to 65536, got ${handlers}`)
+  const respond = options.respond ?? "json"
+  if (respond !== "json" && respond !== "none") return bad("respond", `must be "json" or "none"`)
+  const payload = options.payload ?? "transactions"
+  if (payload !== "transactions" && payload !== "raw") return bad("payload", `must be "transactions" or "raw"`)
+  const ordering = options.ordering ?? "per-connection"
+  if (ordering !== "per-connection" && ordering !== "none") return bad("ordering", `must be "per-connection" or "none"`)
+  const socketMode = options.socketMode ?? DEFAULT_SOCKET_MODE
+  if (!isInt(socketMode, 0, 0o777)) return bad("socketMode", `must be a permission mode from 0 to 0o777`)
+  const maxFrameBytes = options.maxFrameBytes ?? Frame.DEFAULT_MAX_FRAME_BYTES
+  if (!isInt(maxFrameBytes, 0, Frame.MAX_LENGTH))
+    return bad("maxFrameBytes", `must be an integer from 0 to ${Frame.MAX_LENGTH}`)
+  const queueCapacity = options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY
+  if (!isInt(queueCapacity, 1)) return bad("queueCapacity", "must be an integer >= 1")
+  const connectionQueueCapacity = options.connectionQueueCapacity ?? DEFAULT_CONNECTION_QUEUE_CAPACITY
+  if (!isInt(connectionQueueCapacity, 1)) return bad("connectionQueueCapacity", "must be an integer >= 1")
+  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
+  if (!isInt(lingerMs, 0)) return bad("lingerMs", "must be an integer >= 0")
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+  if (!isInt(shutdownTimeoutMs, 0)) return bad("shutdownTimeoutMs", "must be an integer >= 0")
+  const maxConnections = limit("maxConnections", options.maxConnections, DEFAULT_MAX_CONNECTIONS, 1)
+  const frameTimeoutMs = limit("frameTimeoutMs", options.frameTimeoutMs, DEFAULT_FRAME_TIMEOUT_MS, 1)
+  const idleTimeoutMs = limit("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 1)
+  const evictIdleAfterMs = limit("evictIdleAfterMs", options.evictIdleAfterMs, DEFAULT_EVICT_IDLE_AFTER_MS, 0)
+  const maxBufferedBytes = limit("maxBufferedBytes", options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 1)
+  for (const v of [maxConnections, frameTimeoutMs, idleTimeoutMs, evictIdleAfterMs, maxBufferedBytes]) {
+    if (v instanceof InvalidOptions) return Result.fail(v)
+  }
+  return Result.succeed({
+    handlers,
+    respond,
+    payload,
+    ordering,
+    socketMode,
+    maxFrameBytes,
+    queueCapacity,
+    connectionQueueCapacity,
+    lingerMs,
+    shutdownTimeoutMs,
+    maxConnections: maxConnections as number,
+    frameTimeoutMs: frameTimeoutMs as number,
+    idleTimeoutMs: idleTimeoutMs as number,
+    evictIdleAfterMs: evictIdleAfterMs as number,
+    maxBufferedBytes: maxBufferedBytes as number
+  })
+}
