@@ -23,12 +23,15 @@
 //     [Server.Close], [ErrServerClosed]; a bounded handler pool with backpressure.
 //   - sender.go: [ChannelBasedSender], the seed design's buffered channel of batches drained
 //     by N workers that each own one persistent connection.
+//   - producer.go: [DeployedProducer], an emulator of the deployed Go producer's wire
+//     behaviour (request/response workers, not-ready retries, reconnect and resend), for
+//     testing a receiver as a drop-in for the deployed server.
 //   - endpoint.go: [ParseEndpoint] for `/abs/path`, `unix:/abs/path` and `tcp://host:port`.
 //   - workload.go, digest.go: the deterministic conformance workload and the
 //     order-independent transaction digest of packages/conformance/PEERS.md.
 //
-// The command-line testees in cmd/txlane-go-sender and cmd/txlane-go-receiver only parse
-// flags and call into this package.
+// The command-line testees in cmd/txlane-go-sender and cmd/txlane-go-receiver, and the
+// emulator in cmd/txlane-deployed-producer, only parse flags and call into this package.
 //
 // Errors are values: every error this package returns for bad input matches one of the
 // sentinels ([ErrFrameTooLarge], [ErrTruncatedFrame], [ErrMalformedEnvelope],

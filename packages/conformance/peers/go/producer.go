@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// This file emulates, on the wire, the Go producer that is deployed today (see
-// shared/design/system-we-replace.md, "The production Go producer"), so that a txlane
+// This file emulates, on the wire, the Go producer that is deployed today (design note
+// system-we-replace.md, "The production Go producer"), so that a txlane
 // receiver can be tested as a drop-in for the deployed Rust server. It is written from
 // the recorded facts, not from the producer's code:
 //
