@@ -29,7 +29,8 @@ export const Report = Schema.Struct({
   undelivered: Count,
   responses: Schema.Struct({ ok: Count, error: Count }),
   errors: Schema.Record(Schema.String, Count),
-  elapsedMs: Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
+  /** Whole milliseconds (every PEERS.md number is an integer). */
+  elapsedMs: Count
 })
 export type Report = typeof Report.Type
 

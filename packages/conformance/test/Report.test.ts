@@ -14,7 +14,7 @@ const report = {
   undelivered: 0,
   responses: { ok: 2, error: 0 },
   errors: { TruncatedFrame: 1 },
-  elapsedMs: 3.5
+  elapsedMs: 3
 }
 
 describe("Report", () => {
@@ -29,6 +29,7 @@ describe("Report", () => {
   it.each([
     ["a digest that is not 16 hex digits", { ...report, digest: "XYZ" }],
     ["a negative count", { ...report, frames: -1 }],
+    ["a fractional elapsedMs (PEERS.md numbers are integers)", { ...report, elapsedMs: 3.5 }],
     ["an unknown role", { ...report, role: "proxy" }],
     ["a missing field", { ...report, bytes: undefined }]
   ])("rejects %s", (_, line) => {

@@ -104,7 +104,7 @@ export const report = (impl: string, role: "sender" | "receiver", t: Totals, und
       undelivered,
       responses: { ok: 0, error: 0 },
       errors: {},
-      elapsedMs: t.lastAt - t.firstAt,
+      elapsedMs: Math.round(t.lastAt - t.firstAt), // PEERS.md: an integer
       cpuUserMs: usage.userCPUTime / 1000,
       cpuSystemMs: usage.systemCPUTime / 1000,
       maxRssKb: usage.maxRSS

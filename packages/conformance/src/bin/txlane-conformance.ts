@@ -1,21 +1,29 @@
 #!/usr/bin/env node
 /**
- * `txlane-conformance [--quick] [--json FILE] [--only TERMS] [--receiver-cmd CMD] [--sender-cmd CMD] …`
- * — see `src/harness/Cli.ts` and the package README.
+ * `txlane-conformance [--quick] [--only TERMS] [--require rust,go] [--junit FILE] [--summary-md FILE]
+ * [--json FILE] [--receiver-cmd CMD | --sender-cmd CMD] …` and `txlane-conformance peers build|list`
+ * — see `src/harness/Cli.ts` and the package README. Also installed as `conformance`, the bin
+ * that `npx @txlane/conformance` runs.
+ *
+ * Exit codes: 0 pass, 1 a cell failed (or a required peer is missing), 2 usage error.
  *
  * @module
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Exit } from "effect"
+import { Main } from "@txlane/protocol/cli"
+import { Effect } from "effect"
 import { Command } from "effect/cli"
-import { command } from "../harness/Cli.js"
+import { command, exitCode } from "../harness/Cli.js"
+
+const requested = new Main.RequestedExit()
 
 command.pipe(
-  Command.run({ version: "0.1.0" }),
-  Effect.provide(NodeServices.layer),
-  NodeRuntime.runMain({
-    // The matrix sets process.exitCode when a case fails; keep it on a successful run.
-    teardown: (exit, onExit) =>
-      onExit(Exit.isSuccess(exit) ? Number(process.exitCode ?? 0) : Exit.hasInterrupts(exit) ? 130 : 1)
-  })
+  Command.run({ version: Main.packageVersion(import.meta.url) }),
+  Effect.tap(() =>
+    Effect.sync(() => {
+      requested.code = exitCode.code
+    })
+  ),
+  Effect.provide([NodeServices.layer, Main.presenter("txlane-conformance")]),
+  NodeRuntime.runMain({ teardown: Main.teardown(requested) })
 )

@@ -7,7 +7,7 @@
 import * as fs from "node:fs"
 import { Cause, Effect, Exit, Option } from "effect"
 import { fromFailure, Outcome as O, type Outcome, type Verdict, verdict } from "./Outcome.js"
-import type { Impl } from "./Peers.js"
+import type { Impl, Role } from "./Peers.js"
 import type { CaseInfo, Plan, Scenario, Unit } from "./Scenarios.js"
 import { isCI } from "./Toolchain.js"
 
@@ -29,8 +29,13 @@ export interface MatrixReport {
   readonly elapsedMs: number
   readonly senders: ReadonlyArray<string>
   readonly receivers: ReadonlyArray<string>
+  /** Implementations whose absence fails the run (`--require`). */
+  readonly required: ReadonlyArray<string>
   readonly summary: Readonly<Record<Verdict, number>>
-  /** False when any case failed, passed unexpectedly, or was skipped under CI for a missing toolchain. */
+  /**
+   * False when any case failed or passed unexpectedly (a skip of a required implementation is a
+   * failure). Skips do not fail the run; `CI=true` changes nothing.
+   */
   readonly passed: boolean
   /** Expected-failure entries that matched no case of this run. */
   readonly staleExpectedFailures: ReadonlyArray<string>
@@ -55,54 +60,147 @@ export const readExpectedFailures = (file: string): Set<string> => {
   }
 }
 
-/**
- * `--only` filter: comma-separated terms. `key=value` (key: scenario, sender, receiver, impl,
- * transport, delivery) keeps cases whose field equals value (several values of one key are
- * alternatives); a bare term keeps cases whose id contains it. All keys must match.
- */
-export const makeFilter = (only: string | undefined): ((info: CaseInfo) => boolean) => {
-  if (only === undefined || only.trim() === "") return () => true
-  const byKey = new Map<string, Array<string>>()
+/** The keys of `--only` terms (`id` stands for a bare term: an id substring). */
+export const FILTER_KEYS = ["scenario", "sender", "receiver", "impl", "transport", "delivery"] as const
+
+/** A parsed `--only`: per key, the alternatives. */
+type Terms = Map<string, Array<string>>
+
+const parseTerms = (only: string): Terms => {
+  const byKey: Terms = new Map()
   for (const term of only
     .split(",")
     .map((t) => t.trim())
     .filter((t) => t !== "")) {
     const eq = term.indexOf("=")
     const [key, value] = eq > 0 ? [term.slice(0, eq), term.slice(eq + 1)] : ["id", term]
-    if (!["id", "scenario", "sender", "receiver", "impl", "transport", "delivery"].includes(key))
-      throw new Error(`--only: unknown key ${key} in ${term}`)
+    if (key !== "id" && !(FILTER_KEYS as ReadonlyArray<string>).includes(key))
+      throw new Error(`--only: unknown key \`${key}\` in \`${term}\` (valid keys: ${FILTER_KEYS.join(", ")})`)
     byKey.set(key, [...(byKey.get(key) ?? []), value])
   }
-  return (info) =>
-    [...byKey].every(([key, values]) =>
-      values.some((v) => {
-        switch (key) {
-          case "id":
-            return info.id.includes(v)
-          case "impl":
-            return info.sender === v || info.receiver === v
-          default:
-            return (info as unknown as Record<string, unknown>)[key] === v
-        }
-      })
-    )
+  return byKey
 }
 
-const unavailable = (impls: ReadonlyArray<Impl>): Outcome | undefined => {
-  for (const impl of impls) {
-    const a = impl.availability()
+const matches = (key: string, value: string, info: CaseInfo): boolean => {
+  switch (key) {
+    case "id":
+      return info.id.includes(value)
+    case "impl":
+      return info.sender === value || info.receiver === value
+    default:
+      return (info as unknown as Record<string, unknown>)[key] === value
+  }
+}
+
+const filterOf =
+  (byKey: Terms) =>
+  (info: CaseInfo): boolean =>
+    [...byKey].every(([key, values]) => values.some((v) => matches(key, v, info)))
+
+/**
+ * `--only` filter: comma-separated terms. `key=value` (key: scenario, sender, receiver, impl,
+ * transport, delivery) keeps cases whose field equals value (several values of one key are
+ * alternatives); a bare term keeps cases whose id contains it. All keys must match.
+ * Throws on an unknown key; see {@link checkFilter} for the checks against a plan.
+ */
+export const makeFilter = (only: string | undefined): ((info: CaseInfo) => boolean) =>
+  only === undefined || only.trim() === "" ? () => true : filterOf(parseTerms(only))
+
+/** The values a key of `--only` can take in `cases` (`scenario` also from `scenarios`). */
+export const filterValues = (
+  key: (typeof FILTER_KEYS)[number],
+  cases: ReadonlyArray<CaseInfo>,
+  scenarios: ReadonlyArray<Scenario> = []
+): ReadonlyArray<string> => {
+  const values = new Set<string>(key === "scenario" ? scenarios.map((s) => s.name) : [])
+  for (const c of cases) {
+    if (key === "impl") {
+      if (c.sender !== undefined) values.add(c.sender)
+      if (c.receiver !== undefined) values.add(c.receiver)
+    } else {
+      const v = c[key]
+      if (v !== undefined) values.add(v)
+    }
+  }
+  return [...values]
+}
+
+/**
+ * Checks `--only` against the cases of the plan, so that a typo can never turn CI green by
+ * running nothing: an unknown key, a value no case has (with the valid choices), a bare term
+ * that is in no case id, or a filter that keeps no case is an error (the CLI exits 2).
+ * Returns the filter, or the error message.
+ */
+export const checkFilter = (
+  only: string | undefined,
+  cases: ReadonlyArray<CaseInfo>,
+  scenarios: ReadonlyArray<Scenario> = []
+): { readonly filter: (info: CaseInfo) => boolean } | { readonly error: string } => {
+  if (only === undefined || only.trim() === "") return { filter: () => true }
+  let byKey: Terms
+  try {
+    byKey = parseTerms(only)
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) }
+  }
+  if (byKey.size === 0) return { error: `--only: no terms in \`${only}\`` }
+  const problems: Array<string> = []
+  for (const [key, values] of byKey) {
+    for (const value of values) {
+      if (cases.some((c) => matches(key, value, c))) continue
+      if (key === "scenario" && scenarios.some((sc) => sc.name === value))
+        problems.push(
+          `scenario \`${value}\` has no cases in this run (an outside --sender-cmd or --receiver-cmd runs only its role's scenarios)`
+        )
+      else if (key === "id")
+        problems.push(
+          `\`${value}\` is in no case id (ids look like ${cases[0]?.id ?? "stream/ts->go/uds/acknowledged"})`
+        )
+      else
+        problems.push(
+          `unknown ${key} \`${value}\` (valid: ${filterValues(key as (typeof FILTER_KEYS)[number], cases, scenarios).join(", ")})`
+        )
+    }
+  }
+  if (problems.length > 0) return { error: `--only ${only}: ${problems.join("; ")}` }
+  const filter = filterOf(byKey)
+  if (!cases.some(filter)) return { error: `--only ${only}: the terms are valid but together match no case` }
+  return { filter }
+}
+
+/** Every case of a plan, before filtering. */
+export const casesOf = (scenarios: ReadonlyArray<Scenario>, plan: Plan): ReadonlyArray<CaseInfo> =>
+  scenarios.flatMap((s) => s.units(plan)).flatMap((u) => u.cases)
+
+/** The roles `impl` plays in `unit` (from its cases; both if the cases do not say). */
+const rolesIn = (unit: Unit, impl: Impl): ReadonlyArray<Role> => {
+  const roles = new Set<Role>()
+  for (const c of unit.cases) {
+    if (c.sender === impl.name) roles.add("sender")
+    if (c.receiver === impl.name) roles.add("receiver")
+  }
+  return roles.size === 0 ? ["receiver", "sender"] : [...roles]
+}
+
+const unavailable = (unit: Unit, required: ReadonlySet<string>): Outcome | undefined => {
+  for (const impl of unit.impls) {
+    const a = impl.availability(rolesIn(unit, impl))
     if (!a.ok)
       return a.toolchain
-        ? O.skipped({ detail: `${a.reason}`, toolchain: true })
+        ? O.skipped({
+            detail: required.has(impl.name) ? `required (--require ${impl.name}) but ${a.reason}` : a.reason,
+            toolchain: true,
+            impl: impl.name
+          })
         : O.transportError({ detail: `${impl.name}: ${a.reason}` })
   }
   return undefined
 }
 
 /** Runs one unit, bounded by its timeout; never fails. */
-export const runUnit = (unit: Unit): Effect.Effect<ReadonlyArray<Outcome>> =>
+export const runUnit = (unit: Unit, required: ReadonlySet<string> = new Set()): Effect.Effect<ReadonlyArray<Outcome>> =>
   Effect.gen(function* () {
-    const missing = unavailable(unit.impls)
+    const missing = unavailable(unit, required)
     if (missing) return unit.cases.map(() => missing)
     const exit = yield* Effect.scoped(unit.run).pipe(Effect.timeoutOption(unit.timeoutMs), Effect.exit)
     if (Exit.isSuccess(exit)) {
@@ -130,19 +228,22 @@ export interface RunOptions {
   readonly onResult?: ((result: CaseResult) => void) | undefined
   /** Whether a filter is active (then unmatched expected failures are not reported as stale). */
   readonly filtered?: boolean
+  /** Implementations that must be available: their skipped cells fail (`--require rust,go`). */
+  readonly required?: ReadonlyArray<string> | undefined
 }
 
 /** Runs the plan and judges every case. */
 export const run = (options: RunOptions): Effect.Effect<MatrixReport> =>
   Effect.gen(function* () {
     const started = Date.now()
+    const required = new Set(options.required ?? [])
     const units = options.scenarios.flatMap((s) => s.units(options.plan)).filter((u) => u.cases.some(options.filter))
     const results = yield* Effect.forEach(
       units,
       (unit) =>
         Effect.gen(function* () {
           const t0 = Date.now()
-          const outcomes = yield* runUnit(unit)
+          const outcomes = yield* runUnit(unit, required)
           const elapsedMs = Date.now() - t0
           return unit.cases.flatMap((info, i): Array<CaseResult> => {
             if (!options.filter(info)) return []
@@ -152,7 +253,7 @@ export const run = (options: RunOptions): Effect.Effect<MatrixReport> =>
               ...info,
               outcome,
               expectedFailure,
-              verdict: verdict(outcome, expectedFailure),
+              verdict: verdict(outcome, expectedFailure, required),
               elapsedMs
             }
             options.onResult?.(result)
@@ -164,21 +265,18 @@ export const run = (options: RunOptions): Effect.Effect<MatrixReport> =>
     const cases = results.flat()
     const summary: Record<Verdict, number> = { pass: 0, fail: 0, xfail: 0, xpass: 0, skip: 0 }
     for (const c of cases) summary[c.verdict]++
-    const ci = isCI()
     const ids = new Set(cases.map((c) => c.id))
     return {
       format: "txlane-conformance/1",
       quick: options.plan.quick,
-      ci,
+      ci: isCI(),
       startedAt: new Date(started).toISOString(),
       elapsedMs: Date.now() - started,
       senders: options.plan.senders.map((i) => i.name),
       receivers: options.plan.receivers.map((i) => i.name),
+      required: [...required],
       summary,
-      passed:
-        summary.fail === 0 &&
-        summary.xpass === 0 &&
-        !cases.some((c) => c.outcome._tag === "skipped" && c.outcome.toolchain && ci),
+      passed: summary.fail === 0 && summary.xpass === 0,
       staleExpectedFailures: options.filtered ? [] : [...options.expectedFailures].filter((id) => !ids.has(id)),
       cases
     }
@@ -244,3 +342,119 @@ export const toMarkdown = (report: MatrixReport, scenarios: ReadonlyArray<Scenar
 /** One progress line per case, for stderr. */
 export const progressLine = (c: CaseResult): string =>
   `${c.verdict.padEnd(5)} ${c.id} (${(c.elapsedMs / 1000).toFixed(1)} s)${c.verdict === "pass" ? "" : ` — ${c.outcome._tag}: ${c.outcome.detail}`}`
+
+// ---------------------------------------------------------------------------------------------
+// JUnit XML and the CI step summary
+
+/** Text as XML character data or attribute value: escaped, with characters XML 1.0 forbids removed. */
+export const xmlEscape = (text: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing the control characters XML 1.0 forbids is the point
+  text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "").replace(/[&<>"'\n\r\t]/g, (c) => {
+    switch (c) {
+      case "&":
+        return "&amp;"
+      case "<":
+        return "&lt;"
+      case ">":
+        return "&gt;"
+      case '"':
+        return "&quot;"
+      case "'":
+        return "&apos;"
+      default:
+        return `&#${c.charCodeAt(0)};`
+    }
+  })
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(3)
+
+/** The `<failure>` / `<skipped>` child of a case's `<testcase>`, or "" for a pass. */
+const junitChild = (c: CaseResult): string => {
+  const text = `${c.outcome._tag}: ${c.outcome.detail}`
+  switch (c.verdict) {
+    case "pass":
+      return ""
+    case "skip":
+      return `<skipped message="${xmlEscape(c.outcome.detail)}"/>`
+    case "xfail":
+      return `<skipped message="${xmlEscape(`expected failure (listed in expected-failures.txt): ${text}`)}"/>`
+    case "xpass":
+      return `<failure type="xpass" message="${xmlEscape("passed but listed in expected-failures.txt: remove the line")}"/>`
+    case "fail": {
+      const type = c.outcome._tag === "skipped" ? "unavailable" : c.outcome._tag
+      return `<failure type="${type}" message="${xmlEscape(text)}">${xmlEscape(text)}</failure>`
+    }
+  }
+}
+
+/**
+ * The report as JUnit XML: one `<testsuite>` per scenario, one `<testcase>` per cell (`name`:
+ * the case id, `classname`: `txlane-conformance.<scenario>`); a failing cell (or an unexpected
+ * pass) has a `<failure>` with the outcome and its detail, a skipped cell (or a tolerated
+ * expected failure) a `<skipped message="…">`. `time` is the wall time of the cell's unit.
+ */
+export const toJUnit = (report: MatrixReport, suiteName = "txlane-conformance"): string => {
+  const counts = (cases: ReadonlyArray<CaseResult>) => ({
+    tests: cases.length,
+    failures: cases.filter((c) => c.verdict === "fail" || c.verdict === "xpass").length,
+    skipped: cases.filter((c) => c.verdict === "skip" || c.verdict === "xfail").length
+  })
+  const scenarios = [...new Set(report.cases.map((c) => c.scenario))]
+  const all = counts(report.cases)
+  const lines = [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<testsuites name="${xmlEscape(suiteName)}" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="${seconds(report.elapsedMs)}" timestamp="${report.startedAt}">`
+  ]
+  for (const scenario of scenarios) {
+    const cases = report.cases.filter((c) => c.scenario === scenario)
+    const n = counts(cases)
+    lines.push(
+      `  <testsuite name="${xmlEscape(scenario)}" tests="${n.tests}" failures="${n.failures}" errors="0" skipped="${n.skipped}" timestamp="${report.startedAt}">`
+    )
+    for (const c of cases) {
+      const child = junitChild(c)
+      const open = `    <testcase classname="${xmlEscape(`${suiteName}.${scenario}`)}" name="${xmlEscape(c.id)}" time="${seconds(c.elapsedMs)}"`
+      lines.push(child === "" ? `${open}/>` : `${open}>${child}</testcase>`)
+    }
+    lines.push("  </testsuite>")
+  }
+  lines.push("</testsuites>", "")
+  return lines.join("\n")
+}
+
+/** How many non-passing cells the step summary lists one by one. */
+const SUMMARY_MAX_DETAILS = 50
+
+const cell = (text: string): string => text.replaceAll("|", "\\|").replace(/\s*\n\s*/g, " ")
+
+/**
+ * A short markdown summary for a CI page (`$GITHUB_STEP_SUMMARY`): the verdict, a table of
+ * verdict counts per scenario, and the first {@link SUMMARY_MAX_DETAILS} cells that did not pass.
+ */
+export const toSummaryMarkdown = (report: MatrixReport, title = "txlane conformance"): string => {
+  const s = report.summary
+  const lines = [
+    `### ${title}${report.quick ? " (quick)" : ""}: ${report.passed ? "✅ PASS" : "❌ FAIL"}`,
+    "",
+    `${report.cases.length} cells in ${(report.elapsedMs / 1000).toFixed(1)} s · senders: ${report.senders.join(", ")} · receivers: ${report.receivers.join(", ")}${report.required.length > 0 ? ` · required: ${report.required.join(", ")}` : ""}`,
+    "",
+    "| scenario | ✅ pass | ❌ fail | ⚠️ xfail | ❗ xpass | ⏭️ skipped |",
+    "|---|---:|---:|---:|---:|---:|"
+  ]
+  for (const scenario of [...new Set(report.cases.map((c) => c.scenario))]) {
+    const n = { pass: 0, fail: 0, xfail: 0, xpass: 0, skip: 0 }
+    for (const c of report.cases) if (c.scenario === scenario) n[c.verdict]++
+    lines.push(`| ${cell(scenario)} | ${n.pass} | ${n.fail} | ${n.xfail} | ${n.xpass} | ${n.skip} |`)
+  }
+  lines.push(`| **total** | **${s.pass}** | **${s.fail}** | **${s.xfail}** | **${s.xpass}** | **${s.skip}** |`, "")
+  const notable = report.cases.filter((c) => c.verdict !== "pass")
+  if (notable.length > 0) {
+    lines.push("| cell | verdict | outcome | detail |", "|---|---|---|---|")
+    for (const c of notable.slice(0, SUMMARY_MAX_DETAILS))
+      lines.push(`| \`${cell(c.id)}\` | ${c.verdict} | ${c.outcome._tag} | ${cell(c.outcome.detail)} |`)
+    if (notable.length > SUMMARY_MAX_DETAILS)
+      lines.push("", `… and ${notable.length - SUMMARY_MAX_DETAILS} more (see the JUnit or JSON report).`)
+    lines.push("")
+  }
+  return `${lines.join("\n")}\n`
+}

@@ -10,7 +10,9 @@
  *   could not decode (a response, a `--record` file).
  * - `transportError`: a peer crashed, exited with the wrong code, or a connection failed.
  * - `timeout`: the case did not finish within its time bound.
- * - `skipped`: the case could not run (a missing toolchain, a scenario the peer kind cannot do).
+ * - `skipped`: the case could not run (a reference peer that is not available here, a scenario
+ *   the peer kind cannot do). A skip never fails the run, except when the missing peer is
+ *   required (`--require rust,go`).
  *
  * @module
  */
@@ -23,8 +25,12 @@ export type Outcome = Data.TaggedEnum<{
   decodeError: { readonly detail: string }
   transportError: { readonly detail: string }
   timeout: { readonly detail: string }
-  /** `toolchain`: the reason is a missing toolchain (`no cargo`, `no go`), which fails under `CI=true`. */
-  skipped: { readonly detail: string; readonly toolchain: boolean }
+  /**
+   * `toolchain`: a reference peer is not available here (not prebuilt for this platform, not
+   * built, and maybe no `cargo`/`go` to build it); `impl` names it. Such a skip fails the run
+   * only when that implementation is required (`--require`).
+   */
+  skipped: { readonly detail: string; readonly toolchain: boolean; readonly impl?: string | undefined }
 }>
 
 /** Constructors of {@link Outcome}. */
@@ -71,13 +77,19 @@ export const fromFailure = (failure: CaseFailure): Outcome => {
  *
  * - `pass`: ok and not listed; `xfail`: failed and listed (tolerated).
  * - `fail`: failed and not listed; `xpass`: ok but listed — remove it from the list. Both fail the run.
- * - `skip`: skipped; fails the run under `CI=true` when a toolchain is missing.
+ * - `skip`: skipped, with the reason; does not fail the run — unless the skip is an unavailable
+ *   implementation listed in `required` (`--require rust,go`), which is judged `fail`.
  */
 export type Verdict = "pass" | "fail" | "xfail" | "xpass" | "skip"
 
-/** Judges an outcome. */
-export const verdict = (outcome: Outcome, expectedFailure: boolean): Verdict => {
-  if (outcome._tag === "skipped") return "skip"
+/** Judges an outcome. `required`: implementations whose absence is a failure (`--require`). */
+export const verdict = (
+  outcome: Outcome,
+  expectedFailure: boolean,
+  required: ReadonlySet<string> = new Set()
+): Verdict => {
+  if (outcome._tag === "skipped")
+    return outcome.toolchain && outcome.impl !== undefined && required.has(outcome.impl) ? "fail" : "skip"
   if (outcome._tag === "ok") return expectedFailure ? "xpass" : "pass"
   return expectedFailure ? "xfail" : "fail"
 }

@@ -1,8 +1,9 @@
 /**
  * The implementations in the matrix and how to start each one as a PEERS.md peer.
  *
- * Built-in: `ts` (this repository's `@txlane/sender` / `@txlane/receiver`, run from source with
- * tsx), `rust` and `go` (the binaries built from `peers/`). An outside implementation comes in
+ * Built-in: `ts` (this repository's `@txlane/sender` / `@txlane/receiver`: from source with tsx
+ * in the repository, the built JS when installed), `rust` and `go` (binaries built from
+ * `peers/`, or the prebuilt copies the published package ships; see {@link locatePeerBinary}). An outside implementation comes in
  * through a command template (`--receiver-cmd` / `--sender-cmd`, see {@link fromTemplate}).
  *
  * @module
@@ -11,7 +12,7 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { which } from "./Toolchain.js"
+import { builtDir, type Language, PLATFORM, PREBUILT_PLATFORMS, prebuiltDir, which } from "./Toolchain.js"
 
 /** The package root (`packages/conformance`), from `src/harness` or `dist/harness`. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
@@ -32,7 +33,12 @@ export type Kind = "peer" | "server"
 /** Whether an implementation can run here. */
 export type Availability =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: string; readonly toolchain: boolean }
+  | {
+      readonly ok: false
+      readonly reason: string
+      /** True for a reference peer that is not here (not prebuilt for this platform, not built): its cells are skipped. */
+      readonly toolchain: boolean
+    }
 
 /** One implementation of the matrix. */
 export interface Impl {
@@ -41,13 +47,8 @@ export interface Impl {
   readonly kind: Kind
   /** The argv that starts it in `role` at `endpoint` with the PEERS.md `flags`, or undefined if it has no such role. */
   readonly command: (role: Role, endpoint: string, flags: ReadonlyArray<string>) => Array<string> | undefined
-  readonly availability: () => Availability
-}
-
-const binary = (file: string, toolchain: string, build: string): Availability => {
-  if (fs.existsSync(file)) return { ok: true }
-  if (which(toolchain) === undefined) return { ok: false, reason: `no ${toolchain}`, toolchain: true }
-  return { ok: false, reason: `${path.relative(packageRoot, file)} is not built (${build})`, toolchain: false }
+  /** Whether it can run here in `roles` (default: every role it has). */
+  readonly availability: (roles?: ReadonlyArray<Role>) => Availability
 }
 
 const roleFlag = (role: Role, endpoint: string): Array<string> =>
@@ -81,35 +82,84 @@ export const tsPeerArgv = (): Array<string> => {
   ]
 }
 
-const RUST_BIN = path.join(packageRoot, "peers", "rust", "target", "release")
-const GO_BIN = path.join(packageRoot, "peers", "go", "bin")
-const BUILD_HINT = "run `npm run build:peers -w @txlane/conformance`"
-
-/** The Rust peer (`peers/rust`, `cargo build --release`). */
-export const rust: Impl = {
-  name: "rust",
-  kind: "peer",
-  command: (role, endpoint, flags) => [
-    path.join(RUST_BIN, `txlane-rust-${role}`),
-    ...roleFlag(role, endpoint),
-    ...flags
-  ],
-  availability: () => {
-    const receiver = binary(path.join(RUST_BIN, "txlane-rust-receiver"), "cargo", BUILD_HINT)
-    return receiver.ok ? binary(path.join(RUST_BIN, "txlane-rust-sender"), "cargo", BUILD_HINT) : receiver
+/**
+ * Where a reference peer binary is, in order of preference:
+ * 1. the from-source build directory (`peers/rust/target/release`, `peers/go/bin`): this
+ *    repository's fresh build, or what `txlane-conformance peers build` made in an installed package;
+ * 2. `dist/prebuilt/<platform>-<arch>/`: the binaries the published package ships (linux-x64).
+ *
+ * The build directory comes first so that a stale prebuilt copy can never stand in for a
+ * newer local build (the copy is made *from* the build directory by `prepack`).
+ * Returns undefined when neither has it.
+ */
+export const locatePeerBinary = (language: Language, name: string): string | undefined => {
+  for (const dir of [builtDir(packageRoot, language), prebuiltDir(packageRoot)]) {
+    const file = path.join(dir, name)
+    if (fs.existsSync(file)) return file
   }
+  return undefined
 }
 
-/** The Go peer (`peers/go`, `go build -o bin/ ./cmd/...`). */
-export const go: Impl = {
-  name: "go",
-  kind: "peer",
-  command: (role, endpoint, flags) => [path.join(GO_BIN, `txlane-go-${role}`), ...roleFlag(role, endpoint), ...flags],
-  availability: () => {
-    const receiver = binary(path.join(GO_BIN, "txlane-go-receiver"), "go", BUILD_HINT)
-    return receiver.ok ? binary(path.join(GO_BIN, "txlane-go-sender"), "go", BUILD_HINT) : receiver
-  }
+/** True when the harness runs from its TypeScript sources (this repository), not from the installed `dist/`. */
+const fromSource = (): boolean => fileURLToPath(import.meta.url).endsWith(".ts")
+
+/** The command that builds the reference peers, as the user can type it here. */
+export const buildCommand = (language?: Language): string =>
+  fromSource()
+    ? "npm run build:peers -w @txlane/conformance"
+    : `npx -p @txlane/conformance txlane-conformance peers build${language === undefined ? "" : ` --only ${language}`}`
+
+const TOOLCHAIN: Readonly<Record<Language, { readonly command: string; readonly install: string }>> = {
+  rust: { command: "cargo", install: "install Rust (https://rustup.rs)" },
+  go: { command: "go", install: "install Go >= 1.22 (https://go.dev/dl)" }
 }
+
+/**
+ * Whether the binaries of `language` for `roles` are here; if not, the reason names the
+ * missing binary (hence the role), where it was looked for, and exactly how to get it.
+ */
+const peerAvailability = (language: Language, roles: ReadonlyArray<Role>): Availability => {
+  for (const role of roles) {
+    const name = `txlane-${language}-${role}`
+    if (locatePeerBinary(language, name) !== undefined) continue
+    const prebuilt = PREBUILT_PLATFORMS.includes(PLATFORM)
+      ? `not in ${path.relative(packageRoot, prebuiltDir(packageRoot))}`
+      : `no prebuilt binaries for ${PLATFORM}`
+    const { command, install } = TOOLCHAIN[language]
+    const how =
+      which(command) === undefined
+        ? `no \`${command}\` on PATH to build it: ${install}, then run \`${buildCommand(language)}\``
+        : `run \`${buildCommand(language)}\``
+    return {
+      ok: false,
+      reason: `${language} ${role} not available (${name}: ${prebuilt}, not built in ${path.relative(packageRoot, builtDir(packageRoot, language))}; ${how})`,
+      toolchain: true
+    }
+  }
+  return { ok: true }
+}
+
+const BOTH: ReadonlyArray<Role> = ["receiver", "sender"]
+
+const referencePeer = (language: Language): Impl => ({
+  name: language,
+  kind: "peer",
+  command: (role, endpoint, flags) => {
+    const name = `txlane-${language}-${role}`
+    return [
+      locatePeerBinary(language, name) ?? path.join(builtDir(packageRoot, language), name),
+      ...roleFlag(role, endpoint),
+      ...flags
+    ]
+  },
+  availability: (roles = BOTH) => peerAvailability(language, roles)
+})
+
+/** The Rust peer (`peers/rust`): prebuilt in the package, or `cargo build --release`. */
+export const rust: Impl = referencePeer("rust")
+
+/** The Go peer (`peers/go`): prebuilt in the package, or `go build ./cmd/...`. */
+export const go: Impl = referencePeer("go")
 
 /** The built-in implementations, in matrix order. */
 export const builtIn: ReadonlyArray<Impl> = [ts, rust, go]

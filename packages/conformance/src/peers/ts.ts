@@ -148,7 +148,7 @@ const receive = async (argv: Array<string>): Promise<number> => {
         undelivered: 0,
         responses: { ok: respond === "json" ? frames : 0, error: errorResponses },
         errors,
-        elapsedMs: Math.max(0, last - first)
+        elapsedMs: Math.max(0, Math.round(last - first)) // PEERS.md: an integer
       }
       await printLine(report)
     })()
@@ -267,7 +267,7 @@ const send = async (argv: Array<string>): Promise<number> => {
     await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, remaining()).unref())])
   }
   const closed = await sender.close({ timeoutMs: Math.max(1, remaining()) })
-  const elapsedMs = performance.now() - started
+  const elapsedMs = Math.round(performance.now() - started) // PEERS.md: an integer
   const stats = sender.stats()
 
   let undelivered: number
