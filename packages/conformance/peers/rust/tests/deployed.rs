@@ -316,6 +316,32 @@ async fn invalid_inner_transactions_are_rejected() {
 }
 
 #[tokio::test]
+async fn submit_delay_applies_to_submissions_only() {
+    let emu = Emulator::start(DeployedConfig {
+        not_ready: 1,
+        submit_delay: Duration::from_millis(300),
+        ..DeployedConfig::default()
+    })
+    .await;
+    let (payload, _) = batch(4, 2);
+    let mut s = emu.connect().await;
+    let t = std::time::Instant::now();
+    assert!(ask(&mut s, &payload).await.contains("node is starting"));
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "not-ready is immediate"
+    );
+    let t = std::time::Instant::now();
+    assert!(ask(&mut s, &payload).await.contains(r#""count":2"#));
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "submission is delayed"
+    );
+    drop(s);
+    emu.stop().await;
+}
+
+#[tokio::test]
 async fn socket_file_replaces_anything_and_is_0660() {
     let dir = TempDir::new();
     let path = dir.join("x.sock");
