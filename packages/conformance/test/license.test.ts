@@ -1,0 +1,47 @@
+/**
+ * One licence everywhere: the repository root's LICENSE is the Apache License 2.0, every
+ * published npm package has a byte-identical copy that its `files` ships and declares
+ * `Apache-2.0` with real repository/bugs/homepage fields, and the Go module and the Rust crate
+ * (published from their own directories) carry the same file. The packed-install test checks
+ * that the tarballs really contain it.
+ */
+import { createHash } from "node:crypto"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+
+const ROOT = Path.resolve(import.meta.dirname, "../../..")
+const PACKAGES = Fs.readdirSync(Path.join(ROOT, "packages")).filter((d) =>
+  Fs.existsSync(Path.join(ROOT, "packages", d, "package.json"))
+)
+const HOST = "https://github.com/txlane/txlane"
+const license = Fs.readFileSync(Path.join(ROOT, "LICENSE"), "utf8")
+
+describe("LICENSE", () => {
+  it("the root LICENSE is the Apache License 2.0, unmodified", () => {
+    expect(license).toContain("Apache License\n                           Version 2.0, January 2004")
+    expect(license).toContain("END OF TERMS AND CONDITIONS")
+    // The text as published at https://www.apache.org/licenses/LICENSE-2.0.txt.
+    expect(createHash("md5").update(license).digest("hex")).toBe("3b83ef96387f14655fc854ddc3c6bd57")
+  })
+
+  it("covers every npm package", () => {
+    expect(PACKAGES.sort()).toEqual(["conformance", "protocol", "receiver", "sender"])
+  })
+
+  it.each(PACKAGES)("packages/%s: a LICENSE copy that `files` ships, Apache-2.0, real links", (name) => {
+    const dir = Path.join(ROOT, "packages", name)
+    expect(Fs.readFileSync(Path.join(dir, "LICENSE"), "utf8")).toBe(license)
+    const manifest = JSON.parse(Fs.readFileSync(Path.join(dir, "package.json"), "utf8"))
+    expect(manifest.license).toBe("Apache-2.0")
+    expect(manifest.files).toContain("LICENSE")
+    expect(manifest.repository).toEqual({ type: "git", url: `git+${HOST}.git`, directory: `packages/${name}` })
+    expect(manifest.bugs).toEqual({ url: `${HOST}/issues` })
+    expect(manifest.homepage).toBe(`${HOST}/tree/main/packages/${name}#readme`)
+  })
+
+  it.each(["go", "rust"])("the %s reference peer carries the same LICENSE", (peer) => {
+    const dir = Path.join(ROOT, "packages", "conformance", "peers", peer)
+    expect(Fs.readFileSync(Path.join(dir, "LICENSE"), "utf8")).toBe(license)
+  })
+})
