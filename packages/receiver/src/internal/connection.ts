@@ -79,6 +79,35 @@ export interface Core {
  */
 export const FREE_PARTIAL_BYTES = 64 * 1024
 
+interface Handle {
+  reading?: boolean
+  readStop?: () => number
+  readStart?: () => number
+}
+const handleOf = (socket: Net.Socket): Handle | undefined => (socket as unknown as { _handle?: Handle })._handle
+
+/**
+ * Stops reading `socket` at the system call; returns whether it did. `socket.pause()` alone only
+ * stops 'data' events: Node's stream keeps reading until its buffer holds the high-water mark
+ * (64 KiB) of *bytes* — 65,536 one-byte reads from a peer sending 1-byte writes, each its own
+ * allocation (~250 bytes of memory per byte: 16 MB per paused connection). The handle's
+ * `reading` flag is left true, so the stream does not restart it behind our back
+ * (`Socket._read` starts the handle only when the flag is false); {@link startReading} restarts it.
+ */
+const stopReading = (socket: Net.Socket): boolean => {
+  socket.pause()
+  const handle = handleOf(socket)
+  if (handle?.reading !== true || typeof handle.readStop !== "function" || socket.destroyed) return false
+  handle.readStop()
+  return true
+}
+
+/** Undoes {@link stopReading}. */
+const startReading = (socket: Net.Socket, stopped: boolean): void => {
+  if (stopped && !socket.destroyed) handleOf(socket)?.readStart?.()
+  socket.resume()
+}
+
 export type State = "reading" | "draining" | "lingering" | "closed"
 
 export class Connection {
@@ -106,6 +135,8 @@ export class Connection {
   private roomDuringPause = false
   private pausedAt = 0
   private writeBlocked = false
+  // Reading was stopped at the handle (see stopReading) and must be restarted there.
+  private readStopped = false
   private corked = false
   // When the current partial frame started (0 when between frames); see `sweep`.
   private frameStartedAt = 0
@@ -352,7 +383,7 @@ export class Connection {
   startDrain(): boolean {
     if (this.state !== "reading") return false
     this.state = "draining"
-    this.socket.pause()
+    this.readStopped = stopReading(this.socket) || this.readStopped
     this.setPaused(true)
     this.leaveRoomSet()
     // Frames that arrived whole are submitted (only a shutdown stops reading with reads undecoded).
@@ -370,7 +401,8 @@ export class Connection {
     this.lingerSince = Date.now()
     this.socket.end()
     this.setPaused(false)
-    this.socket.resume()
+    startReading(this.socket, this.readStopped)
+    this.readStopped = false
   }
 
   /** Closes now, without flushing (forced stop). */
@@ -426,7 +458,7 @@ export class Connection {
         this.setPaused(true)
         this.pausedAt = Date.now()
         this.roomDuringPause = room
-        this.socket.pause()
+        this.readStopped = stopReading(this.socket)
       }
     } else if (this.paused) {
       this.setPaused(false)
@@ -434,7 +466,8 @@ export class Connection {
       // A pause caused only by our own slowness does not count against the sender's frame clock.
       if (this.frameStartedAt > 0 && !this.roomDuringPause) this.frameStartedAt += now - this.pausedAt
       this.lastActivityAt = now
-      this.socket.resume()
+      startReading(this.socket, this.readStopped)
+      this.readStopped = false
     }
   }
 

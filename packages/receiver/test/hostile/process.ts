@@ -92,3 +92,36 @@ export const killAll = (): void => {
 }
 
 process.once("exit", killAll)
+
+const ATTACKER = Path.join(import.meta.dirname, "attacker.mjs")
+
+/** What the attacker process reports when it ends. */
+export interface AttackReport {
+  readonly sentBytes: number
+  readonly receivedBytes: number
+  readonly closed: number
+}
+
+/**
+ * Starts `attacker.mjs` (plain Node, its own process) with `options`; resolves once its
+ * connections are open, with a promise of its final report (after `durationMs`).
+ */
+export const spawnAttacker = (options: Record<string, unknown>): Promise<{ done: Promise<AttackReport> }> => {
+  const child = ChildProcess.spawn(process.execPath, [ATTACKER, JSON.stringify(options)], {
+    stdio: ["pipe", "pipe", "inherit"]
+  })
+  children.add(child)
+  child.once("exit", () => children.delete(child))
+  let report: (r: AttackReport) => void = () => undefined
+  const done = new Promise<AttackReport>((resolve) => {
+    report = resolve
+  })
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`attacker exited with ${code} before it was ready`)))
+    Readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+      const msg = JSON.parse(line) as { event: string } & AttackReport
+      if (msg.event === "ready") resolve({ done })
+      else if (msg.event === "done") report(msg)
+    })
+  })
+}
