@@ -31,7 +31,7 @@ export const flags = {
   delivery: Flag.Literals("delivery", ["fire-and-forget", "acknowledged"]).pipe(
     Flag.withDefault("fire-and-forget" as const),
     Flag.withDescription(
-      "fire-and-forget (default): a batch is done once written. acknowledged: wait for each response, resend on reconnect."
+      "fire-and-forget (default): send returns once queued; against an answering receiver each batch still waits for its answer. acknowledged: each send waits for its answer."
     )
   ),
   maxFrameBytes: Flags.int(
@@ -80,6 +80,13 @@ const run = (config: Config, requested: Main.RequestedExit) =>
     const status = new LiveView.StatusLine()
     const program = Effect.gen(function* () {
       const acknowledged = config.delivery === "acknowledged"
+      // Each accepted batch's fate arrives through onOutcome, in both modes: only batches the
+      // peer accepted count as delivered and enter the digest.
+      const outstanding = new Map<Uint8Array, ReadonlyArray<Uint8Array> | undefined>()
+      const digest = config.digest ? Digest.make() : undefined
+      let delivered = 0
+      let transactions = 0
+      let payloadBytes = 0
       const sender = yield* Sender.make({
         endpoint: config.endpoint,
         workers: config.workers,
@@ -87,7 +94,18 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         delivery: config.delivery,
         maxFrameBytes: config.maxFrameBytes,
         closeTimeout: config.closeTimeoutMs,
-        name: "txlane-sender"
+        name: "txlane-sender",
+        onOutcome: (outcome) => {
+          const txs = outstanding.get(outcome.payload)
+          outstanding.delete(outcome.payload)
+          if (outcome.status !== "delivered") return
+          delivered++
+          payloadBytes += outcome.payload.length
+          if (txs !== undefined) {
+            transactions += txs.length
+            digest?.addAll(txs)
+          }
+        }
       })
       if (Option.isSome(config.metrics)) {
         const url = yield* MetricsHttp.serve(NodeHttpServer.layer(() => Http.createServer(), config.metrics.value))
@@ -121,36 +139,50 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         `sending to ${config.endpoint} (${config.delivery}, ${config.workers} connections); input ${inputText}`
       )
 
-      const digest = config.digest ? Digest.make() : undefined
       const latency = acknowledged ? new Latency() : undefined
       let batches = 0
-      let transactions = 0
-      let payloadBytes = 0
-      let done = 0
       let errors = 0
       const errorKinds = new Map<string, number>()
       const started = performance.now()
+      const countError = (tag: string, message: string) => {
+        errors++
+        const seen = errorKinds.get(tag) ?? 0
+        errorKinds.set(tag, seen + 1)
+        // The first error of each kind is worth a line; the rest are counted in the summary.
+        return seen === 0 ? Effect.logWarning(`send failed: ${message}`) : Effect.void
+      }
 
-      const sendOne = (batch: Input.Batch) =>
-        Effect.gen(function* () {
+      // Fire-and-forget: `sendPayload` settles once the batch is queued, so the input loop calls
+      // it directly (no fiber per batch); the outcome comes later through onOutcome.
+      const enqueue = (batch: Input.Batch) => {
+        batches++
+        outstanding.set(batch.payload, batch.transactions)
+        return sender.sendPayload(batch.payload).pipe(
+          Effect.catch((error) => {
+            outstanding.delete(batch.payload)
+            return countError(error._tag, error.message)
+          })
+        )
+      }
+      // Acknowledged: the send resolves on the answer; its time is the ack latency.
+      const sendAcknowledged = (batch: Input.Batch) =>
+        Effect.suspend(() => {
           batches++
-          const count = batch.transactions?.length ?? 0
+          outstanding.set(batch.payload, batch.transactions)
           const t0 = performance.now()
-          const result = yield* Effect.result(sender.sendPayload(batch.payload))
-          if (result._tag === "Success") {
-            latency?.record(performance.now() - t0)
-            done++
-            transactions += count
-            payloadBytes += batch.payload.length
-            if (digest !== undefined && batch.transactions !== undefined) digest.addAll(batch.transactions)
-          } else {
-            errors++
-            const tag = result.failure._tag
-            const seen = errorKinds.get(tag) ?? 0
-            errorKinds.set(tag, seen + 1)
-            // The first error of each kind is worth a line; the rest are counted in the summary.
-            if (seen === 0) yield* Effect.logWarning(`send failed: ${result.failure.message}`)
-          }
+          return sender.sendPayload(batch.payload).pipe(
+            Effect.tap(() => Effect.sync(() => latency?.record(performance.now() - t0))),
+            Effect.asVoid,
+            // A rejection or give-up is counted through onOutcome; other errors never reached a worker.
+            Effect.catch((error) =>
+              error._tag === "Rejected" || error._tag === "RetriesExhausted" || error._tag === "AckTimeout"
+                ? Effect.void
+                : Effect.andThen(
+                    Effect.sync(() => outstanding.delete(batch.payload)),
+                    countError(error._tag, error.message)
+                  )
+            )
+          )
         })
 
       const batchRate = new LiveView.RateMeter()
@@ -163,38 +195,45 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           const s = sender.statsUnsafe()
           return {
             line: [
-              ["sent", `${Format.count(done)} (${Format.rate(batchRate.update(done))})`],
+              ["delivered", `${Format.count(delivered)} (${Format.rate(batchRate.update(delivered))})`],
               ["", `${Format.rate(txRate.update(transactions))} tx`],
               ["", Format.megabytesPerSecond(byteRate.update(s.bytesSent))],
               ["inflight", String(s.inFlight)],
               ["queue", `${s.queued}/${s.queueCapacity}`],
               ["reconn", String(s.reconnects)],
-              ["err", String(errors + s.connectionErrors)]
+              ["err", String(errors + s.rejected + s.failed + s.connectionErrors)]
             ],
             data: {
-              batches: done,
+              batches: delivered,
               transactions,
               bytes: s.bytesSent,
               inFlight: s.inFlight,
               queued: s.queued,
               reconnects: s.reconnects,
               errors,
+              rejected: s.rejected,
               connectionErrors: s.connectionErrors
             },
             progress:
               total === undefined || !Number.isFinite(total)
                 ? undefined
-                : { done: file === undefined ? done : inputBytes, total }
+                : { done: file === undefined ? batches : inputBytes, total }
           }
         }
       })
 
-      // Acknowledged sends resolve on the response: keep enough outstanding to fill every connection's
+      // Acknowledged sends resolve on the answer: keep enough outstanding to fill every connection's
       // pipeline. Each send runs in its own fiber so the input can end (and the close, with its
       // deadline, begin) while sends still wait for a receiver that may never answer.
-      const outstanding = acknowledged ? Math.min(config.queue, config.workers * Options.DEFAULT_MAX_IN_FLIGHT) : 1
-      const permits = yield* Semaphore.make(outstanding)
+      const permits = yield* Semaphore.make(Math.min(config.queue, config.workers * Options.DEFAULT_MAX_IN_FLIGHT))
       const sends = yield* FiberSet.make<void>()
+      const handle: (batch: Input.Batch) => Effect.Effect<unknown> = acknowledged
+        ? (batch: Input.Batch) =>
+            Effect.andThen(
+              permits.take(1),
+              FiberSet.run(sends, Effect.ensuring(sendAcknowledged(batch), permits.release(1)))
+            )
+        : enqueue
       let inputFailure: Input.InputError | undefined
       let interrupted = false
       const finish = Effect.gen(function* () {
@@ -205,7 +244,9 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         const s = sender.statsUnsafe()
         const elapsedMs = performance.now() - started
         const seconds = Math.max(1e-3, elapsedMs / 1000)
-        const notDelivered = errors + report.undelivered.length
+        // Every batch read is delivered, rejected, failed, still held at the deadline, or refused by send.
+        const undelivered = report.failed + report.undelivered.length + errors
+        const notDelivered = report.rejected + undelivered
         const errorText =
           errorKinds.size === 0
             ? String(errors)
@@ -215,8 +256,8 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           ["input", inputText],
           ["elapsed", Format.duration(elapsedMs)],
           [
-            acknowledged ? "acknowledged" : "delivered",
-            `${Format.count(done)} of ${Format.count(batches)} batches  (${Format.rate(done / seconds)})`
+            "delivered",
+            `${Format.count(delivered)} of ${Format.count(batches)} batches  (${Format.rate(delivered / seconds)}), ${Format.count(report.rejected)} rejected, ${Format.count(undelivered)} undelivered`
           ],
           ["transactions", `${Format.count(transactions)}  (${Format.rate(transactions / seconds)})`],
           ["bytes", `${Format.bytes(s.bytesSent)} written  (${Format.megabytesPerSecond(s.bytesSent / seconds)})`]
@@ -233,10 +274,14 @@ const run = (config: Config, requested: Main.RequestedExit) =>
             "connections",
             `${s.connects} connects, ${s.reconnects} reconnects, ${s.connectionErrors} errors, ${s.retries} resends`
           ],
+          [
+            "answers",
+            `${Format.count(s.responses)} read, ${Format.count(report.transientRejections)} not ready (retried), ${Format.count(report.unanswered)} unanswered, ${report.outOfStep} out of step`
+          ],
           ["errors", errorText],
           [
             "close",
-            `${Format.duration(report.durationMs)}${report.timedOut ? " (deadline passed)" : ""}, ${report.undelivered.length} undelivered`
+            `${Format.duration(report.durationMs)}${report.timedOut ? " (deadline passed)" : ""}, ${report.undelivered.length} still held`
           ]
         )
         if (digest !== undefined) rows.push(["digest", `${digest.value} (${Format.count(digest.count)} tx)`])
@@ -257,17 +302,21 @@ const run = (config: Config, requested: Main.RequestedExit) =>
               delivery: config.delivery,
               elapsedMs: Math.round(elapsedMs),
               batches,
-              delivered: done,
+              delivered,
               transactions,
               payloadBytes,
               bytesSent: s.bytesSent,
               acknowledged: s.acknowledged,
-              rejected: s.rejected,
+              rejected: report.rejected,
+              failed: report.failed,
+              unanswered: report.unanswered,
+              transientRejections: report.transientRejections,
+              outOfStep: report.outOfStep,
               errors,
               ...Object.fromEntries(Array.from(errorKinds, ([k, n]) => [`errors.${k}`, n])),
               reconnects: s.reconnects,
               resends: s.retries,
-              undelivered: report.undelivered.length,
+              undelivered,
               timedOut: report.timedOut,
               ...(latency !== undefined && latency.count > 0
                 ? { p50Ms: latency.percentiles([50])[0], p99Ms: latency.percentiles([99])[0], maxMs: latency.max }
@@ -285,9 +334,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           ? error
           : new Input.InputError({ source: String(file), reason: String(error) })
       ).pipe(
-        Stream.runForEach((batch) =>
-          Effect.andThen(permits.take(1), FiberSet.run(sends, Effect.ensuring(sendOne(batch), permits.release(1))))
-        ),
+        Stream.runForEach(handle),
         Effect.catchTag("InputError", (error) =>
           Effect.gen(function* () {
             inputFailure = error

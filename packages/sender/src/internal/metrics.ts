@@ -98,13 +98,17 @@ export const register = (context: Context.Context<never>, source: Source): (() =
   counter("txlane_sender_bytes_sent_total", "Bytes written, headers included", () => c.bytesSent)
   counter(
     "txlane_sender_batches_delivered_total",
-    "Batches flushed (fire-and-forget) or acknowledged",
+    "Batches accepted by the peer's answer (or flushed, against a silent peer)",
     () => c.delivered
   )
   counter("txlane_sender_responses_total", "Responses read", () => c.responses)
-  counter("txlane_sender_acknowledged_total", "Responses with success=true", () => c.acknowledged)
+  counter("txlane_sender_acknowledged_total", "Batches settled by a success=true answer", () => c.acknowledged)
   counter("txlane_sender_dropped_total", "Batches dropped by the drop overflow policy", () => c.dropped)
-  counter("txlane_sender_retries_total", "Batches resent after a broken connection", () => c.retries)
+  counter(
+    "txlane_sender_retries_total",
+    "Resends: after a broken connection, an ack timeout or a transient answer",
+    () => c.retries
+  )
   counter("txlane_sender_connects_total", "Successful connects", () => c.connects)
   counter("txlane_sender_reconnects_total", "Successful connects after a worker's first", () => c.reconnects)
   counter(
@@ -119,7 +123,10 @@ export const register = (context: Context.Context<never>, source: Source): (() =
     ["connect", () => c.connectFailures],
     ["connection", () => c.connectionErrors],
     ["ack_timeout", () => c.ackTimeouts],
-    ["gave_up", () => c.failed]
+    ["gave_up", () => c.failed],
+    ["transient", () => c.transientRejections],
+    ["out_of_step", () => c.outOfStep],
+    ["untracked_answer", () => c.untrackedAnswers]
   ]
   for (const [kind, read] of failures) {
     counter("txlane_sender_failures_total", "Failures by kind", read, { kind })
@@ -140,7 +147,7 @@ export const register = (context: Context.Context<never>, source: Source): (() =
   }
   const histogram = Metric.withAttributes(
     Metric.histogram("txlane_sender_ack_latency_ms", {
-      description: "Acknowledged mode: write-to-response latency, in milliseconds",
+      description: "Write-to-answer latency of batches sent to an answering peer, in milliseconds",
       boundaries: LATENCY_BOUNDARIES_MS
     }),
     base
