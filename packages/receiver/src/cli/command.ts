@@ -253,7 +253,17 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       // Runs until SIGINT/SIGTERM interrupts it (NodeRuntime.runMain); then shuts down gracefully.
       yield* Effect.never.pipe(Effect.onInterrupt(() => finish))
     })
-    yield* Main.runTool(program, { logger: LiveView.loggerLayer(mode, status), status, requested })
+    // A signal during start-up (before `finish` is in place) interrupts the program: the scope
+    // closes (the socket file and the private bind directory are removed, see Receiver.make) and
+    // nothing was received, so nothing is unsubmitted: exit 0, as for any SIGINT/SIGTERM stop.
+    const startable = program.pipe(
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          requested.code ??= Main.ExitCode.ok
+        })
+      )
+    )
+    yield* Main.runTool(startable, { logger: LiveView.loggerLayer(mode, status), status, requested })
   })
 
 /** The `txlane-receiver` command; `requested` receives the exit code (see `Main.ExitCode`). */
