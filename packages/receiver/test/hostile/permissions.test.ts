@@ -7,6 +7,11 @@
  *
  * The other user is created with `useradd` (as root) and removed afterwards. Not root: the
  * cross-user tests are skipped with a loud reason; the mode and symlink tests still run.
+ *
+ * The other user runs a copy of this Node binary and a self-contained script from a fresh
+ * world-readable directory: the binary inside the clone may sit under a directory the other
+ * user cannot enter (a clone in `mktemp -d` or `/root` is 0700), which made the suite depend on
+ * where the repository was cloned.
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -23,6 +28,9 @@ const INTRUDER = "txlane-intruder"
 let createdUser = false
 const receivers: Array<PromiseReceiver> = []
 const sharedDirs: Array<string> = []
+// The intruder's own copy of node and of its script (see the module comment).
+let intruderNode = ""
+let intruderScript = ""
 
 if (!ROOT) {
   console.warn(
@@ -41,7 +49,15 @@ beforeAll(() => {
     if (r.status !== 0) throw new Error(`useradd failed: ${r.stderr}`)
     createdUser = true
   }
-})
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txn-"))
+  sharedDirs.push(dir)
+  Fs.chmodSync(dir, 0o755)
+  intruderNode = Path.join(dir, "node")
+  Fs.copyFileSync(process.execPath, intruderNode)
+  Fs.chmodSync(intruderNode, 0o755)
+  intruderScript = Path.join(dir, "intruder.cjs")
+  Fs.writeFileSync(intruderScript, INTRUDER_SCRIPT, { mode: 0o644 })
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close({ timeoutMs: 1000 })))
@@ -72,7 +88,7 @@ const openDir = (mode: number) => {
 // As the intruder: connect, send one valid frame (one transaction "x"), print the outcome.
 const INTRUDER_SCRIPT = `
 const net = require("node:net")
-const s = net.connect({ path: process.argv[1] })
+const s = net.connect({ path: process.argv[2] })
 s.on("connect", () => s.write(Buffer.from([0,0,0,3, 0x0a,0x01,0x78])))
 s.on("data", (d) => { console.log("OK " + d.subarray(4).toString()); s.destroy() })
 s.on("error", (e) => console.log(e.code))
@@ -80,7 +96,7 @@ setTimeout(() => { console.log("TIMEOUT"); process.exit(0) }, 5000).unref()
 `
 // Asynchronous: the receivers live in this process and must keep running meanwhile.
 const asIntruder = async (path: string): Promise<string> => {
-  const { stdout } = await execFile("runuser", ["-u", INTRUDER, "--", process.execPath, "-e", INTRUDER_SCRIPT, path], {
+  const { stdout } = await execFile("runuser", ["-u", INTRUDER, "--", intruderNode, intruderScript, path], {
     timeout: 15_000
   })
   return stdout.trim()
