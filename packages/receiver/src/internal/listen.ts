@@ -4,11 +4,17 @@
  * The socket file is never reachable with a mode wider than asked, without touching the
  * process-wide umask (other code in the process may create files at the same time):
  *
- * 1. `lstat` the target (symlinks are reported, never followed). Missing → go on. A socket →
- *    try to connect: success → `AddressInUse` (never steal a live socket); `ECONNREFUSED` →
- *    stale, unlink it. Anything else → `PathNotSocket`, left intact.
- * 2. Create a private directory next to the target (`mkdtemp`: mode 0700, so nobody else can
- *    even reach what is inside), bind the socket inside it, `chmod` it to `socketMode`.
+ * 1. Create a private directory next to the target (`mkdtemp`: mode 0700, so nobody else can
+ *    even reach what is inside).
+ * 2. `lstat` the target (symlinks are reported, never followed). Missing → go on. A socket →
+ *    hard-link it into the private directory (holding its inode), try to connect: success → `AddressInUse` (never steal a live socket); `ECONNREFUSED` →
+ *    stale: `rename` it into the private directory (atomic: whatever is at the path at that
+ *    instant moves), then check it is the inode we probed. If it is not — another receiver
+ *    removed the stale socket and put its live one there between our probe and our rename —
+ *    link that one back and fail with `AddressInUse`: a probe-then-unlink would have deleted
+ *    the other receiver's live socket, leaving it listening on a name nobody can reach.
+ *    Anything else → `PathNotSocket`, left intact. Then bind the socket inside the private
+ *    directory and `chmod` it to `socketMode`.
  * 3. `link` it onto the target path. `link` fails with `EEXIST` instead of replacing, so a file
  *    that appeared at the path since step 1 is never clobbered (we re-check it from step 1).
  *    The inode is the same, so the target appears with the final mode already.
@@ -83,8 +89,11 @@ const probe = (path: string): Promise<"live" | string> =>
     socket.once("error", (error) => done(codeOf(error) ?? "EUNKNOWN"))
   })
 
-/** Step 1: makes sure the path is free to bind, or fails. */
-const clearPath = async (path: string): Promise<void> => {
+/**
+ * Step 2: makes sure the path is free to bind, or fails. A stale socket is moved into
+ * `privateDir` (which the caller removes) by `rename`, then identified by its inode.
+ */
+const clearPath = async (path: string, privateDir: string): Promise<void> => {
   let stat: import("node:fs").Stats
   try {
     stat = await Fs.lstat(path)
@@ -96,6 +105,19 @@ const clearPath = async (path: string): Promise<void> => {
     const kind = stat.isSymbolicLink() ? "symlink" : stat.isFile() ? "file" : stat.isDirectory() ? "directory" : "other"
     throw new PathNotSocket({ path, kind })
   }
+  // Hold the inode we are about to probe with a hard link of our own: while we hold it, its
+  // number cannot be reused by a file created meanwhile (a filesystem may hand a freed inode
+  // number to the very next file), so the identity check below cannot be fooled.
+  const held = Path.join(privateDir, "probed")
+  try {
+    await Fs.rm(held, { force: true })
+    await Fs.link(path, held)
+  } catch (error) {
+    if (codeOf(error) === "ENOENT") return // removed meanwhile: the path is free
+    throw failed(path, error)
+  }
+  const identity = await Fs.lstat(held)
+  if (!identity.isSocket()) return clearPath(path, privateDir) // replaced meanwhile: look again
   const outcome = await probe(path)
   if (outcome === "ENOENT") return
   if (outcome !== "ECONNREFUSED") {
@@ -103,11 +125,20 @@ const clearPath = async (path: string): Promise<void> => {
     if (outcome === "live" || outcome === "EAGAIN") throw new AddressInUse({ address: path })
     throw new ListenFailed({ address: path, code: outcome, reason: `cannot probe the existing socket (${outcome})` })
   }
+  const moved = Path.join(privateDir, "stale")
   try {
-    await Fs.unlink(path)
+    await Fs.rename(path, moved)
   } catch (error) {
-    if (codeOf(error) !== "ENOENT") throw failed(path, error)
+    if (codeOf(error) === "ENOENT") return // someone else removed it meanwhile
+    throw failed(path, error)
   }
+  const now = await Fs.lstat(moved)
+  if (now.dev === identity.dev && now.ino === identity.ino) return
+  // Not the socket we probed: put it back (`link` never replaces; if yet another file took the
+  // path meanwhile, that one stays and this one is lost with the private directory — a
+  // three-way race on one path, which a deployment with one receiver per path never sees).
+  await Fs.link(moved, path).catch(() => undefined)
+  throw new AddressInUse({ address: path })
 }
 
 const bindUnix = async (server: Net.Server, path: string, mode: number): Promise<Bound> => {
@@ -118,7 +149,24 @@ const bindUnix = async (server: Net.Server, path: string, mode: number): Promise
       reason: `path longer than ${MAX_SOCKET_PATH_BYTES} bytes`
     })
   }
-  await clearPath(path)
+  // The path is checked before anything is created: a symlink or a file there fails with nothing done.
+  try {
+    await Fs.lstat(path).then((stat) => {
+      if (!stat.isSocket()) {
+        const kind = stat.isSymbolicLink()
+          ? "symlink"
+          : stat.isFile()
+            ? "file"
+            : stat.isDirectory()
+              ? "directory"
+              : "other"
+        throw new PathNotSocket({ path, kind })
+      }
+    })
+  } catch (error) {
+    if (error instanceof PathNotSocket) throw error
+    if (codeOf(error) !== "ENOENT") throw failed(path, error)
+  }
   let privateDir: string
   try {
     privateDir = await Fs.mkdtemp(Path.join(Path.dirname(path), ".txl-"))
@@ -128,6 +176,7 @@ const bindUnix = async (server: Net.Server, path: string, mode: number): Promise
   const privatePath = Path.join(privateDir, "s")
   let linked = false
   try {
+    await clearPath(path, privateDir)
     if (Buffer.byteLength(privatePath) > MAX_SOCKET_PATH_BYTES) {
       throw new ListenFailed({
         address: path,
@@ -148,7 +197,7 @@ const bindUnix = async (server: Net.Server, path: string, mode: number): Promise
       } catch (error) {
         if (codeOf(error) !== "EEXIST") throw failed(path, error)
         if (attempt >= MAX_LINK_ATTEMPTS) throw new AddressInUse({ address: path })
-        await clearPath(path)
+        await clearPath(path, privateDir)
       }
     }
     const { dev, ino } = await Fs.lstat(path)
