@@ -2,11 +2,15 @@
  * `--out FILE`: appends every submitted batch to a capture file as a length-prefixed frame
  * (SPEC §2, the same framing as the wire), so `txlane-sender --input FILE` can replay it.
  *
- * Each frame is written with one synchronous `writev` (header + payload, no copy) before the
+ * Each frame is written with synchronous `writev` calls (header + payload, no copy) before the
  * batch is acknowledged, so a frame answered `success` is in the kernel's page cache even if
  * the receiver crashes right after; frames from concurrent handlers never interleave because
- * each write is a single call on the one JavaScript thread. Not `fsync`ed: a machine crash can
- * lose the tail.
+ * the writes of one frame are synchronous, on the one JavaScript thread. Whole frames only: a
+ * short write (disk full, a file-size limit) is continued until the frame is complete; if the
+ * rest cannot be written, the file is truncated back to where the frame began and the batch
+ * fails, so the file never holds a torn frame that would put every later frame out of step.
+ * The capture file must not be appended to by anyone else meanwhile. Not `fsync`ed: a machine
+ * crash can lose the tail.
  *
  * @module
  */
@@ -49,19 +53,40 @@ export const open = (path: string): Effect.Effect<Capture, CaptureError, Scope.S
     )
     let frames = 0
     let bytes = 0
+    // Set when a torn frame could not be taken back: every later append fails with it.
+    let broken: string | undefined
+    const writeFrame = (payload: Uint8Array): number => {
+      const header = Frame.header(payload.length)
+      const total = header.length + payload.length
+      const start = Fs.fstatSync(fd).size
+      let written = 0
+      try {
+        while (written < total) {
+          const n =
+            written < header.length
+              ? Fs.writevSync(fd, [header.subarray(written), payload])
+              : Fs.writeSync(fd, payload, written - header.length)
+          if (n <= 0) throw new Error(`write made no progress after ${written} of ${total} bytes`)
+          written += n
+        }
+      } catch (error) {
+        if (written > 0) {
+          try {
+            Fs.ftruncateSync(fd, start)
+          } catch (truncate) {
+            broken = `a torn frame could not be removed (${reasonOf(truncate)}) after: ${reasonOf(error)}`
+          }
+        }
+        throw error
+      }
+      return total
+    }
     const append = (payload: Uint8Array) =>
       Effect.try({
         try: () => {
-          const header = Frame.header(payload.length)
-          let written = Fs.writevSync(fd, [header, payload])
-          // A short write (disk full is the usual reason) would corrupt the stream: finish it or fail.
-          const total = header.length + payload.length
-          while (written < total) {
-            const rest = Buffer.concat([header, payload]).subarray(written)
-            written += Fs.writeSync(fd, rest)
-          }
+          if (broken !== undefined) throw new Error(broken)
+          bytes += writeFrame(payload)
           frames++
-          bytes += total
         },
         catch: (error) => new CaptureError({ path, reason: reasonOf(error) })
       })
