@@ -66,7 +66,17 @@ export const flags = {
     "Longest time from a frame's first byte to its last.",
     Receiver.DEFAULT_FRAME_TIMEOUT_MS
   ),
-  idleTimeoutMs: Flags.limit("idle-timeout-ms", "Longest silence between frames.", "unbounded"),
+  idleTimeoutMs: Flags.limit(
+    "idle-timeout-ms",
+    "Longest silence between frames; then the connection is closed (a txlane sender reconnects on its next batch).",
+    Receiver.DEFAULT_IDLE_TIMEOUT_MS
+  ),
+  evictIdleAfterMs: Flags.limit(
+    "evict-idle-after-ms",
+    "At --max-connections, a new connection replaces the one idle longest if idle this long.",
+    Receiver.DEFAULT_EVICT_IDLE_AFTER_MS,
+    0
+  ),
   maxBufferedBytes: Flags.limit(
     "max-buffered-bytes",
     "Bytes of frames held in memory before reading pauses.",
@@ -129,6 +139,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         maxConnections: config.maxConnections,
         frameTimeoutMs: config.frameTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
+        evictIdleAfterMs: config.evictIdleAfterMs,
         maxBufferedBytes: config.maxBufferedBytes,
         queueCapacity: config.queueCapacity,
         connectionQueueCapacity: config.connectionQueueCapacity,

@@ -25,88 +25,12 @@
  */
 import type * as Net from "node:net"
 import { FrameDecoder, type FrameTooLarge, Response } from "@txlane/protocol"
-import { FrameTimeout, IdleTimeout, type InputError, type InputErrorKind } from "../errors.js"
-import type { Counters } from "./counters.js"
+import { FrameTimeout, IdleTimeout } from "../errors.js"
+import { type Core, FREE_PARTIAL_BYTES, type Job } from "./core.js"
+import { startReading, stopReading } from "./reading.js"
 import * as Responses from "./responses.js"
 
-/** One decoded frame on its way to a handler. */
-export interface Job {
-  readonly conn: Connection
-  /** Position among this connection's frames: responses are written in this order. */
-  readonly seq: number
-  readonly payload: Uint8Array
-}
-
-/** The receiver-wide settings a connection needs (numbers; `Infinity` where "unbounded"). */
-export interface Settings {
-  readonly maxFrameBytes: number
-  readonly ordering: "per-connection" | "none"
-  readonly respond: "none" | "json"
-  readonly frameTimeoutMs: number
-  readonly idleTimeoutMs: number
-  readonly maxBufferedBytes: number
-  readonly queueCapacity: number
-  readonly connectionQueueCapacity: number
-  readonly lingerMs: number
-}
-
-/** What a connection needs from the receiver. */
-export interface Core {
-  readonly settings: Settings
-  readonly stats: Counters
-  /** Connections paused because the receiver-wide budget is spent. */
-  readonly pausedForRoom: Set<Connection>
-  /** Hands a job to the handler pool (never blocks: admission is controlled by pausing reads). */
-  dispatch(job: Job): void
-  /** Counts, logs and forwards one bad input. */
-  report(error: InputError, connectionId: number): void
-  /**
-   * Counts one bad input of `kind`; builds the error (without a stack trace) only if it is to be
-   * logged or forwarded. The cheap path for inputs a client can repeat at wire speed.
-   */
-  reportCheap(kind: InputErrorKind, make: () => InputError, connectionId: number): void
-  /** Called after a job finished: budget may have been freed. */
-  roomChanged(): void
-  /** Called once when the socket has closed. */
-  closed(conn: Connection): void
-}
-
-/**
- * Every connection may hold this much (of a partial frame, by the capacity of the buffer
- * collecting it, plus the undecoded rest of a read) without asking the receiver-wide budget. Connections sending ordinary frames therefore keep flowing while a few huge partial
- * frames hold the budget (otherwise they could pause everyone, themselves included, and nothing
- * would ever complete); the cost is bounded by maxConnections × 64 KiB.
- */
-export const FREE_PARTIAL_BYTES = 64 * 1024
-
-interface Handle {
-  reading?: boolean
-  readStop?: () => number
-  readStart?: () => number
-}
-const handleOf = (socket: Net.Socket): Handle | undefined => (socket as unknown as { _handle?: Handle })._handle
-
-/**
- * Stops reading `socket` at the system call; returns whether it did. `socket.pause()` alone only
- * stops 'data' events: Node's stream keeps reading until its buffer holds the high-water mark
- * (64 KiB) of *bytes* — 65,536 one-byte reads from a peer sending 1-byte writes, each its own
- * allocation (~250 bytes of memory per byte: 16 MB per paused connection). The handle's
- * `reading` flag is left true, so the stream does not restart it behind our back
- * (`Socket._read` starts the handle only when the flag is false); {@link startReading} restarts it.
- */
-const stopReading = (socket: Net.Socket): boolean => {
-  socket.pause()
-  const handle = handleOf(socket)
-  if (handle?.reading !== true || typeof handle.readStop !== "function" || socket.destroyed) return false
-  handle.readStop()
-  return true
-}
-
-/** Undoes {@link stopReading}. */
-const startReading = (socket: Net.Socket, stopped: boolean): void => {
-  if (stopped && !socket.destroyed) handleOf(socket)?.readStart?.()
-  socket.resume()
-}
+export type { Core, Job, Settings } from "./core.js"
 
 export type State = "reading" | "draining" | "lingering" | "closed"
 
@@ -273,11 +197,6 @@ export class Connection {
     else this.updateFlow()
     this.core.roomChanged()
     return next
-  }
-
-  /** Frames of this connection a forced stop would leave unsubmitted (waiting, not yet dispatched). */
-  takeWaiting(): Array<Job> {
-    return this.waiting.splice(0)
   }
 
   private respondInOrder(seq: number, response: Buffer): void {

@@ -1,0 +1,59 @@
+/**
+ * What connections and the receiver share: the job a decoded frame becomes, the settings a
+ * connection needs, and the receiver's side of their contract.
+ *
+ * @module
+ */
+import type { InputError, InputErrorKind } from "../errors.js"
+import type { Connection } from "./connection.js"
+import type { Counters } from "./counters.js"
+
+/** One decoded frame on its way to a handler. */
+export interface Job {
+  readonly conn: Connection
+  /** Position among this connection's frames: responses are written in this order. */
+  readonly seq: number
+  readonly payload: Uint8Array
+}
+
+/** The receiver-wide settings a connection needs (numbers; `Infinity` where "unbounded"). */
+export interface Settings {
+  readonly maxFrameBytes: number
+  readonly ordering: "per-connection" | "none"
+  readonly respond: "none" | "json"
+  readonly frameTimeoutMs: number
+  readonly idleTimeoutMs: number
+  readonly maxBufferedBytes: number
+  readonly queueCapacity: number
+  readonly connectionQueueCapacity: number
+  readonly lingerMs: number
+}
+
+/** What a connection needs from the receiver. */
+export interface Core {
+  readonly settings: Settings
+  readonly stats: Counters
+  /** Connections paused because the receiver-wide budget is spent. */
+  readonly pausedForRoom: Set<Connection>
+  /** Hands a job to the handler pool (never blocks: admission is controlled by pausing reads). */
+  dispatch(job: Job): void
+  /** Counts, logs and forwards one bad input. */
+  report(error: InputError, connectionId: number): void
+  /**
+   * Counts one bad input of `kind`; builds the error (without a stack trace) only if it is to be
+   * logged or forwarded. The cheap path for inputs a client can repeat at wire speed.
+   */
+  reportCheap(kind: InputErrorKind, make: () => InputError, connectionId: number): void
+  /** Called after a job finished: budget may have been freed. */
+  roomChanged(): void
+  /** Called once when the socket has closed. */
+  closed(conn: Connection): void
+}
+
+/**
+ * Every connection may hold this much (of a partial frame, by the capacity of the buffer
+ * collecting it, plus the undecoded rest of a read) without asking the receiver-wide budget. Connections sending ordinary frames therefore keep flowing while a few huge partial
+ * frames hold the budget (otherwise they could pause everyone, themselves included, and nothing
+ * would ever complete); the cost is bounded by maxConnections × 64 KiB.
+ */
+export const FREE_PARTIAL_BYTES = 64 * 1024
