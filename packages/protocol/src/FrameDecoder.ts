@@ -5,13 +5,14 @@
  *
  * - A frame that lies inside one chunk is returned as a view of that chunk (zero copy), so
  *   callers must not reuse a chunk's memory after pushing it (Node's socket chunks are fresh).
- * - A frame that spans chunks is collected into one buffer of its own, which grows (doubling,
- *   capped at the announced length) as its bytes arrive. The pieces are copied in, never kept:
- *   a view of a socket read pins that read's whole allocation (an `ArrayBuffer`, its backing
- *   store and the view: ~250 bytes of memory per byte for a peer that sends 1-byte writes), so a
- *   decoder that kept views would hold far more memory than it received. Memory held for a
- *   partial frame is {@link FrameDecoder.retainedBytes}: at most twice what arrived (plus 4 KiB),
- *   never above the announced length — a peer cannot make us allocate 10 MiB by sending 4 bytes.
+ * - A frame that spans chunks is assembled with one copy when its last byte arrives. Until
+ *   then large pieces (≥ 4 KiB) are kept as views of their reads, and small ones are copied
+ *   into 16 KiB buffers of the decoder's own: a view pins its read's whole allocation (an
+ *   `ArrayBuffer`, its backing store and the view: ~250 bytes of memory per byte for a peer that
+ *   sends 1-byte writes), so a decoder that kept a view per small read held far more memory
+ *   than it received. Memory held for a partial frame is {@link FrameDecoder.retainedBytes},
+ *   counted by allocation (a kept view is charged its whole read): about what arrived, plus at
+ *   most 16 KiB — a peer cannot make us allocate 10 MiB by sending 4 bytes.
  * - The announced length is checked against `maxFrameBytes` as soon as the header is known,
  *   before anything is buffered for the payload.
  * - Two ways to use it: {@link FrameDecoder.push} decodes a whole chunk at once;
@@ -43,11 +44,21 @@ export interface PushResult {
 
 const EMPTY = new Uint8Array(0)
 
-/**
- * First allocation for a frame that spans chunks: small enough that a stalled 1-byte sender
- * holds little, large enough that ordinary frames grow only a few times.
- */
-export const MIN_PARTIAL_CAPACITY = 4096
+/** Pieces of a spanning frame smaller than this are copied into a small buffer of our own. */
+export const SMALL_PIECE_BYTES = 4096
+/** Size of the buffers small pieces are copied into. */
+export const SMALL_BUFFER_BYTES = 16 * 1024
+
+// An uninitialised buffer where the platform has one (Node's `Buffer.allocUnsafeSlow`: no
+// zero-fill of memory we overwrite at once, and not carved from a shared pool), else a plain one.
+const allocate: (size: number) => Uint8Array =
+  typeof Buffer === "function" && typeof Buffer.allocUnsafeSlow === "function"
+    ? (size) => {
+        // Handed out as a plain Uint8Array, like every frame (a Buffer's methods differ).
+        const b = Buffer.allocUnsafeSlow(size)
+        return new Uint8Array(b.buffer, b.byteOffset, size)
+      }
+    : (size) => new Uint8Array(size)
 
 // A plain `Uint8Array` view of a chunk: `subarray` on a Node `Buffer` builds another `Buffer`
 // through its species constructor, which costs more than the view itself on the hot path.
@@ -63,8 +74,13 @@ export class FrameDecoder {
   private headerFill = 0
   // Announced length of the frame being collected, or -1 while reading a header.
   private length = -1
-  // The frame being collected across chunks; its capacity grows towards `length`.
-  private partial: Uint8Array = EMPTY
+  // The frame being collected across chunks: pieces in order (views of large reads, or filled
+  // small buffers), then `small`, the small buffer being filled (`smallFill` bytes of it).
+  private pieces: Array<Uint8Array> = []
+  private small: Uint8Array = EMPTY
+  private smallFill = 0
+  // Memory the pieces pin (a view: its read's whole allocation), `small` not included.
+  private piecesRetained = 0
   private collected = 0
   private failure: FrameTooLarge | undefined = undefined
   // The chunk given to `feed` and how far `next` has decoded it.
@@ -81,13 +97,13 @@ export class FrameDecoder {
   }
 
   /**
-   * Memory this decoder allocated for the incomplete frame, in bytes: the header plus the
-   * capacity of the buffer collecting it (≥ {@link bufferedBytes}, ≤ 4 + the announced length,
-   * ≤ 2 × bytes received + 4 KiB). Does not include the undecoded rest of a fed chunk
+   * Memory this decoder holds for the incomplete frame, in bytes: the header, the whole
+   * allocation of every read it keeps a view of, and its small buffers (≥ {@link bufferedBytes};
+   * ≤ bytes of the reads the frame came in + 16 KiB). Does not include the undecoded rest of a fed chunk
    * ({@link pendingBytes}), which is the caller's chunk.
    */
   get retainedBytes(): number {
-    return this.length >= 0 ? HEADER_BYTES + this.partial.length : this.headerFill
+    return this.length >= 0 ? HEADER_BYTES + this.piecesRetained + this.small.length : this.headerFill
   }
 
   /** Bytes of the chunk given to {@link feed} that {@link next} has not decoded yet. */
@@ -118,7 +134,8 @@ export class FrameDecoder {
    * been decoded to its end first ({@link pendingBytes} 0): throws otherwise (a caller bug).
    */
   feed(chunk: Uint8Array): void {
-    if (this.inputOffset < this.input.length) throw new Error("FrameDecoder.feed: the previous chunk is not decoded yet")
+    if (this.inputOffset < this.input.length)
+      throw new Error("FrameDecoder.feed: the previous chunk is not decoded yet")
     this.input = chunk
     this.inputOffset = 0
   }
@@ -169,9 +186,7 @@ export class FrameDecoder {
       offset += take
       if (this.collected === this.length) {
         this.inputOffset = offset
-        const frame = this.partial
-        this.reset()
-        return frame
+        return this.assemble()
       }
     }
     this.input = EMPTY
@@ -198,23 +213,65 @@ export class FrameDecoder {
     return truncated
   }
 
-  // Copies `take` bytes of `chunk` into the frame being collected, growing its buffer by doubling
-  // (amortised one extra copy per byte) up to exactly the announced length.
+  // Adds `take` bytes of `chunk` to the frame being collected: a view of a large piece, a copy
+  // of a small one.
   private collect(chunk: Uint8Array, offset: number, take: number): void {
-    const needed = this.collected + take
-    if (needed > this.partial.length) {
-      const capacity = Math.min(this.length, Math.max(needed, MIN_PARTIAL_CAPACITY, this.partial.length * 2))
-      const grown = new Uint8Array(capacity)
-      if (this.collected > 0) grown.set(this.partial.subarray(0, this.collected))
-      this.partial = grown
+    this.collected += take
+    if (take >= SMALL_PIECE_BYTES) {
+      this.flushSmall()
+      this.pieces.push(view(chunk, offset, take))
+      this.piecesRetained += chunk.buffer.byteLength
+      return
     }
-    this.partial.set(chunk.subarray(offset, offset + take), this.collected)
-    this.collected = needed
+    let from = offset
+    let left = take
+    while (left > 0) {
+      if (this.smallFill === this.small.length) {
+        this.flushSmall()
+        this.small = allocate(Math.min(SMALL_BUFFER_BYTES, this.length - this.collected + left))
+      }
+      const n = Math.min(left, this.small.length - this.smallFill)
+      this.small.set(chunk.subarray(from, from + n), this.smallFill)
+      this.smallFill += n
+      from += n
+      left -= n
+    }
+  }
+
+  private flushSmall(): void {
+    if (this.smallFill > 0) {
+      this.pieces.push(this.small.subarray(0, this.smallFill))
+      this.piecesRetained += this.small.length
+    }
+    this.small = EMPTY
+    this.smallFill = 0
+  }
+
+  private assemble(): Uint8Array {
+    this.flushSmall()
+    const pieces = this.pieces
+    // One piece that is a whole buffer of ours (a small frame): hand it out as it is.
+    let frame: Uint8Array
+    if (pieces.length === 1 && pieces[0]!.byteLength === pieces[0]!.buffer.byteLength) {
+      frame = pieces[0]!
+    } else {
+      frame = allocate(this.length)
+      let at = 0
+      for (const piece of pieces) {
+        frame.set(piece, at)
+        at += piece.length
+      }
+    }
+    this.reset()
+    return frame
   }
 
   private reset(): void {
     this.length = -1
-    this.partial = EMPTY
+    this.pieces = []
+    this.small = EMPTY
+    this.smallFill = 0
+    this.piecesRetained = 0
     this.collected = 0
   }
 }

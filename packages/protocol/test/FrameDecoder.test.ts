@@ -145,7 +145,7 @@ describe("FrameDecoder properties", () => {
     )
   })
 
-  it("copies a frame fed 1 byte at a time into one growing buffer: retainedBytes ≤ 2 × received + 4 KiB, never a view per read", () => {
+  it("copies small reads into 16 KiB buffers of its own: fed 1 byte per read, retainedBytes ≤ received + 16 KiB", () => {
     const payload = Uint8Array.from({ length: 100_000 }, (_, i) => i % 253)
     const stream = Buffer.from(FrameEncoder.concat([payload]))
     const decoder = new FrameDecoder.FrameDecoder()
@@ -155,12 +155,25 @@ describe("FrameDecoder properties", () => {
       frames.push(...decoder.push(Uint8Array.from(stream.subarray(at, at + 1))).frames)
       if (frames.length === 0) {
         expect(decoder.retainedBytes).toBeGreaterThanOrEqual(decoder.bufferedBytes)
-        expect(decoder.retainedBytes).toBeLessThanOrEqual(2 * decoder.bufferedBytes + FrameDecoder.MIN_PARTIAL_CAPACITY)
+        expect(decoder.retainedBytes).toBeLessThanOrEqual(decoder.bufferedBytes + FrameDecoder.SMALL_BUFFER_BYTES)
         expect(decoder.retainedBytes).toBeLessThanOrEqual(4 + payload.length)
       }
     }
     expect(frames).toEqual([payload])
     expect(frames[0]!.byteLength).toBe(frames[0]!.buffer.byteLength) // exactly the frame, no slack
+    expect(decoder.retainedBytes).toBe(0)
+  })
+
+  it("keeps large pieces as views until the frame completes, charging each its whole read", () => {
+    const payload = Uint8Array.from({ length: 3 * 8192 }, (_, i) => i % 249)
+    const stream = FrameEncoder.concat([payload])
+    const decoder = new FrameDecoder.FrameDecoder()
+    const reads = [stream.slice(0, 4 + 8192), stream.slice(4 + 8192, 4 + 16_384), stream.slice(4 + 16_384)]
+    expect(decoder.push(reads[0]!).frames).toEqual([])
+    expect(decoder.retainedBytes).toBe(4 + reads[0]!.buffer.byteLength)
+    expect(decoder.push(reads[1]!).frames).toEqual([])
+    expect(decoder.retainedBytes).toBe(4 + reads[0]!.buffer.byteLength + reads[1]!.buffer.byteLength)
+    expect(decoder.push(reads[2]!).frames).toEqual([payload])
     expect(decoder.retainedBytes).toBe(0)
   })
 
