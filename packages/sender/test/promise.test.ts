@@ -238,14 +238,15 @@ describe("overflow policies (capacity 4, one worker holding one batch, no receiv
 
 describe("acknowledged mode", () => {
   it("maxInFlight bounds the unanswered frames per connection", async () => {
-    const srv = await server({ respond: "hold" })
+    // The first frame (the connection's probe) is answered; then 3 may wait for answers.
+    const srv = await server({ respond: "hold", holdAfter: 1 })
     const batches = workload(10)
     const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", maxInFlight: 3 })
     const results = batches.map((b) => s.send(b))
-    await srv.waitFrames(3)
+    await srv.waitFrames(4)
     await sleep(150)
-    expect(srv.frames).toBe(3)
-    expect(s.stats().queued).toBe(7)
+    expect(srv.frames).toBe(4)
+    expect(s.stats().queued).toBe(6)
     srv.release()
     expect(await Promise.all(results)).toEqual(batches.map((b) => b.length))
     expect(srv.frames).toBe(10)
@@ -338,13 +339,15 @@ describe("close", () => {
   })
 
   it("acknowledged: unanswered batches are reported and their sends fail with SenderClosed", async () => {
-    const srv = await server({ respond: "hold" })
+    const srv = await server({ respond: "hold", holdAfter: 1 })
     const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged" })
-    const results = workload(5).map((b) => s.send(b).catch((e: unknown) => e))
-    await srv.waitFrames(5)
+    const results = workload(6).map((b) => s.send(b).catch((e: unknown) => e))
+    await srv.waitFrames(6)
     const report = await s.close({ timeoutMs: 100 })
     expect(report.undelivered.map((u) => u.state)).toEqual(Array(5).fill("unacknowledged"))
-    for (const r of await Promise.all(results)) expect(r).toBeInstanceOf(SenderClosed)
+    const [first, ...rest] = await Promise.all(results)
+    expect(first).toBe(5)
+    for (const r of rest) expect(r).toBeInstanceOf(SenderClosed)
   })
 
   it("send after close fails with SenderClosed; close is idempotent", async () => {

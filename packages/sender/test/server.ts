@@ -30,6 +30,8 @@ export interface ServerOptions {
   readonly dropAfter?: number
   /** Pad each response to at least this many bytes (an extra string field). */
   readonly responseBytes?: number
+  /** A "hold" server still answers the first `n` frames (over all connections) at once: the sender's probes. */
+  readonly holdAfter?: number
   /** Ignore (read, never answer) every frame of the first `n` connections. */
   readonly ignoreFirstConnections?: number
   /**
@@ -167,7 +169,7 @@ export const startServer = (options: ServerOptions = {}): Promise<TestServer> =>
           }
         }
         if (!ignore && respond !== "none") {
-          if (respond === "hold") held.push(answer)
+          if (respond === "hold" && state.frames > (options.holdAfter ?? 0)) held.push(answer)
           else answer()
         }
         for (let i = waiters.length - 1; i >= 0; i--) {

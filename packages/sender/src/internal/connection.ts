@@ -36,6 +36,15 @@ export class Connection {
    * `unflushed` for the write callback.
    */
   tracked = true
+  /** `responses: "auto"`: the silence deadline passed once and one I/O poll has run since. */
+  pollOnce = false
+  /**
+   * Tracked: at most one frame in flight until the peer accepts one — on a new connection, and
+   * again after a transient answer. A peer that answers "not ready" and closes while our later
+   * frames sit unread makes the kernel reset the connection (ECONNRESET), and its answer is lost
+   * with it; with one frame in flight there is nothing unread.
+   */
+  probing = true
   /** A transient answer arrived: the batches a close leaves unanswered are resent without charge. */
   sawTransient = false
   /** Frames written on this connection. */

@@ -271,6 +271,7 @@ export const onFrames =
       }
       const response = decoded.success
       if (response.success) {
+        connection.probing = false
         counters.acknowledged++
         settleDelivered(shared, batch, response.count)
         continue
@@ -280,6 +281,7 @@ export const onFrames =
       if (kind === "transient") {
         counters.transientRejections++
         connection.sawTransient = true
+        connection.probing = true
         batch.lastError = error
         state.transient.push(batch)
         shared.warn("transient", `${options.name}: peer not ready, retrying later: ${error}`)
@@ -328,6 +330,12 @@ const promote = (state: WorkerState, now: number): void => {
   state.delayed = later
   state.pending = state.pending.length === 0 ? due : due.concat(state.pending)
 }
+
+/** Resumes after the event loop's next I/O poll phase (`setImmediate` callbacks run after it). */
+const afterIoPoll: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 /** `responses: "auto"`: the peer left frames unanswered long enough; it is silent. */
 const becomeSilent = (shared: Shared, connection: Connection): void => {
@@ -439,6 +447,13 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
           (shared.answering === false || (shared.answering === undefined && now - oldest.sentAt >= AUTO_SILENCE_MS)) &&
           connection.socket.writableLength === 0
         ) {
+          // A busy event loop can leave the peer's answers unread past the deadline: let one
+          // I/O poll phase run (setImmediate runs after it) before concluding anything.
+          if (!connection.pollOnce) {
+            connection.pollOnce = true
+            yield* afterIoPoll
+            continue
+          }
           becomeSilent(shared, connection)
           continue
         }
@@ -450,7 +465,11 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
         yield* state.wait(deadline(now))
         continue
       }
-      const room = connection.tracked ? Math.min(K, options.maxInFlight - connection.inflight.length) : K
+      const room = !connection.tracked
+        ? K
+        : connection.probing
+          ? 1 - connection.inflight.length
+          : Math.min(K, options.maxInFlight - connection.inflight.length)
       if (state.pending.length > 0) {
         if (room > 0) write(shared, state, connection, Math.min(room, state.pending.length))
         else yield* state.wait(deadline(now))
