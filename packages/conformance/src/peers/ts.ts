@@ -14,9 +14,9 @@
  * Stdout carries only the PEERS.md JSON lines; logs go to stderr.
  *
  * Known limit of the sender report: `@txlane/sender` does not say *which* batches it resent
- * after a broken connection, so `digest` counts every delivered batch once, while `frames`
- * and `transactions` count resends (PEERS.md: the digest would count them twice). Without
- * broken connections the two agree.
+ * after a broken connection, so `digest` counts every delivered batch once (from `onOutcome`),
+ * while `frames` and `transactions` count resends (PEERS.md: the digest would count them
+ * twice). Without broken connections the two agree.
  *
  * @module
  */
@@ -209,6 +209,12 @@ const send = async (argv: Array<string>): Promise<number> => {
 
   const acknowledged = delivery === "acknowledged"
   const deadline = Date.now() + timeoutMs
+  // Every accepted batch's fate arrives here, in both modes: the digest covers exactly the
+  // batches the receiver accepted (or, against a silent receiver, that were flushed to it).
+  const waiting = new Map<Uint8Array, ReadonlyArray<Uint8Array>>()
+  const delivered = Digest.make()
+  let deliveredBatches = 0
+  let acked = 0
   const sender = await createSender({
     endpoint: values.endpoint,
     delivery,
@@ -217,7 +223,14 @@ const send = async (argv: Array<string>): Promise<number> => {
     maxFrameBytes,
     // PEERS.md: keep retrying until --timeout-ms; the deadline below bounds everything.
     retries: "unbounded",
-    closeTimeout: timeoutMs
+    closeTimeout: timeoutMs,
+    onOutcome: (outcome) => {
+      const batch = waiting.get(outcome.payload)
+      waiting.delete(outcome.payload)
+      if (outcome.status !== "delivered" || batch === undefined) return
+      deliveredBatches++
+      delivered.addAll(batch)
+    }
   })
 
   const errors: Record<string, number> = {}
@@ -229,10 +242,6 @@ const send = async (argv: Array<string>): Promise<number> => {
     errors[tag] = (errors[tag] ?? 0) + 1
     if ((errors[tag] ?? 0) <= 3) log(`batch failed: ${error instanceof Error ? error.message : String(error)}`)
   }
-  const delivered = Digest.make()
-  const accepted = Digest.make()
-  let acceptedBatches = 0
-  let acked = 0
   const started = performance.now()
   const pending = new Set<Promise<void>>()
   // Bounds the acknowledged-mode promises alive at once (the queue itself bounds the rest).
@@ -240,13 +249,14 @@ const send = async (argv: Array<string>): Promise<number> => {
 
   for (const batch of Workload.batches({ seed, batches, txPerBatch, txSize })) {
     if (Date.now() > deadline) break
-    const sent = sender.send(batch)
+    const payload = Envelope.encode(batch)
+    waiting.set(payload, batch)
+    const sent = sender.sendPayload(payload)
     if (!acknowledged) {
       try {
         await sent
-        accepted.addAll(batch)
-        acceptedBatches++
       } catch (error) {
+        waiting.delete(payload)
         countError(error)
       }
       continue
@@ -254,9 +264,11 @@ const send = async (argv: Array<string>): Promise<number> => {
     const p: Promise<void> = sent.then(
       () => {
         acked++
-        delivered.addAll(batch)
       },
-      (error: unknown) => countError(error)
+      (error: unknown) => {
+        waiting.delete(payload)
+        countError(error)
+      }
     )
     const tracked = p.finally(() => pending.delete(tracked))
     pending.add(tracked)
@@ -266,30 +278,18 @@ const send = async (argv: Array<string>): Promise<number> => {
   if (acknowledged) {
     await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, remaining()).unref())])
   }
-  const closed = await sender.close({ timeoutMs: Math.max(1, remaining()) })
+  await sender.close({ timeoutMs: Math.max(1, remaining()) })
   const elapsedMs = Math.round(performance.now() - started) // PEERS.md: an integer
   const stats = sender.stats()
-
-  let undelivered: number
-  let digest: string
-  if (acknowledged) {
-    undelivered = batches - acked
-    digest = delivered.value
-  } else {
-    // Delivered = accepted minus what the close handed back (the digest is a sum mod 2^64).
-    const back = Digest.make()
-    for (const u of closed.undelivered) {
-      const decoded = Envelope.decode(u.payload)
-      if (Result.isSuccess(decoded)) back.addAll(decoded.success)
-    }
-    digest = subtract(accepted.value, back.value)
-    // Refused by the limit, never attempted (deadline), handed back by the close, or given up on.
-    undelivered = batches - acceptedBatches + closed.undelivered.length + closed.failed
-  }
+  // Refused by the limit, never attempted (deadline), rejected, given up on, or handed back by the close.
+  const undelivered = batches - deliveredBatches
+  const digest = delivered.value
   if (stats.malformedResponses > 0) errors.MalformedResponse = stats.malformedResponses
   if (stats.connectFailures > 0) errors.ConnectFailed = stats.connectFailures
   if (stats.connectionErrors > 0) errors.ConnectionLost = stats.connectionErrors
   if (stats.rejected > 0 && errors.Rejected === undefined) errors.Rejected = stats.rejected
+  if (stats.transientRejections > 0) errors.NotReady = stats.transientRejections
+  if (stats.outOfStep > 0) errors.OutOfStep = stats.outOfStep
   const report: Report = {
     event: "report",
     role: "sender",
@@ -298,20 +298,15 @@ const send = async (argv: Array<string>): Promise<number> => {
     transactions: stats.transactionsSent,
     bytes: Math.max(0, stats.bytesSent - Frame.HEADER_BYTES * stats.batchesSent),
     digest,
-    acknowledged: acked,
+    acknowledged: acknowledged ? acked : stats.acknowledged,
     undelivered,
-    responses: { ok: stats.acknowledged, error: stats.rejected },
+    responses: { ok: stats.acknowledged, error: stats.rejected + stats.transientRejections },
     errors,
     elapsedMs
   }
   await printLine(report)
   return undelivered === 0 ? EXIT_OK : EXIT_NOT_DELIVERED
 }
-
-const subtract = (a: string, b: string): string =>
-  BigInt.asUintN(64, BigInt(`0x${a}`) - BigInt(`0x${b}`))
-    .toString(16)
-    .padStart(16, "0")
 
 // ---------------------------------------------------------------------------------------------
 
