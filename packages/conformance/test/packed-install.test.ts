@@ -1,8 +1,14 @@
 /**
  * The published artefacts work: `npm pack` every package (from its built `dist/`; nx builds
- * them first — the conformance `test` target depends on `build` and `^build`), install the
- * tarballs into a fresh project under os.tmpdir() — outside the workspace, so nothing resolves
- * to the sources — and run a tiny send/receive through the installed library APIs and bins.
+ * them first — the conformance `test` target depends on `build` and `^build`; the conformance
+ * `prepack` builds the Rust and Go peers and copies them into `dist/prebuilt/linux-x64/`),
+ * install the tarballs into a fresh project under os.tmpdir() — outside the workspace, so
+ * nothing resolves to the sources — and run a tiny send/receive through the installed library
+ * APIs and bins. Then, on a PATH without cargo and go, the installed `txlane-conformance` runs
+ * the whole quick matrix with the prebuilt Rust and Go peers (every cell green, the JUnit file
+ * parsed and checked), `npx` finds the harness, a missing peer is skipped with its reason (and
+ * fails under `--require`), and `txlane-conformance peers build` builds a peer from the shipped
+ * sources.
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -10,11 +16,19 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Util from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { PEER_BINARIES } from "../src/harness/Toolchain.js"
+import { findAll, parseXml } from "./lib/xml.js"
 
 const ROOT = Path.resolve(import.meta.dirname, "../../..")
 const PACKAGES = ["protocol", "sender", "receiver", "conformance"] as const
 /** npm install of four tarballs plus effect & co. from the registry (cache first). */
 const INSTALL_TIMEOUT_MS = 240_000
+/** `npm pack` of the conformance package runs its prepack: the peer builds (no-ops when up to date). */
+const PACK_TIMEOUT_MS = 600_000
+/** The whole quick matrix on a busy 2-core machine. */
+const QUICK_MATRIX_TIMEOUT_MS = 15 * 60_000
+/** Commands that must not be on the PATH the installed harness runs with. */
+const TOOLCHAIN_COMMANDS = ["cargo", "rustc", "go", "gofmt"]
 
 let project = ""
 // Child processes get the Node running this test first on PATH: the bins' `#!/usr/bin/env node` then runs Node 22.
@@ -23,14 +37,64 @@ const env = { ...process.env, PATH: `${Path.dirname(process.execPath)}${Path.del
 const exec = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 60_000): string =>
   ChildProcess.execFileSync(command, args, { cwd, env, encoding: "utf8", timeout: timeoutMs, stdio: "pipe" })
 
+const hasCommand = (dir: string, command: string): boolean => {
+  try {
+    Fs.accessSync(Path.join(dir, command), Fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** This Node first, then every PATH directory that holds none of {@link TOOLCHAIN_COMMANDS}. */
+const barePath = [
+  Path.dirname(process.execPath),
+  ...(process.env.PATH ?? "")
+    .split(Path.delimiter)
+    .filter((dir) => dir !== "" && !TOOLCHAIN_COMMANDS.some((c) => hasCommand(dir, c)))
+].join(Path.delimiter)
+const bareEnv = { ...process.env, PATH: barePath, NO_COLOR: "1" }
+
+/** Runs an installed bin on the bare PATH; never throws on a non-zero exit. */
+const runBare = (command: string, args: ReadonlyArray<string>, timeoutMs = 120_000, extraEnv = {}) => {
+  const result = ChildProcess.spawnSync(command, args, {
+    cwd: project,
+    env: { ...bareEnv, ...extraEnv },
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+/** True when an ELF executable has no program interpreter (PT_INTERP): statically linked. */
+const isStaticElf = (file: string): boolean => {
+  const b = Fs.readFileSync(file)
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2) throw new Error(`${file}: not a 64-bit ELF file`)
+  const phoff = Number(b.readBigUInt64LE(0x20))
+  const phentsize = b.readUInt16LE(0x36)
+  const phnum = b.readUInt16LE(0x38)
+  for (let i = 0; i < phnum; i++) if (b.readUInt32LE(phoff + i * phentsize) === 3) return false
+  return true
+}
+
+interface Packed {
+  readonly filename: string
+  readonly size: number
+  readonly unpackedSize: number
+  readonly files: ReadonlyArray<{ readonly path: string; readonly size: number; readonly mode: number }>
+}
+const packed = new Map<string, Packed>()
+
 beforeAll(() => {
   project = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txlane-packed-"))
   const tarballs = PACKAGES.map((name) => {
     const dir = Path.join(ROOT, "packages", name)
     if (!Fs.existsSync(Path.join(dir, "dist", "index.js"))) throw new Error(`packages/${name} is not built`)
-    const out = JSON.parse(exec("npm", ["pack", "--json", "--pack-destination", project], dir)) as Array<{
-      filename: string
-    }>
+    const out = JSON.parse(
+      exec("npm", ["pack", "--json", "--pack-destination", project], dir, PACK_TIMEOUT_MS)
+    ) as Array<Packed>
+    packed.set(name, out[0]!)
     return Path.join(project, out[0]!.filename)
   })
   Fs.writeFileSync(
@@ -38,7 +102,7 @@ beforeAll(() => {
     JSON.stringify({ name: "txlane-packed-install", private: true, type: "module" })
   )
   exec("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs], project, INSTALL_TIMEOUT_MS)
-}, INSTALL_TIMEOUT_MS + 60_000)
+}, PACK_TIMEOUT_MS + INSTALL_TIMEOUT_MS)
 
 afterAll(() => {
   if (project !== "") Fs.rmSync(project, { recursive: true, force: true })
@@ -119,4 +183,179 @@ describe("packed install", () => {
     expect(await exited).toBe(0)
     expect(summaryOf(out)).toMatchObject({ frames: 10, transactions: 40, errors: 0, digest: sent?.digest })
   })
+})
+
+const installed = () => Path.join(project, "node_modules", "@txlane", "conformance")
+const bin = (name: string) => Path.join(project, "node_modules", ".bin", name)
+const prebuilt = (name: string) => Path.join(installed(), "dist", "prebuilt", "linux-x64", name)
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
+
+describe("packed install: licence, peer sources and prebuilt peers", () => {
+  it.each(PACKAGES)("@txlane/%s ships the Apache-2.0 LICENSE", (name) => {
+    expect(packed.get(name)!.files.map((f) => f.path)).toContain("LICENSE")
+    expect(Fs.readFileSync(Path.join(project, "node_modules", "@txlane", name, "LICENSE"), "utf8")).toBe(
+      Fs.readFileSync(Path.join(ROOT, "LICENSE"), "utf8")
+    )
+  })
+
+  it("@txlane/conformance ships every reference peer prebuilt for linux-x64 (executable; Go static), and their sources", () => {
+    const conformance = packed.get("conformance")!
+    const files = new Map(conformance.files.map((f) => [f.path, f]))
+    const sizes = PEER_BINARIES.map(({ language, name }) => {
+      const entry = files.get(`dist/prebuilt/linux-x64/${name}`)
+      expect(entry, name).toBeDefined()
+      expect(entry!.mode & 0o111, `${name} mode`).toBe(0o111)
+      const file = prebuilt(name)
+      Fs.accessSync(file, Fs.constants.X_OK)
+      if (language === "go") expect(isStaticElf(file), `${name} is static`).toBe(true)
+      return `${name} ${mib(entry!.size)}`
+    })
+    for (const source of ["peers/rust/Cargo.toml", "peers/rust/Cargo.lock", "peers/rust/src/lib.rs", "peers/go/go.mod"])
+      expect(files.has(source), source).toBe(true)
+    expect([...files.keys()].filter((f) => f.endsWith("_test.go") || f.includes("/target/"))).toEqual([])
+    // Nothing prebuilt is left behind in the repository (postpack), so it can never go stale there.
+    expect(Fs.existsSync(Path.join(ROOT, "packages", "conformance", "dist", "prebuilt"))).toBe(false)
+    process.stderr.write(
+      `@txlane/conformance tarball ${mib(conformance.size)} (unpacked ${mib(conformance.unpackedSize)}); ${sizes.join(", ")}\n`
+    )
+  })
+})
+
+describe("packed install: txlane-conformance with no cargo and no go on PATH", () => {
+  it("the PATH really has no Rust or Go toolchain", () => {
+    for (const dir of barePath.split(Path.delimiter))
+      for (const command of TOOLCHAIN_COMMANDS) expect(hasCommand(dir, command), `${dir}/${command}`).toBe(false)
+  })
+
+  it("npx @txlane/conformance runs the harness (the `conformance` bin), and so does npx -p … txlane-conformance", () => {
+    for (const args of [
+      ["@txlane/conformance", "--version"],
+      ["-p", "@txlane/conformance", "txlane-conformance", "--version"]
+    ]) {
+      const result = runBare("npx", ["--offline", ...args])
+      expect(result.stderr).not.toMatch(/could not determine executable/i)
+      expect(result.stdout.trim()).toMatch(/^txlane-conformance v\d+\.\d+\.\d+$/)
+      expect(result.code).toBe(0)
+    }
+  }, 240_000)
+
+  it("a typo in --only exits 2 with the valid choices", () => {
+    const result = runBare(bin("txlane-conformance"), ["--quick", "--only", "scenario=strem"])
+    expect(result.stderr).toMatch(/unknown scenario `strem` \(valid: stream, /)
+    expect(result.code).toBe(2)
+  })
+
+  it(
+    "--quick --require rust,go --junit: every cell green, Rust and Go peers (prebuilt) in both roles, JUnit checked",
+    () => {
+      const junit = Path.join(project, "junit.xml")
+      const json = Path.join(project, "report.json")
+      const summary = Path.join(project, "summary.md")
+      const list = runBare(bin("txlane-conformance"), ["peers", "list"])
+      expect(list.code).toBe(0)
+      for (const { name } of PEER_BINARIES) expect(list.stdout).toContain(`| ${name} | ${prebuilt(name)} |`)
+
+      const result = runBare(
+        bin("txlane-conformance"),
+        ["--quick", "--require", "rust,go", "--junit", junit, "--json", json, "--summary-md", summary],
+        QUICK_MATRIX_TIMEOUT_MS
+      )
+      const failing = result.stderr.split("\n").filter((l) => /^(fail|xpass|skip)\b/.test(l))
+      expect(failing).toEqual([])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("**PASS**")
+
+      const report = JSON.parse(Fs.readFileSync(json, "utf8")) as {
+        cases: Array<{ id: string; verdict: string; elapsedMs: number }>
+        elapsedMs: number
+      }
+      expect(report.cases.length).toBeGreaterThan(100)
+      expect(report.cases.filter((c) => c.verdict !== "pass")).toEqual([])
+      expect(Number.isInteger(report.elapsedMs) && report.cases.every((c) => Number.isInteger(c.elapsedMs))).toBe(true)
+
+      const xml = parseXml(Fs.readFileSync(junit, "utf8"))
+      expect(xml.name).toBe("testsuites")
+      const testcases = findAll(xml, "testcase")
+      expect(xml.attributes).toMatchObject({
+        tests: String(report.cases.length),
+        failures: "0",
+        errors: "0",
+        skipped: "0"
+      })
+      expect(testcases.map((t) => t.attributes.name)).toEqual(report.cases.map((c) => c.id))
+      expect(testcases.filter((t) => t.children.length > 0)).toEqual([])
+      const ids = testcases.map((t) => t.attributes.name!)
+      for (const pair of ["rust->go", "go->rust", "rust->rust", "go->go", "ts->rust", "go->ts"])
+        expect(
+          ids.some((id) => id.startsWith(`stream/${pair}/`)),
+          pair
+        ).toBe(true)
+      for (const receiver of ["rust", "go"]) expect(ids.some((id) => id.endsWith(`/${receiver}/tcp`))).toBe(true)
+      for (const sender of ["rust", "go"])
+        expect(ids.some((id) => id.startsWith("sender-limit") && id.endsWith(`/${sender}`))).toBe(true)
+      expect(Fs.readFileSync(summary, "utf8")).toMatch(/^### txlane conformance \(quick\): ✅ PASS/)
+    },
+    QUICK_MATRIX_TIMEOUT_MS + 60_000
+  )
+
+  it("without a Rust peer its cells are skipped with the reason (role, fix) — and fail with --require rust", () => {
+    const aside = Path.join(project, "aside")
+    Fs.mkdirSync(aside, { recursive: true })
+    for (const { language, name } of PEER_BINARIES)
+      if (language === "rust") Fs.renameSync(prebuilt(name), Path.join(aside, name))
+    try {
+      const only = ["--quick", "--only", "scenario=stream,sender=go,transport=uds,delivery=acknowledged"]
+      const junit = Path.join(project, "skip.xml")
+      const skipped = runBare(bin("txlane-conformance"), [...only, "--junit", junit])
+      expect(skipped.code).toBe(0)
+      expect(skipped.stderr).toContain("conformance cells SKIPPED")
+      const testcases = findAll(parseXml(Fs.readFileSync(junit, "utf8")), "testcase")
+      const byId = new Map(testcases.map((t) => [t.attributes.name, t]))
+      expect(byId.get("stream/go->go/uds/acknowledged")!.children).toEqual([])
+      expect(byId.get("stream/go->ts/uds/acknowledged")!.children).toEqual([])
+      const skip = byId.get("stream/go->rust/uds/acknowledged")!.children[0]!
+      expect(skip.name).toBe("skipped")
+      // The receiver role is the missing one, and the message says exactly what to do.
+      expect(skip.attributes.message).toMatch(/^rust receiver not available \(txlane-rust-receiver: /)
+      expect(skip.attributes.message).toContain("no `cargo` on PATH")
+      expect(skip.attributes.message).toContain("npx -p @txlane/conformance txlane-conformance peers build --only rust")
+
+      const required = runBare(bin("txlane-conformance"), [...only, "--require", "rust", "--junit", junit])
+      expect(required.code).toBe(1)
+      const failure = findAll(parseXml(Fs.readFileSync(junit, "utf8")), "testcase").find(
+        (t) => t.attributes.name === "stream/go->rust/uds/acknowledged"
+      )!.children[0]!
+      expect(failure).toMatchObject({ name: "failure", attributes: { type: "unavailable" } })
+      expect(failure.text).toMatch(/required \(--require rust\) but rust receiver not available/)
+
+      const build = runBare(bin("txlane-conformance"), ["peers", "build"])
+      expect(build.code).toBe(1)
+      expect(build.stderr).toContain("`cargo` not found on PATH")
+    } finally {
+      for (const { language, name } of PEER_BINARIES)
+        if (language === "rust") Fs.renameSync(Path.join(aside, name), prebuilt(name))
+    }
+  }, 240_000)
+
+  it("`peers build --only go` builds the Go peer from the shipped sources, and the harness then uses that build", () => {
+    // Go is on the normal PATH (this repository builds it); the installed package has only its sources.
+    const build = ChildProcess.spawnSync(bin("txlane-conformance"), ["peers", "build", "--only", "go"], {
+      cwd: project,
+      env: { ...env, NO_COLOR: "1" },
+      encoding: "utf8",
+      timeout: 300_000
+    })
+    expect(build.stderr).toContain("go build")
+    expect(build.status).toBe(0)
+    const built = Path.join(installed(), "peers", "go", "bin")
+    for (const { language, name } of PEER_BINARIES)
+      if (language === "go") {
+        expect(build.stdout).toContain(`| ${name} | ${Path.join(built, name)} |`)
+        expect(isStaticElf(Path.join(built, name))).toBe(true)
+      }
+    const result = runBare(bin("txlane-conformance"), [
+      ...["--quick", "--require", "go", "--only", "scenario=stream,sender=go,receiver=go,transport=uds"]
+    ])
+    expect(result.code).toBe(0)
+  }, 360_000)
 })
