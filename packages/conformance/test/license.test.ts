@@ -44,4 +44,9 @@ describe("LICENSE", () => {
     const dir = Path.join(ROOT, "packages", "conformance", "peers", peer)
     expect(Fs.readFileSync(Path.join(dir, "LICENSE"), "utf8")).toBe(license)
   })
+
+  it("the Rust crate declares Apache-2.0 too (the Go module has no licence field: its LICENSE file is it)", () => {
+    const cargo = Fs.readFileSync(Path.join(ROOT, "packages", "conformance", "peers", "rust", "Cargo.toml"), "utf8")
+    expect(cargo).toMatch(/^license = "Apache-2.0"$/m)
+  })
 })
