@@ -112,13 +112,20 @@ export interface Options<E = unknown> {
    */
   readonly evictIdleAfterMs?: Limit | undefined
   /**
-   * Bytes held across all connections (queued frames + partial frames). Default 64 MiB. When
-   * reached, connections holding queued frames or more than 64 KiB of a partial frame stop being
-   * read until bytes are freed. Total memory stays below this + maxConnections × 64 KiB (plus
-   * one socket chunk per connection).
+   * Memory held for frames across all connections, in bytes: queued frames' payloads, partial
+   * frames by the allocations they pin (see `FrameDecoder.retainedBytes`), undecoded reads.
+   * Default 64 MiB. When reached, connections holding queued frames or more than 64 KiB stop
+   * being read (at the system call) until memory is freed. Total stays below this +
+   * maxConnections × 64 KiB (plus one socket read per connection).
    */
   readonly maxBufferedBytes?: Limit | undefined
-  /** Decoded, unfinished frames across all connections. Default 1024. When reached, reading pauses. */
+  /**
+   * Decoded, unfinished frames across all connections. Default 1024. Frames are decoded out of a
+   * read one at a time, each only when there is room; past it the rest of the read waits and
+   * its socket is paused. A connection with nothing queued may always queue one frame (so one
+   * connection's flood never delays another's first frame): the queue can exceed this by one
+   * frame per connection.
+   */
   readonly queueCapacity?: number | undefined
   /** Decoded, unfinished frames of one connection. Default 64. When reached, that connection's reading pauses. */
   readonly connectionQueueCapacity?: number | undefined

@@ -14,6 +14,7 @@ import { Envelope, FrameDecoder, Response } from "@txlane/protocol"
 import { Result } from "effect"
 import { afterAll, expect, it } from "vitest"
 import { cleanupTempDirs, frames, tempSocketPath, waitFor } from "./helpers.js"
+import { figure } from "./hostile/net.js"
 
 afterAll(cleanupTempDirs)
 
@@ -59,6 +60,14 @@ it("a short write (file-size limit) never leaves a torn frame in the capture fil
   const file = Fs.readFileSync(out)
   const decoded = FrameDecoder.decodeAll(file)
   const ok = responses.filter((r) => r.success).length
+  figure("capture-short-write", {
+    limitBytes: LIMIT_KIB * 1024,
+    fileBytes: file.length,
+    framesInFile: decoded.frames.length,
+    succeeded: ok,
+    failed: FRAMES - ok,
+    tornTail: decoded.error !== undefined
+  })
   expect(file.length).toBeLessThanOrEqual(LIMIT_KIB * 1024)
   expect(decoded.error).toBeUndefined() // no torn frame at the end
   expect(ok).toBeGreaterThan(0)
