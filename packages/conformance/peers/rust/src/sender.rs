@@ -2,7 +2,16 @@
 //! N workers, each owning one persistent connection), plus what the seed
 //! left out: it always reads its connections, reconnects with capped
 //! exponential backoff and jitter, resends batches a broken connection did
-//! not finish, and optionally waits for acknowledgements.
+//! not finish, and settles every batch by its answer whenever the peer
+//! answers (PEERS.md "send"):
+//!
+//! - `"success":true` (a `"queued":true` success included): delivered;
+//! - `Node not ready…`: transient; retried on [`TransientRetry`]'s schedule
+//!   while the worker holds its writes; a close after it is expected, and
+//!   the batches it left unanswered are resent;
+//! - `Transaction too large…`: rejected, and the stream is out of step: the
+//!   connection is replaced and every unanswered batch after it resent;
+//! - any other error: rejected (a verdict).
 //!
 //! ```text
 //!  send() ──► bounded queue (--queue) ──► worker 1..N ── one connection each
@@ -11,19 +20,22 @@
 //!                                            └── reader task: responses → events
 //! ```
 
-use crate::connection::{FrameReader, FrameWriter};
+mod retry;
+mod worker;
+
+pub use retry::{classify, ErrorKind, TransientRetry};
+
 use crate::endpoint::Endpoint;
 use crate::frame::DEFAULT_MAX_FRAME_BYTES;
-use crate::listener::{Stream, WriteHalf};
 use crate::report::{Counters, Stats};
-use crate::response::{self, Response};
-use crate::workload::{Batch, SplitMix64, Workload};
-use std::collections::VecDeque;
+use crate::workload::{Batch, Workload};
+use std::sync::atomic::AtomicU8;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use worker::Worker;
 
 /// Default worker count: the seed's 10–20 workers, at the low end.
 pub const DEFAULT_WORKERS: usize = 10;
@@ -39,11 +51,26 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How long a finishing worker waits for the receiver to close after our
 /// half-close (PEERS.md: "read until EOF (or 1 s)").
 pub const LINGER: Duration = Duration::from_secs(1);
+/// First not-ready retry delay (`--transient-retry-ms`).
+pub const DEFAULT_TRANSIENT_RETRY: Duration = Duration::from_millis(100);
+/// Not-ready retry delay cap: the deployed Go producer's fixed 4 s.
+pub const DEFAULT_TRANSIENT_RETRY_MAX: Duration = Duration::from_secs(4);
+/// Not-ready retries of one batch: the deployed Go producer's 30.
+pub const DEFAULT_TRANSIENT_RETRIES: u32 = 30;
+/// Fire-and-forget: a peer that has answered nothing this long after a
+/// frame was written is taken as silent (`--respond none`), and frames are
+/// done when written from then on (the TypeScript sender's value).
+pub const AUTO_SILENCE: Duration = Duration::from_secs(1);
+/// Fire-and-forget: written frames per connection whose answers may be
+/// outstanding. Large, so pipelining is not throttled; it bounds memory.
+pub const FIRE_AND_FORGET_WINDOW: usize = 1024;
 
 /// When a batch counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
-    /// When its frame is written.
+    /// Without waiting for its answer before writing more; it is settled by
+    /// its answer when the peer answers, and done when written when the
+    /// peer is silent (nothing answered within [`AUTO_SILENCE`]).
     FireAndForget,
     /// When a `"success":true` response for it arrives.
     Acknowledged,
@@ -68,6 +95,9 @@ pub struct SenderConfig {
     pub backoff_initial: Duration,
     /// Largest reconnect delay. Default 1 s.
     pub backoff_max: Duration,
+    /// Retry schedule of batches answered "not ready". Default 100 ms
+    /// doubling to 4 s, 30 retries.
+    pub transient_retry: TransientRetry,
     /// Give up at this instant: undone batches are reported undelivered.
     pub deadline: Instant,
 }
@@ -84,6 +114,11 @@ impl SenderConfig {
             ack_window: DEFAULT_ACK_WINDOW,
             backoff_initial: DEFAULT_BACKOFF_INITIAL,
             backoff_max: DEFAULT_BACKOFF_MAX,
+            transient_retry: TransientRetry {
+                initial: DEFAULT_TRANSIENT_RETRY,
+                max: DEFAULT_TRANSIENT_RETRY_MAX,
+                retries: DEFAULT_TRANSIENT_RETRIES,
+            },
             deadline: Instant::now() + timeout,
         }
     }
@@ -126,18 +161,16 @@ impl Sender {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let config = Arc::new(config);
+        let answering = Arc::new(AtomicU8::new(worker::UNKNOWN));
         let workers = (0..config.workers.max(1))
             .map(|id| {
-                let worker = Worker {
+                let worker = Worker::new(
                     id,
-                    config: config.clone(),
-                    queue: rx.clone(),
-                    stats: stats.clone(),
-                    conn: None,
-                    inflight: VecDeque::new(),
-                    resend: VecDeque::new(),
-                    backoff: Backoff::new(&config, id as u64),
-                };
+                    config.clone(),
+                    rx.clone(),
+                    stats.clone(),
+                    answering.clone(),
+                );
                 tokio::spawn(worker.run())
             })
             .collect();
@@ -181,343 +214,6 @@ impl Sender {
             let _ = w.await;
         }
         self.stats.snapshot()
-    }
-}
-
-/// What a connection's reader task reports to its worker.
-enum Event {
-    /// A response frame (decoded or not).
-    Response(Result<Response, response::MalformedResponse>),
-    /// The connection ended (EOF or error).
-    Closed,
-}
-
-/// One live connection.
-struct Conn {
-    writer: FrameWriter<WriteHalf>,
-    /// Unbounded on purpose: if the worker is busy writing, the reader must
-    /// still drain the socket, or a responding server blocks and our write
-    /// never completes. It holds at most one event per frame we wrote, and
-    /// in acknowledged mode that is bounded by the ack window.
-    events: mpsc::UnboundedReceiver<Event>,
-    reader: JoinHandle<()>,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-/// Capped exponential backoff with jitter (each delay uniform in
-/// `[d/2, d]`), so workers reconnecting together do not retry in lockstep.
-struct Backoff {
-    initial: Duration,
-    max: Duration,
-    current: Duration,
-    rng: SplitMix64,
-}
-
-impl Backoff {
-    fn new(config: &SenderConfig, salt: u64) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        Backoff {
-            initial: config.backoff_initial,
-            max: config.backoff_max,
-            current: config.backoff_initial,
-            rng: SplitMix64::new(nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        }
-    }
-
-    fn reset(&mut self) {
-        self.current = self.initial;
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let d = self.current;
-        self.current = (self.current * 2).min(self.max);
-        let half = d / 2;
-        let span = (d - half).as_nanos() as u64;
-        let jitter = if span == 0 {
-            0
-        } else {
-            self.rng.next_u64() % (span + 1)
-        };
-        half + Duration::from_nanos(jitter)
-    }
-}
-
-struct Worker {
-    id: usize,
-    config: Arc<SenderConfig>,
-    queue: Arc<Mutex<mpsc::Receiver<Batch>>>,
-    stats: Arc<Stats>,
-    conn: Option<Conn>,
-    /// Written, not yet acknowledged (acknowledged mode), oldest first: the
-    /// server answers in order, so a response belongs to the front entry.
-    inflight: VecDeque<Batch>,
-    /// Taken but not done, to be written again on a new connection.
-    resend: VecDeque<Batch>,
-    backoff: Backoff,
-}
-
-impl Worker {
-    fn acknowledged(&self) -> bool {
-        self.config.delivery == Delivery::Acknowledged
-    }
-
-    async fn run(mut self) {
-        let deadline = self.config.deadline;
-        let mut queue_open = true;
-        loop {
-            self.poll_events();
-            let room = !self.acknowledged() || self.inflight.len() < self.config.ack_window.max(1);
-            if room {
-                if let Some(batch) = self.resend.pop_front() {
-                    self.deliver(batch).await;
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    continue;
-                }
-            }
-            if !queue_open && self.inflight.is_empty() {
-                break;
-            }
-            let queue = self.queue.clone();
-            tokio::select! {
-                biased;
-                _ = tokio::time::sleep_until(deadline) => break,
-                ev = next_event(&mut self.conn), if self.conn.is_some() => self.on_event(ev),
-                b = async { queue.lock().await.recv().await }, if room && queue_open => match b {
-                    Some(batch) => self.deliver(batch).await,
-                    None => queue_open = false,
-                },
-            }
-        }
-        let unfinished = self.inflight.len();
-        if unfinished > 0 {
-            for _ in 0..unfinished {
-                self.stats.error("AckTimeout");
-            }
-        }
-        self.finish().await;
-    }
-
-    /// Handle every event already waiting, without blocking.
-    fn poll_events(&mut self) {
-        while let Some(conn) = &mut self.conn {
-            match conn.events.try_recv() {
-                Ok(ev) => self.on_event(Some(ev)),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => self.on_event(None),
-            }
-        }
-    }
-
-    fn on_event(&mut self, ev: Option<Event>) {
-        match ev {
-            Some(Event::Response(r)) => {
-                if !self.acknowledged() {
-                    return; // counted by the reader; nothing to match
-                }
-                match r {
-                    Ok(resp) => match self.inflight.pop_front() {
-                        Some(_) if resp.success => self.stats.update(|c| {
-                            c.acknowledged += 1;
-                            c.delivered += 1;
-                            c.touch();
-                        }),
-                        // Rejected by the application: resending would be
-                        // rejected again, so it stays undelivered.
-                        Some(_) => self.stats.error("Rejected"),
-                        None => self.stats.error("UnexpectedResponse"),
-                    },
-                    // We cannot tell what the server did with the batch, and
-                    // pairing of later responses is suspect: drop the
-                    // connection and resend (at-least-once).
-                    Err(_) => self.connection_lost(),
-                }
-            }
-            Some(Event::Closed) | None => self.connection_lost(),
-        }
-    }
-
-    /// The connection broke: forget it; everything unacknowledged goes
-    /// back, in order, ahead of anything else waiting to be resent.
-    fn connection_lost(&mut self) {
-        if self.conn.take().is_some() {
-            self.stats.error("ConnectionLost");
-        }
-        while let Some(b) = self.inflight.pop_back() {
-            self.resend.push_front(b);
-        }
-    }
-
-    /// Connect (retrying until the deadline) if needed, then write `batch`
-    /// once. A batch that could not be written goes to the resend queue.
-    async fn deliver(&mut self, batch: Batch) {
-        if self.conn.is_none() && !self.connect().await {
-            self.resend.push_front(batch);
-            return;
-        }
-        let Some(conn) = &mut self.conn else {
-            self.resend.push_front(batch);
-            return;
-        };
-        let ack = self.config.delivery == Delivery::Acknowledged;
-        if ack {
-            // Before writing: the response may arrive before we look again.
-            self.inflight.push_back(batch.clone());
-        }
-        self.stats.update(|c| {
-            c.first.get_or_insert_with(std::time::Instant::now);
-        });
-        let written = tokio::time::timeout_at(
-            self.config.deadline,
-            conn.writer.write_frame(&batch.payload),
-        )
-        .await;
-        match written {
-            Ok(Ok(())) => {
-                self.stats.update(|c| {
-                    c.frames += 1;
-                    c.transactions += batch.transactions;
-                    c.bytes += batch.payload.len() as u64;
-                    c.digest.merge(batch.digest);
-                    if !ack {
-                        c.delivered += 1;
-                        c.touch();
-                    }
-                });
-            }
-            Ok(Err(e)) => {
-                eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
-                if ack {
-                    self.connection_lost(); // moves `batch` back from inflight
-                } else {
-                    self.connection_lost();
-                    self.resend.push_front(batch);
-                }
-            }
-            Err(_) => {
-                // Deadline while blocked writing: a partial frame may be on
-                // the wire, so the connection is unusable; the batch is
-                // undelivered.
-                if !ack {
-                    self.resend.push_front(batch);
-                }
-                self.connection_lost();
-            }
-        }
-    }
-
-    /// Open a connection, retrying with backoff until the deadline.
-    async fn connect(&mut self) -> bool {
-        loop {
-            let attempt = tokio::time::timeout_at(
-                self.config.deadline,
-                Stream::connect(&self.config.endpoint),
-            )
-            .await;
-            match attempt {
-                Ok(Ok(stream)) => {
-                    self.backoff.reset();
-                    self.conn = Some(self.open(stream));
-                    return true;
-                }
-                Ok(Err(e)) => {
-                    self.stats.error("ConnectFailed");
-                    let delay = self.backoff.next_delay();
-                    if Instant::now() + delay >= self.config.deadline {
-                        eprintln!(
-                            "txlane-sender: worker {}: giving up connecting: {e}",
-                            self.id
-                        );
-                        return false;
-                    }
-                    tokio::time::sleep(delay).await;
-                }
-                Err(_) => {
-                    self.stats.error("ConnectFailed");
-                    return false;
-                }
-            }
-        }
-    }
-
-    /// Start the reader task for a fresh connection.
-    fn open(&self, stream: Stream) -> Conn {
-        let (rd, wr) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let stats = self.stats.clone();
-        let max = self.config.max_frame_bytes;
-        let reader = tokio::spawn(async move {
-            let mut reader = FrameReader::new(rd, max, None);
-            loop {
-                match reader.read_frame().await {
-                    Ok(Some(payload)) => {
-                        let parsed = response::decode(&payload);
-                        stats.update(|c| match &parsed {
-                            Ok(r) if r.success => c.responses_ok += 1,
-                            Ok(_) => c.responses_error += 1,
-                            Err(_) => *c.errors.entry("MalformedResponse".into()).or_insert(0) += 1,
-                        });
-                        if tx.send(Event::Response(parsed)).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) | Err(_) => {
-                        let _ = tx.send(Event::Closed);
-                        break;
-                    }
-                }
-            }
-        });
-        Conn {
-            writer: FrameWriter::new(wr),
-            events: rx,
-            reader,
-        }
-    }
-
-    /// Graceful end (PEERS.md): half-close, then read until the receiver
-    /// closes or [`LINGER`] passes, so it has seen every byte we wrote.
-    async fn finish(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        let _ = tokio::time::timeout(LINGER, conn.writer.shutdown()).await;
-        let until = Instant::now() + LINGER;
-        // Anything but a response (our reader saw EOF, or LINGER passed)
-        // ends the wait.
-        while let Ok(Some(Event::Response(r))) =
-            tokio::time::timeout_at(until, conn.events.recv()).await
-        {
-            // Late acknowledgements (after the deadline) still count.
-            if self.acknowledged() && self.inflight.front().is_some() {
-                self.inflight.pop_front();
-                if r.is_ok_and(|resp| resp.success) {
-                    self.stats.update(|c| {
-                        c.acknowledged += 1;
-                        c.delivered += 1;
-                        c.touch();
-                    });
-                }
-            }
-        }
-    }
-}
-
-/// Wait for the next event of the current connection (`None` if the reader
-/// is gone).
-async fn next_event(conn: &mut Option<Conn>) -> Option<Event> {
-    match conn {
-        Some(c) => c.events.recv().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -22,7 +22,9 @@ struct Args {
     /// Where to connect: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT.
     #[arg(long, value_name = "ENDPOINT")]
     endpoint: Endpoint,
-    /// When a batch is done: when written, or when acknowledged with success.
+    /// Pipelined without waiting (fire-and-forget), or one ack window per
+    /// connection (acknowledged); either way a batch is done when answered
+    /// with success (or written, to a silent peer).
     #[arg(long, value_enum, default_value = "fire-and-forget")]
     delivery: DeliveryArg,
     /// Workers; each owns one persistent connection.
@@ -49,6 +51,11 @@ struct Args {
     /// Largest payload this sender writes (extension).
     #[arg(long, default_value_t = txlane_peer::frame::DEFAULT_MAX_FRAME_BYTES)]
     max_frame_bytes: usize,
+    /// First delay before resending a batch answered "Node not ready…", in
+    /// ms; it doubles per retry of that batch, capped at 4000 ms, at most 30
+    /// retries (extension).
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    transient_retry_ms: u64,
 }
 
 /// Drop a leading `send` word so `PEER send --endpoint …` works too.
@@ -85,6 +92,11 @@ fn main() -> ExitCode {
         config.workers = args.workers;
         config.queue = args.queue;
         config.max_frame_bytes = args.max_frame_bytes;
+        config.transient_retry.initial = Duration::from_millis(args.transient_retry_ms);
+        config.transient_retry.max = config
+            .transient_retry
+            .max
+            .max(config.transient_retry.initial);
         let spec = WorkloadSpec {
             seed: args.seed,
             batches: args.batches,

@@ -1,0 +1,583 @@
+//! One worker: a persistent connection, the batches it owes answers for,
+//! and what it does with each answer (PEERS.md "send").
+//!
+//! ```text
+//!  resend ◄── connection lost / out of step ◄── inflight (written, unanswered)
+//!    ▲                                              │ answer, in order
+//!    └── delayed (not ready; writes held) ◄─────────┤ success → delivered
+//!                                                   └ error   → rejected
+//! ```
+
+use super::retry::{classify, Backoff, ErrorKind};
+use super::{Delivery, SenderConfig, AUTO_SILENCE, FIRE_AND_FORGET_WINDOW, LINGER};
+use crate::connection::{FrameReader, FrameWriter};
+use crate::listener::{Stream, WriteHalf};
+use crate::report::Stats;
+use crate::response::{self, Response};
+use crate::workload::Batch;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// [`Worker::answering`]: no answer seen yet (fire-and-forget only).
+pub(super) const UNKNOWN: u8 = 0;
+/// The peer answers: every frame is settled by its answer.
+pub(super) const ANSWERS: u8 = 1;
+/// The peer left a frame unanswered for [`AUTO_SILENCE`] and never
+/// answered anything: a `--respond none` receiver; done when written.
+pub(super) const SILENT: u8 = 2;
+
+/// A batch and how often the peer answered it "not ready".
+pub(super) struct Item {
+    pub(super) batch: Batch,
+    not_ready: u32,
+}
+
+impl Item {
+    pub(super) fn new(batch: Batch) -> Self {
+        Item {
+            batch,
+            not_ready: 0,
+        }
+    }
+}
+
+/// A written frame waiting for its answer.
+struct Written {
+    item: Item,
+    at: Instant,
+}
+
+/// What a connection's reader task reports to its worker.
+enum Event {
+    /// A response frame (decoded or not).
+    Response(Result<Response, response::MalformedResponse>),
+    /// The read side ended: `clean` is end of stream between frames (the
+    /// peer closed or half-closed), otherwise an error.
+    Closed { clean: bool },
+}
+
+/// One live connection.
+struct Conn {
+    writer: FrameWriter<WriteHalf>,
+    /// Unbounded on purpose: the reader must drain the socket even while
+    /// the worker is blocked writing, or a responding server blocks and our
+    /// write never completes. At most one event per frame written.
+    events: mpsc::UnboundedReceiver<Event>,
+    reader: JoinHandle<()>,
+    /// Frames written and answers read on this connection: more answers
+    /// than frames means the stream is out of step.
+    written: u64,
+    answered: u64,
+    /// Frames on it are settled by answers (acknowledged mode, or a peer
+    /// not known to be silent).
+    tracked: bool,
+    /// It carried a not-ready answer: a close that follows is the deployed
+    /// epoch-transition close, not a failure.
+    saw_transient: bool,
+    /// The peer half-closed and the reader stopped; writes may go on (a
+    /// `--respond none` receiver that shut its write side down).
+    eof: bool,
+    /// A write failed at this instant: nothing more is written on it, and
+    /// it is dropped once the reader has delivered what the peer said
+    /// before closing (a not-ready answer, typically), or after [`LINGER`].
+    broken: Option<Instant>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+pub(super) struct Worker {
+    pub(super) id: usize,
+    pub(super) config: Arc<SenderConfig>,
+    pub(super) queue: Arc<Mutex<mpsc::Receiver<Batch>>>,
+    pub(super) stats: Arc<Stats>,
+    /// Shared by all workers: [`UNKNOWN`], [`ANSWERS`] or [`SILENT`].
+    pub(super) answering: Arc<AtomicU8>,
+    pub(super) backoff: Backoff,
+    conn: Option<Conn>,
+    /// Written, unanswered, oldest first: answers come in order.
+    inflight: VecDeque<Written>,
+    /// Taken, not done, to be written (again) before anything new.
+    resend: VecDeque<Item>,
+    /// Answered "not ready", waiting for `hold_until`.
+    delayed: Vec<Item>,
+    /// No frame is written before this instant: the peer is not ready.
+    hold_until: Option<Instant>,
+}
+
+impl Worker {
+    pub(super) fn new(
+        id: usize,
+        config: Arc<SenderConfig>,
+        queue: Arc<Mutex<mpsc::Receiver<Batch>>>,
+        stats: Arc<Stats>,
+        answering: Arc<AtomicU8>,
+    ) -> Self {
+        let backoff = Backoff::new(&config, id as u64);
+        Worker {
+            id,
+            config,
+            queue,
+            stats,
+            answering,
+            backoff,
+            conn: None,
+            inflight: VecDeque::new(),
+            resend: VecDeque::new(),
+            delayed: Vec::new(),
+            hold_until: None,
+        }
+    }
+
+    fn acknowledged(&self) -> bool {
+        self.config.delivery == Delivery::Acknowledged
+    }
+
+    fn window(&self) -> usize {
+        if self.acknowledged() {
+            self.config.ack_window.max(1)
+        } else {
+            FIRE_AND_FORGET_WINDOW
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let deadline = self.config.deadline;
+        let mut queue_open = true;
+        loop {
+            self.poll_events();
+            let now = Instant::now();
+            if self.hold_until.is_some_and(|t| now >= t) {
+                self.hold_until = None;
+                for item in self.delayed.drain(..).rev() {
+                    self.resend.push_front(item);
+                }
+            }
+            let broken = self
+                .conn
+                .as_ref()
+                .and_then(|c| c.broken)
+                .map(|t| t + LINGER);
+            if broken.is_some_and(|t| now >= t) {
+                self.drop_connection(true);
+            }
+            let silence = self.check_silence(now);
+            let room = self.hold_until.is_none()
+                && self.inflight.len() < self.window()
+                && broken.is_none();
+            if room {
+                if let Some(item) = self.resend.pop_front() {
+                    self.deliver(item).await;
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if !queue_open
+                && self.inflight.is_empty()
+                && self.resend.is_empty()
+                && self.delayed.is_empty()
+            {
+                break;
+            }
+            let wake = [self.hold_until, silence, broken]
+                .into_iter()
+                .flatten()
+                .min();
+            let queue = self.queue.clone();
+            tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = sleep_until_some(wake), if wake.is_some() => {}
+                ev = next_event(&mut self.conn), if self.conn.as_ref().is_some_and(|c| !c.eof) => self.on_event(ev),
+                b = async { queue.lock().await.recv().await }, if room && queue_open => match b {
+                    Some(batch) => self.deliver(Item::new(batch)).await,
+                    None => queue_open = false,
+                },
+            }
+        }
+        if self.acknowledged() || self.answering.load(Ordering::Acquire) == ANSWERS {
+            for _ in 0..self.inflight.len() {
+                self.stats.error("AckTimeout");
+            }
+        }
+        self.finish().await;
+    }
+
+    /// Handle every event already waiting, without blocking.
+    fn poll_events(&mut self) {
+        while let Some(conn) = self.conn.as_mut().filter(|c| !c.eof) {
+            match conn.events.try_recv() {
+                Ok(ev) => self.on_event(Some(ev)),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => self.on_event(None),
+            }
+        }
+    }
+
+    fn on_event(&mut self, ev: Option<Event>) {
+        match ev {
+            Some(Event::Response(r)) => self.on_response(r),
+            Some(Event::Closed { clean: true }) => self.on_eof(),
+            Some(Event::Closed { clean: false }) | None => self.drop_connection(true),
+        }
+    }
+
+    /// End of stream from the peer. A peer that never answered and shut its
+    /// write side down is silent: writing may go on, and frames are done
+    /// when written. Otherwise the unanswered frames are resent.
+    fn on_eof(&mut self) {
+        let Some(conn) = &mut self.conn else { return };
+        let silent_peer = !self.config.delivery.eq(&Delivery::Acknowledged)
+            && conn.answered == 0
+            && self.answering.load(Ordering::Acquire) != ANSWERS;
+        if !silent_peer {
+            self.drop_connection(true);
+            return;
+        }
+        conn.eof = true;
+        conn.tracked = false;
+        let _ =
+            self.answering
+                .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire);
+        while let Some(w) = self.inflight.pop_front() {
+            self.settle(w.item.batch, false, Some(w.at));
+        }
+    }
+
+    /// Settle the oldest written frame with its answer.
+    fn on_response(&mut self, r: Result<Response, response::MalformedResponse>) {
+        let Some(conn) = &mut self.conn else { return };
+        conn.answered += 1;
+        let (tracked, surplus) = (conn.tracked, conn.answered > conn.written);
+        if !tracked {
+            // A silent peer's frames were done when written; answers only
+            // tell us whether the stream is still in step.
+            if surplus {
+                self.out_of_step("more answers than frames written");
+            }
+            return;
+        }
+        if !self.acknowledged() {
+            let _ = self.answering.compare_exchange(
+                UNKNOWN,
+                ANSWERS,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        let Some(front) = self.inflight.pop_front() else {
+            self.out_of_step("an answer with no frame waiting for one");
+            return;
+        };
+        match r {
+            // We cannot tell what the peer did with the batch, and the
+            // pairing of later answers is suspect: resend (at-least-once).
+            Err(_) => {
+                self.inflight.push_front(front);
+                self.drop_connection(true);
+            }
+            Ok(resp) if resp.success => self.settle(front.item.batch, true, None),
+            Ok(resp) => {
+                let error = resp.error.unwrap_or_default();
+                match classify(&error) {
+                    ErrorKind::Transient => {
+                        if let Some(conn) = &mut self.conn {
+                            conn.saw_transient = true;
+                        }
+                        self.stats.error("NotReady");
+                        self.retry_later(front.item, &error);
+                    }
+                    ErrorKind::OutOfStep => {
+                        self.stats.error("Rejected");
+                        eprintln!("txlane-sender: worker {}: rejected: {error}", self.id);
+                        self.out_of_step("the peer refused a frame as too large");
+                    }
+                    ErrorKind::Final => self.stats.error("Rejected"),
+                }
+            }
+        }
+    }
+
+    /// A not-ready answer: retry the batch after the schedule's delay, and
+    /// write nothing on this worker until then.
+    fn retry_later(&mut self, mut item: Item, error: &str) {
+        let Some(delay) = self.config.transient_retry.delay(item.not_ready) else {
+            eprintln!(
+                "txlane-sender: worker {}: still not ready after {} retries: {error}",
+                self.id, item.not_ready
+            );
+            self.stats.error("Rejected");
+            return;
+        };
+        item.not_ready += 1;
+        let at = Instant::now() + delay;
+        self.hold_until = Some(self.hold_until.map_or(at, |h| h.max(at)));
+        self.delayed.push(item);
+    }
+
+    /// The answers no longer match our frames: close the connection;
+    /// everything unanswered is resent on a new one.
+    fn out_of_step(&mut self, why: &str) {
+        self.stats.error("OutOfStep");
+        eprintln!(
+            "txlane-sender: worker {}: out of step ({why}); reconnecting and resending",
+            self.id
+        );
+        self.drop_connection(false);
+    }
+
+    /// Forget the connection; everything unanswered goes back, in order,
+    /// ahead of anything else waiting to be resent. A close after a
+    /// not-ready answer is the peer's normal epoch-transition close.
+    fn drop_connection(&mut self, count_lost: bool) {
+        if let Some(conn) = self.conn.take() {
+            if count_lost && !conn.saw_transient {
+                self.stats.error("ConnectionLost");
+            }
+        }
+        while let Some(w) = self.inflight.pop_back() {
+            self.resend.push_front(w.item);
+        }
+    }
+
+    /// A batch is delivered: answered with success (`answered`), or written
+    /// to a silent peer (at `written`).
+    fn settle(&self, batch: Batch, answered: bool, written: Option<Instant>) {
+        self.stats.update(|c| {
+            if answered {
+                c.acknowledged += 1;
+            }
+            c.delivered += 1;
+            c.digest.merge(batch.digest);
+            match written.map(Instant::into_std) {
+                Some(at) => {
+                    c.first.get_or_insert(at);
+                    c.last = Some(c.last.map_or(at, |l| l.max(at)));
+                }
+                None => c.touch(),
+            }
+        });
+    }
+
+    /// Fire-and-forget: decide whether the peer is silent. Returns when to
+    /// look again.
+    fn check_silence(&mut self, now: Instant) -> Option<Instant> {
+        if self.acknowledged() || !self.conn.as_ref().is_some_and(|c| c.tracked) {
+            return None;
+        }
+        let state = self.answering.load(Ordering::Acquire);
+        if state == ANSWERS {
+            return None;
+        }
+        let front = self.inflight.front()?.at;
+        if state == UNKNOWN && now < front + AUTO_SILENCE {
+            return Some(front + AUTO_SILENCE);
+        }
+        if self
+            .answering
+            .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            eprintln!("txlane-sender: no answer within {AUTO_SILENCE:?}; taking the peer as silent (done when written)");
+        }
+        if let Some(conn) = &mut self.conn {
+            conn.tracked = false;
+        }
+        while let Some(w) = self.inflight.pop_front() {
+            self.settle(w.item.batch, false, Some(w.at));
+        }
+        None
+    }
+
+    /// Connect if needed, then write the item's frame once. A frame that
+    /// could not be written goes back to the resend queue.
+    async fn deliver(&mut self, item: Item) {
+        if self.conn.is_none() && !self.connect().await {
+            self.resend.push_front(item);
+            return;
+        }
+        let Some(conn) = &mut self.conn else {
+            self.resend.push_front(item);
+            return;
+        };
+        let payload = item.batch.payload.clone();
+        let transactions = item.batch.transactions;
+        let now = Instant::now();
+        self.stats.update(|c| {
+            c.first.get_or_insert_with(std::time::Instant::now);
+        });
+        // Before writing: the answer may arrive before we look again.
+        let mut untracked = Some(item);
+        if conn.tracked {
+            if let Some(item) = untracked.take() {
+                self.inflight.push_back(Written { item, at: now });
+            }
+        }
+        conn.written += 1;
+        let written =
+            tokio::time::timeout_at(self.config.deadline, conn.writer.write_frame(&payload)).await;
+        match written {
+            Ok(Ok(())) => {
+                self.stats.update(|c| {
+                    c.frames += 1;
+                    c.transactions += transactions;
+                    c.bytes += payload.len() as u64;
+                });
+                if let Some(item) = untracked {
+                    self.settle(item.batch, false, None);
+                }
+            }
+            Ok(Err(e)) if !conn.eof => {
+                // The peer may have answered and closed (the deployed
+                // epoch-transition close): let the reader deliver those
+                // answers before the connection is dropped.
+                eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
+                conn.broken = Some(Instant::now());
+                if let Some(item) = untracked {
+                    self.resend.push_front(item);
+                }
+            }
+            failed => {
+                // An error with nothing left to read, or the deadline while
+                // blocked writing (a partial frame may be on the wire): the
+                // connection is unusable and the batch is not delivered.
+                if let Ok(Err(e)) = failed {
+                    eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
+                }
+                self.drop_connection(true);
+                if let Some(item) = untracked {
+                    self.resend.push_front(item);
+                }
+            }
+        }
+    }
+
+    /// Open a connection, retrying with backoff until the deadline.
+    async fn connect(&mut self) -> bool {
+        loop {
+            let attempt = tokio::time::timeout_at(
+                self.config.deadline,
+                Stream::connect(&self.config.endpoint),
+            )
+            .await;
+            match attempt {
+                Ok(Ok(stream)) => {
+                    self.backoff.reset();
+                    self.conn = Some(self.open(stream));
+                    return true;
+                }
+                Ok(Err(e)) => {
+                    self.stats.error("ConnectFailed");
+                    let delay = self.backoff.next_delay();
+                    if Instant::now() + delay >= self.config.deadline {
+                        eprintln!(
+                            "txlane-sender: worker {}: giving up connecting: {e}",
+                            self.id
+                        );
+                        return false;
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+                Err(_) => {
+                    self.stats.error("ConnectFailed");
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Start the reader task for a fresh connection.
+    fn open(&self, stream: Stream) -> Conn {
+        let (rd, wr) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stats = self.stats.clone();
+        let max = self.config.max_frame_bytes;
+        let reader = tokio::spawn(async move {
+            let mut reader = FrameReader::new(rd, max, None);
+            loop {
+                match reader.read_frame().await {
+                    Ok(Some(payload)) => {
+                        let parsed = response::decode(&payload);
+                        stats.update(|c| match &parsed {
+                            Ok(r) if r.success => c.responses_ok += 1,
+                            Ok(_) => c.responses_error += 1,
+                            Err(_) => *c.errors.entry("MalformedResponse".into()).or_insert(0) += 1,
+                        });
+                        if tx.send(Event::Response(parsed)).is_err() {
+                            break;
+                        }
+                    }
+                    end => {
+                        let _ = tx.send(Event::Closed {
+                            clean: matches!(end, Ok(None)),
+                        });
+                        break;
+                    }
+                }
+            }
+        });
+        let tracked = self.acknowledged() || self.answering.load(Ordering::Acquire) != SILENT;
+        Conn {
+            writer: FrameWriter::new(wr),
+            events: rx,
+            reader,
+            written: 0,
+            answered: 0,
+            tracked,
+            saw_transient: false,
+            eof: false,
+            broken: None,
+        }
+    }
+
+    /// Graceful end (PEERS.md): half-close, then read until the receiver
+    /// closes or [`LINGER`] passes, so it has seen every byte we wrote. Late
+    /// answers still settle their batches; a fire-and-forget sender whose
+    /// peer never answered counts what it wrote as done.
+    async fn finish(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            let _ = tokio::time::timeout(LINGER, conn.writer.shutdown()).await;
+            if conn.eof {
+                self.conn = None;
+            }
+            let until = Instant::now() + LINGER;
+            while self.conn.is_some() {
+                match tokio::time::timeout_at(until, next_event(&mut self.conn)).await {
+                    Ok(Some(Event::Response(r))) => self.on_response(r),
+                    _ => break,
+                }
+            }
+            self.conn = None;
+        }
+        if !self.acknowledged() && self.answering.load(Ordering::Acquire) != ANSWERS {
+            while let Some(w) = self.inflight.pop_front() {
+                self.settle(w.item.batch, false, Some(w.at));
+            }
+        }
+    }
+}
+
+/// Wait for the next event of the current connection (`None` if the reader
+/// is gone).
+async fn next_event(conn: &mut Option<Conn>) -> Option<Event> {
+    match conn {
+        Some(c) => c.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
