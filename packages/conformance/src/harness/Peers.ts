@@ -115,26 +115,34 @@ const TOOLCHAIN: Readonly<Record<Language, { readonly command: string; readonly 
 }
 
 /**
- * Whether the binaries of `language` for `roles` are here; if not, the reason names the
- * missing binary (hence the role), where it was looked for, and exactly how to get it.
+ * Whether the reference binary `name` of `language` is here (see {@link locatePeerBinary}); if
+ * not, the reason says what is missing (`what`, e.g. `rust receiver`), where it was looked for,
+ * and exactly how to get it. Use this for every binary of `peers/` (the deployed emulators
+ * too), so that an installed package finds the prebuilt copies and a missing one is a skip
+ * with the same wording.
  */
+export const binaryAvailability = (language: Language, name: string, what: string = name): Availability => {
+  if (locatePeerBinary(language, name) !== undefined) return { ok: true }
+  const prebuilt = PREBUILT_PLATFORMS.includes(PLATFORM)
+    ? `not in ${path.relative(packageRoot, prebuiltDir(packageRoot))}`
+    : `no prebuilt binaries for ${PLATFORM}`
+  const { command, install } = TOOLCHAIN[language]
+  const how =
+    which(command) === undefined
+      ? `no \`${command}\` on PATH to build it: ${install}, then run \`${buildCommand(language)}\``
+      : `run \`${buildCommand(language)}\``
+  return {
+    ok: false,
+    reason: `${what} not available (${name}: ${prebuilt}, not built in ${path.relative(packageRoot, builtDir(packageRoot, language))}; ${how})`,
+    toolchain: true
+  }
+}
+
+/** Whether the testee binaries of `language` for `roles` are here; the reason names the missing role. */
 const peerAvailability = (language: Language, roles: ReadonlyArray<Role>): Availability => {
   for (const role of roles) {
-    const name = `txlane-${language}-${role}`
-    if (locatePeerBinary(language, name) !== undefined) continue
-    const prebuilt = PREBUILT_PLATFORMS.includes(PLATFORM)
-      ? `not in ${path.relative(packageRoot, prebuiltDir(packageRoot))}`
-      : `no prebuilt binaries for ${PLATFORM}`
-    const { command, install } = TOOLCHAIN[language]
-    const how =
-      which(command) === undefined
-        ? `no \`${command}\` on PATH to build it: ${install}, then run \`${buildCommand(language)}\``
-        : `run \`${buildCommand(language)}\``
-    return {
-      ok: false,
-      reason: `${language} ${role} not available (${name}: ${prebuilt}, not built in ${path.relative(packageRoot, builtDir(packageRoot, language))}; ${how})`,
-      toolchain: true
-    }
+    const a = binaryAvailability(language, `txlane-${language}-${role}`, `${language} ${role}`)
+    if (!a.ok) return a
   }
   return { ok: true }
 }
