@@ -74,6 +74,6 @@ it("a short write (file-size limit) never leaves a torn frame in the capture fil
   expect(ok).toBeLessThan(FRAMES) // the limit was really hit
   expect(decoded.frames).toHaveLength(ok)
   // The frames in the file are the first `ok` ones, whole and in order.
-  decoded.frames.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(payloads[i]!))).toBe(true))
+  expect(decoded.frames.every((f, i) => Buffer.from(f).equals(Buffer.from(payloads[i]!)))).toBe(true)
   expect(responses.slice(ok).every((r) => !r.success && String(r.error).includes("capture file"))).toBe(true)
 }, 60_000)

@@ -150,7 +150,9 @@ export class Connection {
    */
   private hasRoomForFrame(): boolean {
     const settings = this.core.settings
-    if (this.queuedFrames >= settings.connectionQueueCapacity || this.writeBlocked) return false
+    // A closed connection's responses are dropped: its unread ones no longer hold it back.
+    const blocked = this.writeBlocked && this.state !== "closed"
+    if (this.queuedFrames >= settings.connectionQueueCapacity || blocked) return false
     return this.queuedFrames === 0 || this.core.stats.queuedFrames < settings.queueCapacity
   }
 
@@ -192,8 +194,7 @@ export class Connection {
     }
     if (response !== undefined) this.respondInOrder(job.seq, response)
     if (this.state === "draining") this.maybeFinishDrain()
-    else if (this.state === "closed")
-      this.pump() // frames of a reset connection's last read
+    else if (this.state === "closed") this.pumpClosed()
     else this.updateFlow()
     this.core.roomChanged()
     return next
@@ -260,16 +261,23 @@ export class Connection {
     this.leaveRoomSet()
     this.state = "closed"
     this.core.closed(this)
-    if (wasReading && this.hasPending()) {
-      // Closed (reset) with complete frames still undecoded in its last read: they are still
-      // submitted, under the same admission as ever (one more each time one of its jobs
-      // finishes, see `complete`), so a client cannot bypass admission by resetting. A partial
-      // frame at the end is then discarded and counted when the read is used up.
-      this.pump()
-      if (this.hasPending()) return
+    if (wasReading) {
+      this.pumpClosed()
+    } else {
+      this.decoder.end()
+      this.countDecoderBytes()
     }
+  }
+
+  // Closed (reset) with complete frames still undecoded in its last read: they are still
+  // submitted, under the same admission as ever (more each time one of its jobs finishes, see
+  // `complete`), so a client cannot bypass admission by resetting. When the read is used up, a
+  // partial frame at its end is discarded and counted, and its memory released.
+  private pumpClosed(): void {
+    if (this.hasPending()) this.pump()
+    if (this.hasPending()) return
     const truncated = this.decoder.end()
-    if (wasReading && truncated !== undefined) this.core.report(truncated, this.id)
+    if (truncated !== undefined) this.core.report(truncated, this.id)
     this.countDecoderBytes()
   }
 
