@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"math/rand/v2"
-	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +33,19 @@ const (
 	// DefaultDrainTimeout bounds the final read-until-EOF after half-closing a connection
 	// (PEERS.md: "reads until EOF (or 1 s)").
 	DefaultDrainTimeout = time.Second
+	// DefaultFireAndForgetWindow bounds the written frames of one fire-and-forget
+	// connection whose answers may be outstanding: large, so pipelining is not throttled.
+	DefaultFireAndForgetWindow = 1024
+	// AutoSilence: a fire-and-forget sender whose peer has answered nothing this long after
+	// a frame was written takes the peer as silent (`--respond none`); frames are then done
+	// when written. The TypeScript sender's value.
+	AutoSilence = time.Second
+	// DefaultTransientRetry, DefaultTransientRetryMax and DefaultTransientRetries are the
+	// schedule of a batch answered "Node not ready…": 100 ms, doubling, capped at the
+	// deployed Go producer's 4 s, at most its 30 retries.
+	DefaultTransientRetry    = 100 * time.Millisecond
+	DefaultTransientRetryMax = 4 * time.Second
+	DefaultTransientRetries  = 30
 )
 
 // Sender error kinds (PEERS.md report names), counted in SenderMetrics.Errors.
@@ -45,6 +54,7 @@ const (
 	KindAckTimeout        = "AckTimeout"
 	KindMalformedResponse = "MalformedResponse"
 	KindUnexpected        = "UnexpectedResponse"
+	KindOutOfStep         = "OutOfStep"
 )
 
 // ErrSenderClosed is returned by SendBatch after Close has begun.
@@ -54,13 +64,19 @@ var ErrSenderClosed = errors.New("txlane: sender closed")
 type Delivery int
 
 const (
-	// FireAndForget: a batch is done once its frame is written. Responses are still read
-	// (and counted) so that a responding receiver cannot block the sender. It is the zero
-	// value and the seed's mode.
+	// FireAndForget: frames are written without waiting for answers (up to
+	// DefaultFireAndForgetWindow per connection). Answers are always read; when the peer
+	// answers, a batch is settled by its answer exactly as in Acknowledged mode; when it is
+	// silent (nothing answered within AutoSilence, or it shut its write side down without
+	// answering), a batch is done once its frame is written. It is the zero value and the
+	// seed's mode.
 	FireAndForget Delivery = iota
-	// Acknowledged: a batch is done once a `"success":true` response for it arrives.
-	// Frames are pipelined (up to WithMaxInFlight per connection) and responses matched
-	// in order; the unacknowledged batches of a broken connection are resent.
+	// Acknowledged: a batch is done once a `"success":true` response for it arrives
+	// (`"queued":true` included). Frames are pipelined (up to WithMaxInFlight per
+	// connection) and responses matched in order. "Node not ready…" answers are retried on
+	// the transient schedule while the worker holds its writes; "Transaction too large…"
+	// rejects the batch and replaces the out-of-step connection; any other error answer
+	// rejects the batch; the unanswered batches of a broken connection are resent.
 	Acknowledged
 )
 
@@ -82,6 +98,8 @@ type senderConfig struct {
 	maxInFlight   int
 	drainTimeout  time.Duration
 	onWrite       func(batch []byte)
+	onDelivered   func(batch []byte)
+	transient     TransientRetry
 	logger        *log.Logger
 }
 
@@ -124,6 +142,23 @@ func WithDrainTimeout(d time.Duration) SenderOption {
 // concurrently and must be fast.
 func WithOnWrite(f func(batch []byte)) SenderOption { return func(c *senderConfig) { c.onWrite = f } }
 
+// WithOnDelivered registers a function called once with every batch that counts as
+// delivered (answered with success, or written to a silent peer). Called from worker
+// goroutines concurrently; it must be fast.
+func WithOnDelivered(f func(batch []byte)) SenderOption {
+	return func(c *senderConfig) { c.onDelivered = f }
+}
+
+// WithTransientRetry sets the schedule of batches answered "Node not ready…": the first
+// delay, doubling per retry of the batch up to maxDelay, at most retries retries (then the
+// batch counts as rejected). Defaults DefaultTransientRetry, DefaultTransientRetryMax,
+// DefaultTransientRetries.
+func WithTransientRetry(initial, maxDelay time.Duration, retries int) SenderOption {
+	return func(c *senderConfig) {
+		c.transient = TransientRetry{Initial: initial, Max: maxDelay, Retries: retries}
+	}
+}
+
 // WithLogger sets where connection errors are logged (default: nowhere).
 func WithLogger(l *log.Logger) SenderOption { return func(c *senderConfig) { c.logger = l } }
 
@@ -134,8 +169,8 @@ type SenderMetrics struct {
 	Sent           int64   // frames written; a resent batch counts once per write
 	Bytes          int64   // payload bytes of those frames
 	Failed         int64   // failed delivery attempts: write errors, batches taken back from a broken connection, rejections
-	Delivered      int64   // batches done: written (FireAndForget) or acknowledged (Acknowledged)
-	Acknowledged   int64   // batches acknowledged with success
+	Delivered      int64   // batches done: answered with success, or written to a silent peer
+	Acknowledged   int64   // batches answered with success (either mode)
 	ResponsesOK    int64   // responses read with "success":true
 	ResponsesError int64   // responses read with "success":false
 	QueueLen       int     // batches waiting in the channel now
@@ -150,8 +185,8 @@ type SenderMetrics struct {
 // SenderReport is what Close returns.
 type SenderReport struct {
 	SenderMetrics
-	// Undelivered is Batches - Delivered at the end: batches never written
-	// (FireAndForget) or never acknowledged (Acknowledged), rejected ones included.
+	// Undelivered is Batches - Delivered at the end: batches not answered with success
+	// (or, to a silent peer, not written), rejected ones included.
 	Undelivered int64
 	// Elapsed runs from the first accepted batch to the last batch done.
 	Elapsed time.Duration
@@ -181,6 +216,10 @@ type ChannelBasedSender struct {
 
 	connMu sync.Mutex
 	conns  map[*senderConn]struct{} // open connections, closed by abort
+
+	// answering is peerUnknown until the first answer (peerAnswers) or until the peer is
+	// found silent (peerSilent); fire-and-forget settles frames by it.
+	answering atomic.Int32
 
 	m struct {
 		batches, sent, bytes, failed, delivered, acked atomic.Int64
@@ -217,6 +256,9 @@ func NewChannelBasedSender(endpoint string, workers, buffer int, opts ...SenderO
 		ackTimeout:    DefaultAckTimeout,
 		maxInFlight:   DefaultMaxInFlight,
 		drainTimeout:  DefaultDrainTimeout,
+		transient: TransientRetry{
+			Initial: DefaultTransientRetry, Max: DefaultTransientRetryMax, Retries: DefaultTransientRetries,
+		},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -225,6 +267,8 @@ func NewChannelBasedSender(endpoint string, workers, buffer int, opts ...SenderO
 	cfg.maxInFlight = max(cfg.maxInFlight, 1)
 	cfg.backoffMin = max(cfg.backoffMin, time.Millisecond)
 	cfg.backoffMax = max(cfg.backoffMax, cfg.backoffMin)
+	cfg.transient.Initial = max(cfg.transient.Initial, time.Millisecond)
+	cfg.transient.Max = max(cfg.transient.Max, cfg.transient.Initial)
 	s := &ChannelBasedSender{
 		endpoint:  ep,
 		cfg:       cfg,
@@ -237,7 +281,7 @@ func NewChannelBasedSender(endpoint string, workers, buffer int, opts ...SenderO
 	s.abortCtx, s.abort = context.WithCancel(context.Background())
 	s.workersWG.Add(workers)
 	for i := range workers {
-		w := &worker{s: s, id: i}
+		w := &worker{s: s, id: i, wake: make(chan struct{}, 1)}
 		go func() {
 			defer s.workersWG.Done()
 			w.run()
@@ -357,9 +401,19 @@ func (s *ChannelBasedSender) stop() {
 
 func (s *ChannelBasedSender) sinceStart() int64 { return max(int64(time.Since(s.start)), 1) }
 
-func (s *ChannelBasedSender) batchDone() {
+// batchDone counts batch as delivered at time at (zero: now), once.
+func (s *ChannelBasedSender) batchDone(batch []byte, answered bool, at time.Time) {
 	s.m.delivered.Add(1)
+	if answered {
+		s.m.acked.Add(1)
+	}
+	if s.cfg.onDelivered != nil {
+		s.cfg.onDelivered(batch)
+	}
 	now := s.sinceStart()
+	if !at.IsZero() {
+		now = max(int64(at.Sub(s.start)), 1)
+	}
 	for {
 		last := s.m.lastNs.Load()
 		if now <= last || s.m.lastNs.CompareAndSwap(last, now) {
@@ -380,322 +434,5 @@ func (s *ChannelBasedSender) countError(kind string) {
 func (s *ChannelBasedSender) logf(format string, args ...any) {
 	if s.cfg.logger != nil {
 		s.cfg.logger.Printf(format, args...)
-	}
-}
-
-// senderConn is one worker's connection and its reader's state.
-type senderConn struct {
-	nc       net.Conn
-	dead     chan struct{} // closed by the reader when it stops (EOF, error, timeout)
-	draining atomic.Bool   // the final read-until-EOF: a deadline then is not an error
-	timedOut atomic.Bool   // the reader stopped on an ack timeout
-
-	// Acknowledged mode only.
-	window   chan struct{} // one token per unacknowledged batch
-	idle     chan struct{} // signalled (non-blocking) when inflight becomes empty
-	mu       sync.Mutex
-	inflight [][]byte // written (or being written), unacknowledged, in write order
-}
-
-// worker owns one connection at a time and the batches it has taken.
-type worker struct {
-	s       *ChannelBasedSender
-	id      int
-	conn    *senderConn
-	retry   [][]byte // taken batches to (re)send before taking new ones
-	backoff time.Duration
-}
-
-func (w *worker) aborted() bool { return w.s.abortCtx.Err() != nil }
-
-func (w *worker) run() {
-	s := w.s
-	for !w.aborted() {
-		batch, ok := w.next()
-		if !ok {
-			if w.aborted() || w.finish() {
-				break
-			}
-			continue // finish found a broken connection: resend what it owed
-		}
-		s.m.busy.Add(1)
-		w.deliver(batch)
-		s.m.busy.Add(-1)
-	}
-	if w.conn != nil {
-		w.conn.nc.Close()
-		<-w.conn.dead
-		w.forget(w.conn)
-	}
-}
-
-// next returns the next batch to send: a taken one first, then one from the channel. It
-// returns false when the channel is closed and drained (or on abort). While it waits, a
-// broken acknowledged-mode connection is reaped so its batches are resent promptly.
-func (w *worker) next() ([]byte, bool) {
-	for {
-		if len(w.retry) > 0 {
-			b := w.retry[0]
-			w.retry = w.retry[1:]
-			return b, true
-		}
-		var dead <-chan struct{}
-		if w.conn != nil && w.s.cfg.delivery == Acknowledged {
-			dead = w.conn.dead
-		}
-		select {
-		case b, ok := <-w.s.batchChan:
-			return b, ok
-		case <-dead:
-			w.reap()
-		case <-w.s.abortCtx.Done():
-			return nil, false
-		}
-	}
-}
-
-// deliver writes batch on the worker's connection, connecting first if needed. On a
-// broken connection the batch goes back to the front of the retry list (with, in
-// Acknowledged mode, every batch the connection still owed); the run loop resends it.
-func (w *worker) deliver(batch []byte) {
-	s := w.s
-	c, err := w.connect()
-	if err != nil {
-		w.retry = append([][]byte{batch}, w.retry...)
-		return
-	}
-	if s.cfg.delivery == Acknowledged {
-		select {
-		case c.window <- struct{}{}:
-		case <-c.dead:
-			w.retry = append([][]byte{batch}, w.retry...)
-			w.reap()
-			return
-		case <-s.abortCtx.Done():
-			w.retry = append([][]byte{batch}, w.retry...)
-			return
-		}
-		c.mu.Lock()
-		c.inflight = append(c.inflight, batch)
-		if len(c.inflight) == 1 {
-			c.nc.SetReadDeadline(time.Now().Add(s.cfg.ackTimeout))
-		}
-		c.mu.Unlock()
-	}
-	if err := WriteFrame(c.nc, batch); err != nil {
-		s.m.failed.Add(1)
-		if !w.aborted() {
-			s.logf("txlane: worker %d: %v", w.id, err)
-		}
-		if s.cfg.delivery == FireAndForget {
-			w.retry = append([][]byte{batch}, w.retry...)
-		}
-		c.nc.Close()
-		w.reap() // Acknowledged: batch is in inflight and comes back with it
-		return
-	}
-	s.m.sent.Add(1)
-	s.m.bytes.Add(int64(len(batch)))
-	if s.cfg.onWrite != nil {
-		s.cfg.onWrite(batch)
-	}
-	if s.cfg.delivery == FireAndForget {
-		s.batchDone()
-	}
-}
-
-// connect returns the worker's live connection, dialling with capped exponential backoff
-// and jitter until it succeeds or the sender is aborted.
-func (w *worker) connect() (*senderConn, error) {
-	s := w.s
-	if w.conn != nil {
-		select {
-		case <-w.conn.dead:
-			w.reap()
-		default:
-			return w.conn, nil
-		}
-	}
-	for {
-		d := net.Dialer{Timeout: s.cfg.dialTimeout}
-		nc, err := d.DialContext(s.abortCtx, s.endpoint.Network, s.endpoint.Address)
-		if err == nil {
-			w.backoff = 0
-			c := &senderConn{nc: nc, dead: make(chan struct{})}
-			if s.cfg.delivery == Acknowledged {
-				c.window = make(chan struct{}, s.cfg.maxInFlight)
-				c.idle = make(chan struct{}, 1)
-			}
-			s.connMu.Lock()
-			s.conns[c] = struct{}{}
-			s.connMu.Unlock()
-			if w.aborted() { // stop may have run before we registered
-				nc.Close()
-			}
-			go w.readLoop(c)
-			w.conn = c
-			return c, nil
-		}
-		if w.aborted() {
-			return nil, err
-		}
-		s.countError(KindConnectFailed)
-		w.backoff = min(max(2*w.backoff, s.cfg.backoffMin), s.cfg.backoffMax)
-		// Equal jitter: half fixed, half random, so workers that failed together do not
-		// retry in lockstep.
-		delay := w.backoff/2 + rand.N(w.backoff/2+1)
-		if w.backoff == s.cfg.backoffMax || w.backoff == s.cfg.backoffMin {
-			s.logf("txlane: worker %d: connect %s: %v (retrying)", w.id, s.endpoint, err)
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-s.abortCtx.Done():
-			t.Stop()
-			return nil, err
-		}
-	}
-}
-
-// reap retires the worker's connection after it broke: it waits for the reader to stop,
-// and puts every batch the connection still owed (Acknowledged) at the front of the retry
-// list, oldest first.
-func (w *worker) reap() {
-	c := w.conn
-	if c == nil {
-		return
-	}
-	c.nc.Close()
-	<-c.dead
-	w.conn = nil
-	w.forget(c)
-	if c.timedOut.Load() {
-		w.s.countError(KindAckTimeout)
-	} else if !c.draining.Load() {
-		w.s.countError(KindConnectionLost)
-	}
-	c.mu.Lock()
-	owed := c.inflight
-	c.inflight = nil
-	c.mu.Unlock()
-	if len(owed) > 0 {
-		w.s.m.failed.Add(int64(len(owed)))
-		w.retry = append(owed, w.retry...)
-	}
-}
-
-func (w *worker) forget(c *senderConn) {
-	w.s.connMu.Lock()
-	delete(w.s.conns, c)
-	w.s.connMu.Unlock()
-}
-
-// finish runs when the channel is closed and drained. Acknowledged, it waits until the
-// connection owes nothing; then it half-closes and reads until EOF (or the drain timeout)
-// so the receiver has seen every byte. It returns false if the connection broke while
-// batches were owed: they are back in the retry list.
-func (w *worker) finish() bool {
-	s := w.s
-	c := w.conn
-	if c == nil {
-		return true
-	}
-	if s.cfg.delivery == Acknowledged {
-		for {
-			c.mu.Lock()
-			n := len(c.inflight)
-			c.mu.Unlock()
-			if n == 0 {
-				break
-			}
-			select {
-			case <-c.idle:
-			case <-c.dead:
-				w.reap()
-				return len(w.retry) == 0
-			case <-s.abortCtx.Done():
-				return true
-			}
-		}
-	}
-	c.draining.Store(true)
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
-	c.nc.SetReadDeadline(time.Now().Add(s.cfg.drainTimeout))
-	select {
-	case <-c.dead:
-	case <-s.abortCtx.Done():
-	}
-	c.nc.Close()
-	<-c.dead
-	w.forget(c)
-	w.conn = nil
-	return true
-}
-
-// readLoop reads the connection's responses, in both modes: counting them, and in
-// Acknowledged mode matching them in order to the batches in flight.
-func (w *worker) readLoop(c *senderConn) {
-	s := w.s
-	defer close(c.dead)
-	// Responses are small; the default limit just keeps a confused peer from making us
-	// allocate without bound.
-	fr := NewFrameReader(c.nc, DefaultMaxFrameBytes)
-	for {
-		payload, err := fr.ReadFrame()
-		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF), c.draining.Load(), w.aborted():
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				c.timedOut.Store(true)
-				s.logf("txlane: worker %d: no response within %v", w.id, s.cfg.ackTimeout)
-			default:
-				s.logf("txlane: worker %d: read: %v", w.id, err)
-			}
-			return
-		}
-		resp, derr := DecodeResponse(payload)
-		switch {
-		case derr != nil:
-			s.countError(KindMalformedResponse)
-		case resp.Success:
-			s.m.responsesOK.Add(1)
-		default:
-			s.m.responsesError.Add(1)
-		}
-		if s.cfg.delivery != Acknowledged {
-			continue
-		}
-		c.mu.Lock()
-		if len(c.inflight) == 0 {
-			c.mu.Unlock()
-			s.countError(KindUnexpected)
-			continue
-		}
-		c.inflight[0] = nil
-		c.inflight = c.inflight[1:]
-		if len(c.inflight) > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(s.cfg.ackTimeout))
-		} else {
-			c.nc.SetReadDeadline(time.Time{})
-			select {
-			case c.idle <- struct{}{}:
-			default:
-			}
-		}
-		c.mu.Unlock()
-		<-c.window
-		switch {
-		case derr == nil && resp.Success:
-			s.m.acked.Add(1)
-			s.batchDone()
-		case derr == nil:
-			// Rejected by the receiver: resending the same bytes would be rejected again.
-			s.m.failed.Add(1)
-			s.countError(KindRejected)
-		default:
-			s.m.failed.Add(1)
-		}
 	}
 }

@@ -3,7 +3,7 @@
 //
 //	txlane-go-sender [send] --endpoint ENDPOINT [--delivery fire-and-forget|acknowledged]
 //	    [--workers N] [--queue N] [--batches N] [--tx-per-batch K] [--tx-size S]
-//	    [--seed X] [--timeout-ms T]
+//	    [--seed X] [--timeout-ms T] [--max-frame-bytes N] [--transient-retry-ms MS]
 //
 // It sends the deterministic workload and prints one report line; logs go to stderr.
 // Exit codes: 0 everything delivered, 1 not everything delivered or a fatal error, 2 bad
@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	seed := fs.Uint64("seed", 1, "workload seed (unsigned 64-bit)")
 	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
 	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes; larger batches are refused before queueing")
+	transientMs := fs.Int64("transient-retry-ms", txlane.DefaultTransientRetry.Milliseconds(), "first delay before resending a batch answered \"Node not ready…\", in ms; doubles per retry, capped at 4000 ms, at most 30 retries")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -92,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return usage("--max-frame-bytes must be between 1 and %d", int64(txlane.MaxFrameLength))
 	case *timeoutMs < 1:
 		return usage("--timeout-ms must be at least 1")
+	case *transientMs < 1:
+		return usage("--transient-retry-ms must be at least 1")
 	}
 
 	logger := log.New(stderr, "txlane-go-sender: ", log.LstdFlags|log.Lmicroseconds)
@@ -111,25 +114,32 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		}
 	}()
 
-	// The report counts what was written: every write's transactions go into the digest
-	// (a resent batch twice, as PEERS.md specifies).
+	// frames/transactions/bytes count what was written (a resent batch once per write);
+	// the digest covers the delivered batches, each once (PEERS.md "send"), so that it
+	// equals the digest of what an answering receiver accepted.
 	var (
 		digest       txlane.AtomicDigest
 		transactions atomic.Int64
 	)
 	onWrite := func(batch []byte) {
+		if txs, err := txlane.DecodeTransactions(batch); err == nil {
+			transactions.Add(int64(len(txs)))
+		}
+	}
+	onDelivered := func(batch []byte) {
 		txs, err := txlane.DecodeTransactions(batch)
 		if err != nil {
 			return // cannot happen: the workload is well-formed
 		}
-		transactions.Add(int64(len(txs)))
 		for _, tx := range txs {
 			digest.Add(tx)
 		}
 	}
+	transient := time.Duration(*transientMs) * time.Millisecond
 	sender, err := txlane.NewChannelBasedSender(*endpoint, *workers, *queue,
-		txlane.WithDelivery(mode), txlane.WithOnWrite(onWrite), txlane.WithLogger(logger),
-		txlane.WithMaxFrameBytes(*maxFrame))
+		txlane.WithDelivery(mode), txlane.WithOnWrite(onWrite), txlane.WithOnDelivered(onDelivered),
+		txlane.WithLogger(logger), txlane.WithMaxFrameBytes(*maxFrame),
+		txlane.WithTransientRetry(transient, max(transient, txlane.DefaultTransientRetryMax), txlane.DefaultTransientRetries))
 	if err != nil {
 		logger.Printf("%v", err)
 		return 1

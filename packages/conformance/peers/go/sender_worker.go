@@ -1,0 +1,532 @@
+package txlane
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// senderConn is one worker's connection and its reader's state.
+type senderConn struct {
+	nc       net.Conn
+	dead     chan struct{} // closed by the reader when it stops (EOF, error, timeout)
+	draining atomic.Bool   // the final read-until-EOF: a deadline then is not an error
+	timedOut atomic.Bool   // the reader stopped on an ack timeout
+	written  atomic.Int64  // frames written: more answers than this is out of step
+	// quietClose: the close is expected (after a "not ready" answer, or ours after the
+	// stream went out of step), not a lost connection.
+	quietClose atomic.Bool
+	// silentEOF: the peer shut its write side down without answering anything; writes
+	// may go on (a `--respond none` receiver).
+	silentEOF atomic.Bool
+
+	window   chan struct{} // one token per tracked, unanswered frame
+	idle     chan struct{} // signalled (non-blocking) when inflight becomes empty
+	mu       sync.Mutex
+	tracked  bool    // under mu: frames are settled by answers
+	inflight []*item // under mu: written (or being written), unanswered, in write order
+}
+
+// worker owns one connection at a time and the batches it has taken.
+type worker struct {
+	s       *ChannelBasedSender
+	id      int
+	conn    *senderConn
+	retry   []*item // taken batches to (re)send before taking new ones
+	backoff time.Duration
+	wake    chan struct{} // signalled when a batch is delayed
+
+	mu        sync.Mutex
+	delayed   []*item   // under mu: answered "not ready", waiting for holdUntil
+	holdUntil time.Time // under mu: nothing is written before it
+}
+
+func (w *worker) aborted() bool { return w.s.abortCtx.Err() != nil }
+
+func (w *worker) run() {
+	s := w.s
+	for !w.aborted() {
+		it, ok := w.next()
+		if !ok {
+			if w.aborted() || w.finish() {
+				break
+			}
+			continue // finish found batches owed or delayed: send them
+		}
+		s.m.busy.Add(1)
+		w.deliver(it)
+		s.m.busy.Add(-1)
+	}
+	if w.conn != nil {
+		w.conn.nc.Close()
+		<-w.conn.dead
+		w.forget(w.conn)
+	}
+}
+
+// next returns the next batch to send: a taken one first, then one from the channel. It
+// returns false when the channel is closed and drained (or on abort). While the worker
+// holds its writes (a "not ready" answer) it waits; while it waits for the channel, a
+// broken connection is reaped so its batches are resent promptly.
+func (w *worker) next() (*item, bool) {
+	for {
+		if !w.waitHold() {
+			return nil, false
+		}
+		if len(w.retry) > 0 {
+			it := w.retry[0]
+			w.retry = w.retry[1:]
+			return it, true
+		}
+		var dead <-chan struct{}
+		if c := w.conn; c != nil && !c.silentEOF.Load() {
+			dead = c.dead
+		}
+		select {
+		case b, ok := <-w.s.batchChan:
+			if !ok {
+				return nil, false
+			}
+			return &item{batch: b}, true
+		case <-dead:
+			w.reap()
+		case <-w.wake:
+		case <-w.s.abortCtx.Done():
+			return nil, false
+		}
+	}
+}
+
+// waitHold sleeps until the hold set by a "not ready" answer has passed, then puts the
+// delayed batches at the front of the retry list. False on abort.
+func (w *worker) waitHold() bool {
+	for {
+		w.mu.Lock()
+		until := w.holdUntil
+		if wait := time.Until(until); wait > 0 {
+			w.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-w.s.abortCtx.Done():
+				t.Stop()
+				return false
+			}
+			continue
+		}
+		if len(w.delayed) > 0 {
+			w.retry = append(w.delayed, w.retry...)
+			w.delayed = nil
+		}
+		w.mu.Unlock()
+		return true
+	}
+}
+
+// deliver writes the item's frame on the worker's connection, connecting first if needed.
+// On a broken connection the batch goes back to the front of the retry list (with every
+// batch the connection still owed an answer); the run loop resends it.
+func (w *worker) deliver(it *item) {
+	s := w.s
+	c, err := w.connect()
+	if err != nil {
+		w.retry = append([]*item{it}, w.retry...)
+		return
+	}
+	tracked, ok := w.track(c, it)
+	if !ok {
+		return // the connection broke (or abort) while waiting for room; it is in retry
+	}
+	c.written.Add(1)
+	if err := WriteFrame(c.nc, it.batch); err != nil {
+		s.m.failed.Add(1)
+		if !w.aborted() {
+			s.logf("txlane: worker %d: %v", w.id, err)
+		}
+		if !tracked {
+			w.retry = append([]*item{it}, w.retry...)
+		}
+		if !c.silentEOF.Load() {
+			// The peer may have answered and closed (the deployed epoch-transition close):
+			// let the reader deliver those answers before the connection is dropped.
+			t := time.NewTimer(s.cfg.drainTimeout)
+			select {
+			case <-c.dead:
+			case <-t.C:
+			case <-s.abortCtx.Done():
+			}
+			t.Stop()
+		}
+		c.nc.Close()
+		w.reap() // tracked: the batch is in inflight and comes back with it
+		return
+	}
+	s.m.sent.Add(1)
+	s.m.bytes.Add(int64(len(it.batch)))
+	if s.cfg.onWrite != nil {
+		s.cfg.onWrite(it.batch)
+	}
+	if !tracked {
+		s.batchDone(it.batch, false, time.Time{})
+	}
+}
+
+// track records it as waiting for an answer if c's frames are settled by answers,
+// waiting for room in the window: tracked says whether it did. ok is false when the
+// connection broke (or the sender aborted) while waiting: it is back in the retry list.
+func (w *worker) track(c *senderConn, it *item) (tracked, ok bool) {
+	s := w.s
+	c.mu.Lock()
+	tracked = c.tracked
+	c.mu.Unlock()
+	if !tracked {
+		return false, true
+	}
+	select {
+	case c.window <- struct{}{}:
+	case <-c.dead:
+		w.retry = append([]*item{it}, w.retry...)
+		if !c.silentEOF.Load() {
+			w.reap()
+		}
+		return false, false
+	case <-s.abortCtx.Done():
+		w.retry = append([]*item{it}, w.retry...)
+		return false, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.tracked { // found silent meanwhile
+		<-c.window
+		return false, true
+	}
+	it.at = time.Now()
+	c.inflight = append(c.inflight, it)
+	if len(c.inflight) == 1 {
+		c.nc.SetReadDeadline(time.Now().Add(w.answerTimeout()))
+	}
+	return true, true
+}
+
+// answerTimeout is how long the oldest tracked frame may wait for its answer: the ack
+// timeout, or, while a fire-and-forget sender does not know whether the peer answers,
+// AutoSilence.
+func (w *worker) answerTimeout() time.Duration {
+	if w.s.cfg.delivery == FireAndForget && w.s.answering.Load() != peerAnswers {
+		return AutoSilence
+	}
+	return w.s.cfg.ackTimeout
+}
+
+// connect returns the worker's live connection, dialling with capped exponential backoff
+// and jitter until it succeeds or the sender is aborted.
+func (w *worker) connect() (*senderConn, error) {
+	s := w.s
+	if c := w.conn; c != nil {
+		select {
+		case <-c.dead:
+			if !c.silentEOF.Load() {
+				w.reap()
+			} else {
+				return c, nil
+			}
+		default:
+			return c, nil
+		}
+	}
+	for {
+		d := net.Dialer{Timeout: s.cfg.dialTimeout}
+		nc, err := d.DialContext(s.abortCtx, s.endpoint.Network, s.endpoint.Address)
+		if err == nil {
+			w.backoff = 0
+			c := &senderConn{nc: nc, dead: make(chan struct{}), idle: make(chan struct{}, 1)}
+			c.tracked = s.cfg.delivery == Acknowledged || s.answering.Load() != peerSilent
+			window := s.cfg.maxInFlight
+			if s.cfg.delivery == FireAndForget {
+				window = DefaultFireAndForgetWindow
+			}
+			c.window = make(chan struct{}, window)
+			s.connMu.Lock()
+			s.conns[c] = struct{}{}
+			s.connMu.Unlock()
+			if w.aborted() { // stop may have run before we registered
+				nc.Close()
+			}
+			go w.readLoop(c)
+			w.conn = c
+			return c, nil
+		}
+		if w.aborted() {
+			return nil, err
+		}
+		s.countError(KindConnectFailed)
+		w.backoff = min(max(2*w.backoff, s.cfg.backoffMin), s.cfg.backoffMax)
+		// Equal jitter: half fixed, half random, so workers that failed together do not
+		// retry in lockstep.
+		delay := w.backoff/2 + rand.N(w.backoff/2+1)
+		if w.backoff == s.cfg.backoffMax || w.backoff == s.cfg.backoffMin {
+			s.logf("txlane: worker %d: connect %s: %v (retrying)", w.id, s.endpoint, err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.abortCtx.Done():
+			t.Stop()
+			return nil, err
+		}
+	}
+}
+
+// reap retires the worker's connection after it broke: it waits for the reader to stop,
+// and puts every batch the connection still owed an answer at the front of the retry
+// list, oldest first.
+func (w *worker) reap() {
+	c := w.conn
+	if c == nil {
+		return
+	}
+	c.nc.Close()
+	<-c.dead
+	w.conn = nil
+	w.forget(c)
+	switch {
+	case c.timedOut.Load():
+		w.s.countError(KindAckTimeout)
+	case !c.draining.Load() && !c.quietClose.Load():
+		w.s.countError(KindConnectionLost)
+	}
+	c.mu.Lock()
+	owed := c.inflight
+	c.inflight = nil
+	c.mu.Unlock()
+	if len(owed) > 0 {
+		w.s.m.failed.Add(int64(len(owed)))
+		w.retry = append(owed, w.retry...)
+	}
+}
+
+func (w *worker) forget(c *senderConn) {
+	w.s.connMu.Lock()
+	delete(w.s.conns, c)
+	w.s.connMu.Unlock()
+}
+
+func (w *worker) hasDelayed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.delayed) > 0
+}
+
+// finish runs when the channel is closed and drained. It waits until the connection owes
+// no answer; then it half-closes and reads until EOF (or the drain timeout) so the
+// receiver has seen every byte. It returns false if batches are to be sent again: owed by
+// a connection that broke, or answered "not ready".
+func (w *worker) finish() bool {
+	s := w.s
+	c := w.conn
+	if c == nil {
+		return !w.hasDelayed()
+	}
+	for {
+		c.mu.Lock()
+		n := len(c.inflight)
+		c.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-c.idle:
+		case <-c.dead:
+			if c.silentEOF.Load() {
+				continue // inflight was settled as written
+			}
+			w.reap()
+			return len(w.retry) == 0 && !w.hasDelayed()
+		case <-s.abortCtx.Done():
+			return true
+		}
+	}
+	if w.hasDelayed() {
+		return false
+	}
+	c.draining.Store(true)
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(s.cfg.drainTimeout))
+	select {
+	case <-c.dead:
+	case <-s.abortCtx.Done():
+	}
+	c.nc.Close()
+	<-c.dead
+	w.forget(c)
+	w.conn = nil
+	return true
+}
+
+// readLoop reads the connection's answers: counting them, and while the connection is
+// tracked, settling the oldest unanswered frame with each.
+func (w *worker) readLoop(c *senderConn) {
+	s := w.s
+	defer close(c.dead)
+	// Responses are small; the default limit just keeps a confused peer from making us
+	// allocate without bound.
+	fr := NewFrameReader(c.nc, DefaultMaxFrameBytes)
+	var answered int64
+	for {
+		payload, err := fr.ReadFrame()
+		if err != nil {
+			timeout := errors.Is(err, os.ErrDeadlineExceeded)
+			if (timeout || errors.Is(err, io.EOF)) && !c.draining.Load() && w.maybeSilent(c, answered) {
+				if timeout {
+					c.nc.SetReadDeadline(time.Time{})
+					continue
+				}
+				c.silentEOF.Store(true)
+				return
+			}
+			switch {
+			case errors.Is(err, io.EOF), c.draining.Load(), w.aborted():
+			case timeout:
+				c.timedOut.Store(true)
+				s.logf("txlane: worker %d: no response within %v", w.id, s.cfg.ackTimeout)
+			default:
+				s.logf("txlane: worker %d: read: %v", w.id, err)
+			}
+			return
+		}
+		answered++
+		resp, derr := DecodeResponse(payload)
+		switch {
+		case derr != nil:
+			s.countError(KindMalformedResponse)
+		case resp.Success:
+			s.m.responsesOK.Add(1)
+		default:
+			s.m.responsesError.Add(1)
+		}
+		c.mu.Lock()
+		if !c.tracked {
+			c.mu.Unlock()
+			if answered > c.written.Load() {
+				w.outOfStep(c, "more answers than frames written")
+				return
+			}
+			continue
+		}
+		if s.cfg.delivery == FireAndForget {
+			s.answering.CompareAndSwap(peerUnknown, peerAnswers)
+		}
+		if len(c.inflight) == 0 {
+			c.mu.Unlock()
+			w.outOfStep(c, "an answer with no frame waiting for one")
+			return
+		}
+		it := c.inflight[0]
+		c.inflight[0] = nil
+		c.inflight = c.inflight[1:]
+		if len(c.inflight) > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(w.answerTimeout()))
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+			signal(c.idle)
+		}
+		c.mu.Unlock()
+		<-c.window
+		switch {
+		case derr != nil:
+			s.m.failed.Add(1) // what the peer did with it is unknown
+		case resp.Success:
+			s.batchDone(it.batch, true, time.Time{})
+		default:
+			text := ""
+			if resp.Error != nil {
+				text = *resp.Error
+			}
+			switch ClassifyError(text) {
+			case TransientError:
+				c.quietClose.Store(true)
+				s.countError(KindNotReady)
+				w.retryLater(it, text)
+			case OutOfStepError:
+				s.m.failed.Add(1)
+				s.countError(KindRejected)
+				s.logf("txlane: worker %d: rejected: %s", w.id, text)
+				w.outOfStep(c, "the peer refused a frame as too large")
+				return
+			default:
+				s.m.failed.Add(1)
+				s.countError(KindRejected)
+			}
+		}
+	}
+}
+
+// maybeSilent decides, when a fire-and-forget connection's reader times out or reads EOF,
+// whether the peer is silent: it has answered nothing, on any connection. Then every
+// tracked frame of c counts as done when written, and c is no longer tracked.
+func (w *worker) maybeSilent(c *senderConn, answered int64) bool {
+	s := w.s
+	if s.cfg.delivery != FireAndForget || answered > 0 || s.answering.Load() == peerAnswers {
+		return false
+	}
+	if s.answering.CompareAndSwap(peerUnknown, peerSilent) {
+		s.logf("txlane: no answer within %v; taking the peer as silent (done when written)", AutoSilence)
+	}
+	c.mu.Lock()
+	c.tracked = false
+	owed := c.inflight
+	c.inflight = nil
+	signal(c.idle)
+	c.mu.Unlock()
+	for _, it := range owed {
+		<-c.window
+		s.batchDone(it.batch, false, it.at)
+	}
+	return true
+}
+
+// retryLater schedules a batch answered "not ready" and holds the worker's writes until
+// then; past the retry budget the answer counts as a rejection.
+func (w *worker) retryLater(it *item, text string) {
+	s := w.s
+	delay, ok := s.cfg.transient.Delay(it.notReady)
+	if !ok {
+		s.m.failed.Add(1)
+		s.countError(KindRejected)
+		s.logf("txlane: worker %d: still not ready after %d retries: %s", w.id, it.notReady, text)
+		return
+	}
+	it.notReady++
+	at := time.Now().Add(delay)
+	w.mu.Lock()
+	if at.After(w.holdUntil) {
+		w.holdUntil = at
+	}
+	w.delayed = append(w.delayed, it)
+	w.mu.Unlock()
+	signal(w.wake)
+}
+
+// outOfStep closes c: its answers no longer match its frames. The worker reaps it and
+// resends every unanswered batch on a new connection.
+func (w *worker) outOfStep(c *senderConn, why string) {
+	w.s.countError(KindOutOfStep)
+	w.s.logf("txlane: worker %d: out of step (%s); reconnecting and resending", w.id, why)
+	c.quietClose.Store(true)
+	c.nc.Close()
+}
+
+// signal wakes whoever waits on ch (capacity 1) without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
