@@ -20,6 +20,7 @@
 //!                                            └── reader task: responses → events
 //! ```
 
+mod conn;
 mod retry;
 mod worker;
 

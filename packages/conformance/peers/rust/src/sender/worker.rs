@@ -8,10 +8,10 @@
 //!                                                   └ error   → rejected
 //! ```
 
+use super::conn::{next_event, Conn, Event};
 use super::retry::{classify, Backoff, ErrorKind};
 use super::{Delivery, SenderConfig, AUTO_SILENCE, FIRE_AND_FORGET_WINDOW, LINGER};
-use crate::connection::{FrameReader, FrameWriter};
-use crate::listener::{Stream, WriteHalf};
+use crate::listener::Stream;
 use crate::report::Stats;
 use crate::response::{self, Response};
 use crate::workload::Batch;
@@ -19,7 +19,6 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// [`Worker::answering`]: no answer seen yet (fire-and-forget only).
@@ -49,48 +48,6 @@ impl Item {
 struct Written {
     item: Item,
     at: Instant,
-}
-
-/// What a connection's reader task reports to its worker.
-enum Event {
-    /// A response frame (decoded or not).
-    Response(Result<Response, response::MalformedResponse>),
-    /// The read side ended: `clean` is end of stream between frames (the
-    /// peer closed or half-closed), otherwise an error.
-    Closed { clean: bool },
-}
-
-/// One live connection.
-struct Conn {
-    writer: FrameWriter<WriteHalf>,
-    /// Unbounded on purpose: the reader must drain the socket even while
-    /// the worker is blocked writing, or a responding server blocks and our
-    /// write never completes. At most one event per frame written.
-    events: mpsc::UnboundedReceiver<Event>,
-    reader: JoinHandle<()>,
-    /// Frames written and answers read on this connection: more answers
-    /// than frames means the stream is out of step.
-    written: u64,
-    answered: u64,
-    /// Frames on it are settled by answers (acknowledged mode, or a peer
-    /// not known to be silent).
-    tracked: bool,
-    /// It carried a not-ready answer: a close that follows is the deployed
-    /// epoch-transition close, not a failure.
-    saw_transient: bool,
-    /// The peer half-closed and the reader stopped; writes may go on (a
-    /// `--respond none` receiver that shut its write side down).
-    eof: bool,
-    /// A write failed at this instant: nothing more is written on it, and
-    /// it is dropped once the reader has delivered what the peer said
-    /// before closing (a not-ready answer, typically), or after [`LINGER`].
-    broken: Option<Instant>,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
 }
 
 pub(super) struct Worker {
@@ -472,7 +429,10 @@ impl Worker {
             match attempt {
                 Ok(Ok(stream)) => {
                     self.backoff.reset();
-                    self.conn = Some(self.open(stream));
+                    let tracked =
+                        self.acknowledged() || self.answering.load(Ordering::Acquire) != SILENT;
+                    let max = self.config.max_frame_bytes;
+                    self.conn = Some(Conn::open(stream, self.stats.clone(), max, tracked));
                     return true;
                 }
                 Ok(Err(e)) => {
@@ -492,50 +452,6 @@ impl Worker {
                     return false;
                 }
             }
-        }
-    }
-
-    /// Start the reader task for a fresh connection.
-    fn open(&self, stream: Stream) -> Conn {
-        let (rd, wr) = stream.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let stats = self.stats.clone();
-        let max = self.config.max_frame_bytes;
-        let reader = tokio::spawn(async move {
-            let mut reader = FrameReader::new(rd, max, None);
-            loop {
-                match reader.read_frame().await {
-                    Ok(Some(payload)) => {
-                        let parsed = response::decode(&payload);
-                        stats.update(|c| match &parsed {
-                            Ok(r) if r.success => c.responses_ok += 1,
-                            Ok(_) => c.responses_error += 1,
-                            Err(_) => *c.errors.entry("MalformedResponse".into()).or_insert(0) += 1,
-                        });
-                        if tx.send(Event::Response(parsed)).is_err() {
-                            break;
-                        }
-                    }
-                    end => {
-                        let _ = tx.send(Event::Closed {
-                            clean: matches!(end, Ok(None)),
-                        });
-                        break;
-                    }
-                }
-            }
-        });
-        let tracked = self.acknowledged() || self.answering.load(Ordering::Acquire) != SILENT;
-        Conn {
-            writer: FrameWriter::new(wr),
-            events: rx,
-            reader,
-            written: 0,
-            answered: 0,
-            tracked,
-            saw_transient: false,
-            eof: false,
-            broken: None,
         }
     }
 
@@ -563,15 +479,6 @@ impl Worker {
                 self.settle(w.item.batch, false, Some(w.at));
             }
         }
-    }
-}
-
-/// Wait for the next event of the current connection (`None` if the reader
-/// is gone).
-async fn next_event(conn: &mut Option<Conn>) -> Option<Event> {
-    match conn {
-        Some(c) => c.events.recv().await,
-        None => std::future::pending().await,
     }
 }
 
