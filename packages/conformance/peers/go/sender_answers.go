@@ -1,6 +1,12 @@
 package txlane
 
+// What a sender does with each answer (PEERS.md "send"): the classification of error
+// answers, the not-ready retry schedule, and the reader that settles frames in order.
+
 import (
+	"errors"
+	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -64,4 +70,165 @@ type item struct {
 	batch    []byte
 	notReady int       // "not ready" answers so far
 	at       time.Time // last write
+}
+
+// readLoop reads the connection's answers: counting them, and while the connection is
+// tracked, settling the oldest unanswered frame with each.
+func (w *worker) readLoop(c *senderConn) {
+	s := w.s
+	defer close(c.dead)
+	// Responses are small; the default limit just keeps a confused peer from making us
+	// allocate without bound.
+	fr := NewFrameReader(c.nc, DefaultMaxFrameBytes)
+	var answered int64
+	for {
+		payload, err := fr.ReadFrame()
+		if err != nil {
+			timeout := errors.Is(err, os.ErrDeadlineExceeded)
+			if (timeout || errors.Is(err, io.EOF)) && !c.draining.Load() && w.maybeSilent(c, answered) {
+				if timeout {
+					c.nc.SetReadDeadline(time.Time{})
+					continue
+				}
+				c.silentEOF.Store(true)
+				return
+			}
+			switch {
+			case errors.Is(err, io.EOF), c.draining.Load(), w.aborted():
+			case timeout:
+				c.timedOut.Store(true)
+				s.logf("txlane: worker %d: no response within %v", w.id, s.cfg.ackTimeout)
+			default:
+				s.logf("txlane: worker %d: read: %v", w.id, err)
+			}
+			return
+		}
+		answered++
+		resp, derr := DecodeResponse(payload)
+		switch {
+		case derr != nil:
+			s.countError(KindMalformedResponse)
+		case resp.Success:
+			s.m.responsesOK.Add(1)
+		default:
+			s.m.responsesError.Add(1)
+		}
+		c.mu.Lock()
+		if !c.tracked {
+			c.mu.Unlock()
+			if answered > c.written.Load() {
+				w.outOfStep(c, "more answers than frames written")
+				return
+			}
+			continue
+		}
+		if s.cfg.delivery == FireAndForget {
+			s.answering.CompareAndSwap(peerUnknown, peerAnswers)
+		}
+		if len(c.inflight) == 0 {
+			c.mu.Unlock()
+			w.outOfStep(c, "an answer with no frame waiting for one")
+			return
+		}
+		it := c.inflight[0]
+		c.inflight[0] = nil
+		c.inflight = c.inflight[1:]
+		if len(c.inflight) > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(w.answerTimeout()))
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+			signal(c.idle)
+		}
+		c.mu.Unlock()
+		<-c.window
+		switch {
+		case derr != nil:
+			s.m.failed.Add(1) // what the peer did with it is unknown
+		case resp.Success:
+			s.batchDone(it.batch, true, time.Time{})
+		default:
+			text := ""
+			if resp.Error != nil {
+				text = *resp.Error
+			}
+			switch ClassifyError(text) {
+			case TransientError:
+				c.quietClose.Store(true)
+				s.countError(KindNotReady)
+				w.retryLater(it, text)
+			case OutOfStepError:
+				s.m.failed.Add(1)
+				s.countError(KindRejected)
+				s.logf("txlane: worker %d: rejected: %s", w.id, text)
+				w.outOfStep(c, "the peer refused a frame as too large")
+				return
+			default:
+				s.m.failed.Add(1)
+				s.countError(KindRejected)
+			}
+		}
+	}
+}
+
+// maybeSilent decides, when a fire-and-forget connection's reader times out or reads EOF,
+// whether the peer is silent: it has answered nothing, on any connection. Then every
+// tracked frame of c counts as done when written, and c is no longer tracked.
+func (w *worker) maybeSilent(c *senderConn, answered int64) bool {
+	s := w.s
+	if s.cfg.delivery != FireAndForget || answered > 0 || s.answering.Load() == peerAnswers {
+		return false
+	}
+	if s.answering.CompareAndSwap(peerUnknown, peerSilent) {
+		s.logf("txlane: no answer within %v; taking the peer as silent (done when written)", AutoSilence)
+	}
+	c.mu.Lock()
+	c.tracked = false
+	owed := c.inflight
+	c.inflight = nil
+	signal(c.idle)
+	c.mu.Unlock()
+	for _, it := range owed {
+		<-c.window
+		s.batchDone(it.batch, false, it.at)
+	}
+	return true
+}
+
+// retryLater schedules a batch answered "not ready" and holds the worker's writes until
+// then; past the retry budget the answer counts as a rejection.
+func (w *worker) retryLater(it *item, text string) {
+	s := w.s
+	delay, ok := s.cfg.transient.Delay(it.notReady)
+	if !ok {
+		s.m.failed.Add(1)
+		s.countError(KindRejected)
+		s.logf("txlane: worker %d: still not ready after %d retries: %s", w.id, it.notReady, text)
+		return
+	}
+	it.notReady++
+	at := time.Now().Add(delay)
+	w.mu.Lock()
+	if at.After(w.holdUntil) {
+		w.holdUntil = at
+	}
+	w.delayed = append(w.delayed, it)
+	w.mu.Unlock()
+	signal(w.wake)
+}
+
+// outOfStep closes c: its answers no longer match its frames. The worker reaps it and
+// resends every unanswered batch on a new connection.
+func (w *worker) outOfStep(c *senderConn, why string) {
+	w.s.countError(KindOutOfStep)
+	w.s.logf("txlane: worker %d: out of step (%s); reconnecting and resending", w.id, why)
+	c.quietClose.Store(true)
+	c.nc.Close()
+}
+
+// signal wakes whoever waits on ch (capacity 1) without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }

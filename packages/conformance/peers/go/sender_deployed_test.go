@@ -211,3 +211,38 @@ func TestSenderScriptedDeployedOversizeIsOutOfStep(t *testing.T) {
 		})
 	}
 }
+
+func TestClassifyError(t *testing.T) {
+	tests := []struct {
+		text string
+		want ErrorClass
+	}{
+		{"Node not ready to accept transactions: x", TransientError},
+		{"Node not ready: epoch transition", TransientError},
+		{"Transaction too large: 9 bytes (max: 8)", OutOfStepError},
+		{"Transaction submission failed: x", FinalError},
+		{"node not ready", FinalError},
+		{"", FinalError},
+	}
+	for _, tt := range tests {
+		if got := ClassifyError(tt.text); got != tt.want {
+			t.Errorf("ClassifyError(%q) = %v; want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestTransientRetryDelay(t *testing.T) {
+	r := TransientRetry{Initial: 100 * time.Millisecond, Max: 4 * time.Second, Retries: 30}
+	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 4000}
+	for n, w := range want {
+		if got, ok := r.Delay(n); !ok || got != w*time.Millisecond {
+			t.Errorf("Delay(%d) = %v, %v; want %v", n, got, ok, w*time.Millisecond)
+		}
+	}
+	if got, ok := r.Delay(29); !ok || got != 4*time.Second {
+		t.Errorf("Delay(29) = %v, %v; want 4s", got, ok)
+	}
+	if _, ok := r.Delay(30); ok {
+		t.Error("Delay(30) succeeded; want the budget spent")
+	}
+}
