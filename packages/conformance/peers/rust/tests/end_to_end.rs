@@ -314,8 +314,10 @@ async fn acknowledged_batches_on_a_broken_connection_are_resent() {
             while let Ok(Some(_)) = reader.read_frame().await {
                 frames += 1;
                 on_this += 1;
-                // The first connection dies after two unanswered frames.
-                if accepted == 1 && on_this == 2 {
+                // The first connection dies after one unanswered frame
+                // (the sender probes a new connection with one frame until
+                // a success answer, SPEC §5.1).
+                if accepted == 1 && on_this == 1 {
                     break;
                 }
                 if accepted > 1
@@ -338,7 +340,7 @@ async fn acknowledged_batches_on_a_broken_connection_are_resent() {
     assert_eq!(sent.acknowledged, 10, "{sent:?}");
     assert_eq!(sent.undelivered, 0);
     assert!(
-        sent.frames >= 12,
+        sent.frames >= 11,
         "resent frames are counted per write: {sent:?}"
     );
     assert!(sent.errors.get("ConnectionLost").copied().unwrap_or(0) >= 1);
@@ -347,7 +349,7 @@ async fn acknowledged_batches_on_a_broken_connection_are_resent() {
     // Frames written into the first connection after the server stopped
     // reading it count as written but never arrive, so only `>=` holds.
     assert!(
-        frames >= 12 && sent.frames >= frames,
+        frames >= 11 && sent.frames >= frames,
         "server read {frames}; {sent:?}"
     );
 }

@@ -40,6 +40,9 @@ pub(super) struct Conn {
     /// It carried a not-ready answer: a close that follows is the deployed
     /// epoch-transition close, not a failure.
     pub(super) saw_transient: bool,
+    /// At most one frame in flight until a success answer (SPEC §5.1):
+    /// set on a new connection and by a not-ready answer.
+    pub(super) probing: bool,
     /// The peer half-closed and the reader stopped; writes may go on (a
     /// `--respond none` receiver that shut its write side down).
     pub(super) eof: bool,
@@ -93,6 +96,7 @@ impl Conn {
             answered: 0,
             tracked,
             saw_transient: false,
+            probing: true,
             eof: false,
             broken: None,
         }

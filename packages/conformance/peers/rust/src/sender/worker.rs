@@ -97,8 +97,16 @@ impl Worker {
         self.config.delivery == Delivery::Acknowledged
     }
 
+    /// Frames that may wait for answers on the connection. One while
+    /// probing (SPEC §5.1): on a new connection, and after a not-ready
+    /// answer, until a success answer arrives, so that a peer that answers
+    /// and closes (the epoch transition) does not have later frames unread
+    /// in its socket, whose close would reset the connection and lose that
+    /// answer.
     fn window(&self) -> usize {
-        if self.acknowledged() {
+        if self.conn.as_ref().is_some_and(|c| c.tracked && c.probing) {
+            1
+        } else if self.acknowledged() {
             self.config.ack_window.max(1)
         } else {
             FIRE_AND_FORGET_WINDOW
@@ -242,13 +250,19 @@ impl Worker {
                 self.inflight.push_front(front);
                 self.drop_connection(true);
             }
-            Ok(resp) if resp.success => self.settle(front.item.batch, true, None),
+            Ok(resp) if resp.success => {
+                if let Some(conn) = &mut self.conn {
+                    conn.probing = false;
+                }
+                self.settle(front.item.batch, true, None);
+            }
             Ok(resp) => {
                 let error = resp.error.unwrap_or_default();
                 match classify(&error) {
                     ErrorKind::Transient => {
                         if let Some(conn) = &mut self.conn {
                             conn.saw_transient = true;
+                            conn.probing = true;
                         }
                         self.stats.error("NotReady");
                         self.retry_later(front.item, &error);
