@@ -145,6 +145,9 @@ func (w *worker) readLoop(c *senderConn) {
 		case derr != nil:
 			s.m.failed.Add(1) // what the peer did with it is unknown
 		case resp.Success:
+			c.mu.Lock()
+			c.probing = false
+			c.mu.Unlock()
 			s.batchDone(it.batch, true, time.Time{})
 		default:
 			text := ""
@@ -154,6 +157,9 @@ func (w *worker) readLoop(c *senderConn) {
 			switch ClassifyError(text) {
 			case TransientError:
 				c.quietClose.Store(true)
+				c.mu.Lock()
+				c.probing = true
+				c.mu.Unlock()
 				s.countError(KindNotReady)
 				w.retryLater(it, text)
 			case OutOfStepError:

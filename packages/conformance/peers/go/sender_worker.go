@@ -22,10 +22,15 @@ type senderConn struct {
 	// may go on (a `--respond none` receiver).
 	silentEOF atomic.Bool
 
-	window   chan struct{} // one token per tracked, unanswered frame
-	idle     chan struct{} // signalled (non-blocking) when inflight becomes empty
-	mu       sync.Mutex
-	tracked  bool    // under mu: frames are settled by answers
+	window  chan struct{} // one token per tracked, unanswered frame
+	idle    chan struct{} // signalled (non-blocking) when inflight becomes empty
+	mu      sync.Mutex
+	tracked bool // under mu: frames are settled by answers
+	// probing, under mu: at most one frame in flight until a success answer (SPEC §5.1),
+	// so that a peer that answers and closes (the epoch transition) has no later frames
+	// unread in its socket, whose close would reset the connection and lose that answer.
+	// Set on a new connection and by a "not ready" answer.
+	probing  bool
 	inflight []*item // under mu: written (or being written), unanswered, in write order
 }
 
@@ -178,9 +183,27 @@ func (w *worker) deliver(it *item) {
 // connection broke (or the sender aborted) while waiting: it is back in the retry list.
 func (w *worker) track(c *senderConn, it *item) (tracked, ok bool) {
 	s := w.s
-	c.mu.Lock()
-	tracked = c.tracked
-	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		tracked = c.tracked
+		probe := tracked && c.probing && len(c.inflight) > 0
+		c.mu.Unlock()
+		if !probe {
+			break
+		}
+		select {
+		case <-c.idle:
+		case <-c.dead:
+			w.retry = append([]*item{it}, w.retry...)
+			if !c.silentEOF.Load() {
+				w.reap()
+			}
+			return false, false
+		case <-s.abortCtx.Done():
+			w.retry = append([]*item{it}, w.retry...)
+			return false, false
+		}
+	}
 	if !tracked {
 		return false, true
 	}
@@ -243,6 +266,7 @@ func (w *worker) connect() (*senderConn, error) {
 			w.backoff = 0
 			c := &senderConn{nc: nc, dead: make(chan struct{}), idle: make(chan struct{}, 1)}
 			c.tracked = s.cfg.delivery == Acknowledged || s.answering.Load() != peerSilent
+			c.probing = c.tracked
 			window := s.cfg.maxInFlight
 			if s.cfg.delivery == FireAndForget {
 				window = DefaultFireAndForgetWindow
