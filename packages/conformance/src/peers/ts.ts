@@ -211,7 +211,6 @@ const send = async (argv: Array<string>): Promise<number> => {
   const deadline = Date.now() + timeoutMs
   // Every accepted batch's fate arrives here, in both modes: the digest covers exactly the
   // batches the receiver accepted (or, against a silent receiver, that were flushed to it).
-  const waiting = new Map<Uint8Array, ReadonlyArray<Uint8Array>>()
   const delivered = Digest.make()
   let deliveredBatches = 0
   let acked = 0
@@ -225,11 +224,10 @@ const send = async (argv: Array<string>): Promise<number> => {
     retries: "unbounded",
     closeTimeout: timeoutMs,
     onOutcome: (outcome) => {
-      const batch = waiting.get(outcome.payload)
-      waiting.delete(outcome.payload)
-      if (outcome.status !== "delivered" || batch === undefined) return
+      if (outcome.status !== "delivered") return
       deliveredBatches++
-      delivered.addAll(batch)
+      const transactions = Envelope.decode(outcome.payload)
+      if (Result.isSuccess(transactions)) delivered.addAll(transactions.success)
     }
   })
 
@@ -249,14 +247,11 @@ const send = async (argv: Array<string>): Promise<number> => {
 
   for (const batch of Workload.batches({ seed, batches, txPerBatch, txSize })) {
     if (Date.now() > deadline) break
-    const payload = Envelope.encode(batch)
-    waiting.set(payload, batch)
-    const sent = sender.sendPayload(payload)
+    const sent = sender.send(batch)
     if (!acknowledged) {
       try {
         await sent
       } catch (error) {
-        waiting.delete(payload)
         countError(error)
       }
       continue
@@ -265,10 +260,7 @@ const send = async (argv: Array<string>): Promise<number> => {
       () => {
         acked++
       },
-      (error: unknown) => {
-        waiting.delete(payload)
-        countError(error)
-      }
+      (error: unknown) => countError(error)
     )
     const tracked = p.finally(() => pending.delete(tracked))
     pending.add(tracked)

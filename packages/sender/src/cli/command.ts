@@ -117,18 +117,45 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       const file = Option.getOrUndefined(config.input)
       const fileSize = file !== undefined && file !== "-" ? yield* Effect.sync(() => statSize(file)) : undefined
       const total = file === undefined ? inf(config.batches) : fileSize
-      const source =
-        file === undefined
-          ? Input.synthetic({
-              batches: inf(config.batches),
-              txPerBatch: config.txPerBatch,
-              txSize: config.txSize,
-              seed: config.seed,
-              rate: inf(config.rate)
+      const workload: Input.SyntheticOptions = {
+        batches: inf(config.batches),
+        txPerBatch: config.txPerBatch,
+        txSize: config.txSize,
+        seed: config.seed,
+        rate: inf(config.rate)
+      }
+      // A finite, unpaced workload that fits the limit is made before the clock starts, so the
+      // figures measure the sender and not the generator (see Input.PREGENERATE_LIMIT_BYTES).
+      const pregenerated =
+        file === undefined &&
+        Number.isFinite(workload.batches) &&
+        !Number.isFinite(workload.rate) &&
+        workload.batches * Input.syntheticBatchBytes(workload) <= Input.PREGENERATE_LIMIT_BYTES
+          ? yield* Effect.sync(() => {
+              const t0 = performance.now()
+              const made = Input.pregenerate(workload)
+              return { made, ms: performance.now() - t0 }
             })
-          : Input.frames(file, config.maxFrameBytes, (n) => {
-              inputBytes += n
-            })
+          : undefined
+      if (pregenerated !== undefined) {
+        yield* Effect.logInfo(
+          `generated ${Format.count(pregenerated.made.length)} batches in ${Format.duration(pregenerated.ms)} before sending`
+        )
+      }
+      const source: Stream.Stream<Input.Batch, Input.InputError> =
+        pregenerated !== undefined
+          ? Stream.fromIterable(pregenerated.made)
+          : Stream.fromAsyncIterable(
+              file === undefined
+                ? Input.synthetic(workload)
+                : Input.frames(file, config.maxFrameBytes, (n) => {
+                    inputBytes += n
+                  }),
+              (error) =>
+                error instanceof Input.InputError
+                  ? error
+                  : new Input.InputError({ source: String(file), reason: String(error) })
+            )
       const inputText =
         file === undefined
           ? `synthetic: ${config.batches === "unbounded" ? "unbounded" : Format.count(config.batches)} batches × ${config.txPerBatch} tx × ${config.txSize} B, seed ${config.seed}${config.rate === "unbounded" ? "" : `, ${config.rate}/s`}`
@@ -329,11 +356,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         requested.code = code
       })
 
-      yield* Stream.fromAsyncIterable(source, (error) =>
-        error instanceof Input.InputError
-          ? error
-          : new Input.InputError({ source: String(file), reason: String(error) })
-      ).pipe(
+      yield* source.pipe(
         Stream.runForEach(handle),
         Effect.catchTag("InputError", (error) =>
           Effect.gen(function* () {

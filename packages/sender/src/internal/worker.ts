@@ -209,6 +209,7 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
   const batches = state.pending
   const tracked = connection.tracked
   const now = tracked ? performance.now() : 0
+  const unknown = tracked && shared.answering === undefined
   let bytes = 0
   let transactions = 0
   socket.cork()
@@ -217,7 +218,8 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
     batch.attempts++
     socket.write(batch.header)
     if (tracked) {
-      socket.write(batch.payload)
+      if (unknown) socket.write(batch.payload, connection.onFlushedUnknown)
+      else socket.write(batch.payload)
       batch.sentAt = now
       connection.inflight.push(batch)
     } else {
@@ -338,17 +340,12 @@ const afterIoPoll: Effect.Effect<void> = Effect.callback<void>((resume) => {
 })
 
 /** `responses: "auto"`: the peer left frames unanswered long enough; it is silent. */
-const becomeSilent = (shared: Shared, connection: Connection): void => {
+const becomeSilent = (shared: Shared, connection: Connection, why: string): void => {
   connection.tracked = false
-  if (shared.answering === false) {
-    for (const batch of connection.inflight.splice(0)) settleDelivered(shared, batch)
-    return
+  if (shared.answering === undefined) {
+    shared.answering = false
+    shared.warn("silent", `${shared.options.name}: the peer ${why}; taking it as silent (responses "none") from now on`)
   }
-  shared.answering = false
-  shared.warn(
-    "silent",
-    `${shared.options.name}: no answer within ${AUTO_SILENCE_MS} ms; taking the peer as silent (responses "none") from now on`
-  )
   // Everything written has left the process (the caller checked `writableLength`).
   for (const batch of connection.inflight.splice(0)) settleDelivered(shared, batch)
 }
@@ -359,6 +356,21 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   connection.recovered = true
   state.connection = undefined
   if (!connection.graceful) counters.connectionErrors++
+  if (
+    connection.tracked &&
+    connection.error === undefined &&
+    connection.answered === 0 &&
+    shared.answering !== true &&
+    !options.acknowledged
+  ) {
+    // `responses: "auto"`: the peer closed cleanly without answering a single frame, so it is
+    // a silent peer; what reached the kernel before the close is delivered, as for one.
+    const flushed = connection.inflight.splice(0, Math.min(connection.flushedUnknown, connection.inflight.length))
+    const unflushed = connection.inflight.splice(0)
+    becomeSilent(shared, connection, "closed the connection without answering")
+    for (const batch of flushed) settleDelivered(shared, batch)
+    connection.unflushed.push(...unflushed)
+  }
   const lost = connection.tracked ? connection.inflight : connection.unflushed
   if (connection.tracked) counters.unanswered += lost.length
   if (lost.length === 0) return
@@ -454,7 +466,7 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
             yield* afterIoPoll
             continue
           }
-          becomeSilent(shared, connection)
+          becomeSilent(shared, connection, `left frames unanswered for ${AUTO_SILENCE_MS} ms`)
           continue
         }
       }
