@@ -26,6 +26,9 @@ export class InputError extends Data.TaggedError("InputError")<{ readonly source
   }
 }
 
+/** Bytes per file read: 1 MiB reads cost a sixteenth of the default 64 KiB ones in round trips to the thread pool. */
+const READ_CHUNK_BYTES = 1024 * 1024
+
 /** Reads frames from `path` (`-` = stdin); `onBytes` reports progress. */
 export async function* frames(
   path: string,
@@ -33,7 +36,7 @@ export async function* frames(
   onBytes: (n: number) => void
 ): AsyncGenerator<Batch> {
   const source = path === "-" ? "stdin" : path
-  const stream = path === "-" ? process.stdin : Fs.createReadStream(path)
+  const stream = path === "-" ? process.stdin : Fs.createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
   const decoder = FrameDecoder.make({ maxFrameBytes })
   try {
     for await (const chunk of stream) {
