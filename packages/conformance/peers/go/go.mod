@@ -1,3 +1,3 @@
-module txlane.dev/peers/go
+module github.com/txlane/txlane/packages/conformance/peers/go
 
 go 1.22

@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	txlane "txlane.dev/peers/go"
+	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
 )
 
 func main() {

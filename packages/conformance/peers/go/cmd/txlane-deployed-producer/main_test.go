@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	txlane "txlane.dev/peers/go"
+	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
 )
 
 func TestFlagErrorsExit2(t *testing.T) {

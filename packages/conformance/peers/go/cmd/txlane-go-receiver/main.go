@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	txlane "txlane.dev/peers/go"
+	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
 )
 
 // shutdownTimeout bounds the graceful shutdown; after it, connections are cut.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	txlane "txlane.dev/peers/go"
+	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
 )
 
 func TestFlagErrorsExit2(t *testing.T) {

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	txlane "txlane.dev/peers/go"
+	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
 )
 
 // defaultWorkers is the --workers default: the low end of the seed's 10–20.
