@@ -15,6 +15,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Console, Data, Effect, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as Deployed from "./Deployed.js"
 import * as Matrix from "./Matrix.js"
 import { builtIn, fromTemplate, type Impl, locatePeerBinary, packageRoot } from "./Peers.js"
 import * as Scenarios from "./Scenarios.js"
@@ -48,7 +49,24 @@ export interface ConformanceOptions {
   readonly require?: ReadonlyArray<string> | undefined
   /** Print progress lines on stderr. */
   readonly progress?: boolean | undefined
+  /** Which scenarios to run (see {@link PROFILES}). Default `"all"`. */
+  readonly profile?: Profile | undefined
 }
+
+/**
+ * Scenario sets:
+ * - `txlane`: against txlane and the reference peers (every pairing, vectors, limits, faults);
+ * - `deployed`: against emulators of the deployed Rust server and Go producer;
+ * - `all` (default): both.
+ */
+export const PROFILES = {
+  all: [...Scenarios.all, ...Deployed.scenarios],
+  txlane: Scenarios.all,
+  deployed: Deployed.scenarios
+} as const satisfies Record<string, ReadonlyArray<Scenarios.Scenario>>
+
+/** A `--profile`. */
+export type Profile = keyof typeof PROFILES
 
 /** Builds the plan: outside implementations replace the built-in ones in their role. */
 export const makePlan = (options: ConformanceOptions): Scenarios.Plan => {
@@ -102,13 +120,14 @@ export const runConformance = (options: ConformanceOptions): Effect.Effect<Matri
       return yield* new UsageError({
         message: `--require: unknown implementation ${unknown.join(", ")} (valid: ${builtInNames.join(", ")})`
       })
-    const checked = Matrix.checkFilter(options.only, Matrix.casesOf(Scenarios.all, plan), Scenarios.all)
+    const scenarios = PROFILES[options.profile ?? "all"]
+    const checked = Matrix.checkFilter(options.only, Matrix.casesOf(scenarios, plan), scenarios)
     if ("error" in checked) return yield* new UsageError({ message: checked.error })
     const expectedFailuresFile = options.expectedFailures ?? EXPECTED_FAILURES_FILE
     if (!fs.existsSync(expectedFailuresFile))
       return yield* new UsageError({ message: `--expected-failures: no such file ${expectedFailuresFile}` })
     const report = yield* Matrix.run({
-      scenarios: Scenarios.all,
+      scenarios,
       plan,
       filter: checked.filter,
       filtered: options.only !== undefined && options.only.trim() !== "",
@@ -225,7 +244,13 @@ export const command = Command.make(
       "expected-failures",
       "the expected-failure list (default: the package's expected-failures.txt)"
     ),
-    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("units run at once"), Flag.withDefault(1))
+    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("units run at once"), Flag.withDefault(1)),
+    profile: Flag.Literals("profile", ["all", "txlane", "deployed"]).pipe(
+      Flag.withDescription(
+        "which scenarios: txlane (against txlane and the reference peers), deployed (against emulators of the deployed Rust server and Go producer), all (both)"
+      ),
+      Flag.withDefault("all" as const)
+    )
   },
   (flags) =>
     Effect.gen(function* () {
@@ -242,19 +267,20 @@ export const command = Command.make(
         name: flags.name,
         expectedFailures: Option.getOrUndefined(flags.expectedFailures),
         concurrency: Math.max(1, flags.concurrency),
+        profile: flags.profile,
         progress: true
       }
       const result = yield* Effect.result(runConformance(options))
       if (Result.isFailure(result)) return yield* usage(result.failure.message)
       const report = result.success
-      yield* Console.log(Matrix.toMarkdown(report, Scenarios.all))
+      yield* Console.log(Matrix.toMarkdown(report, PROFILES[flags.profile]))
       const banner = skipBanner(report)
       if (banner !== "") yield* Console.error(banner)
       exitCode.code = report.passed ? 0 : 1
     })
 ).pipe(
   Command.withDescription(
-    "Runs the txlane conformance matrix: every sender (ts, rust, go) × every receiver over UDS and TCP, fire-and-forget and acknowledged, plus the receiver vectors and limit cases."
+    "Runs the txlane conformance matrix: every sender (ts, rust, go) × every receiver over UDS and TCP, fire-and-forget and acknowledged, the receiver vectors and limit cases, and every sender and receiver against emulators of the deployed Rust server and Go producer (--profile)."
   ),
   Command.withSubcommands([peers])
 )

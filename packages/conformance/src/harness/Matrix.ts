@@ -185,12 +185,13 @@ const rolesIn = (unit: Unit, impl: Impl): ReadonlyArray<Role> => {
 const unavailable = (unit: Unit, required: ReadonlySet<string>): Outcome | undefined => {
   for (const impl of unit.impls) {
     const a = impl.availability(rolesIn(unit, impl))
+    const name = impl.toolchain ?? impl.name
     if (!a.ok)
       return a.toolchain
         ? O.skipped({
-            detail: required.has(impl.name) ? `required (--require ${impl.name}) but ${a.reason}` : a.reason,
+            detail: required.has(name) ? `required (--require ${name}) but ${a.reason}` : a.reason,
             toolchain: true,
-            impl: impl.name
+            impl: name
           })
         : O.transportError({ detail: `${impl.name}: ${a.reason}` })
   }

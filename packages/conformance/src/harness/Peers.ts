@@ -49,6 +49,8 @@ export interface Impl {
   readonly command: (role: Role, endpoint: string, flags: ReadonlyArray<string>) => Array<string> | undefined
   /** Whether it can run here in `roles` (default: every role it has). */
   readonly availability: (roles?: ReadonlyArray<Role>) => Availability
+  /** The reference toolchain it is built with, when not its own name: `--require <toolchain>` covers it. */
+  readonly toolchain?: Language | undefined
 }
 
 const roleFlag = (role: Role, endpoint: string): Array<string> =>
@@ -168,6 +170,48 @@ export const rust: Impl = referencePeer("rust")
 
 /** The Go peer (`peers/go`): prebuilt in the package, or `go build ./cmd/...`. */
 export const go: Impl = referencePeer("go")
+
+/**
+ * The deployed-server emulator (`txlane-deployed-server`, from the Rust crate): a receiver only,
+ * on Unix sockets, that behaves on the wire as the deployed Rust transaction server.
+ */
+export const deployedServer: Impl = {
+  name: "deployed-server",
+  kind: "peer",
+  toolchain: "rust",
+  command: (role, endpoint, flags) =>
+    role === "receiver"
+      ? [
+          locatePeerBinary("rust", "txlane-deployed-server") ??
+            path.join(builtDir(packageRoot, "rust"), "txlane-deployed-server"),
+          "receive",
+          ...roleFlag(role, endpoint),
+          ...flags
+        ]
+      : undefined,
+  availability: () => binaryAvailability("rust", "txlane-deployed-server", "the deployed-server emulator")
+}
+
+/**
+ * The deployed-producer emulator (`txlane-deployed-producer`, from the Go module): a sender only,
+ * request/response per worker, as the deployed Go producer.
+ */
+export const deployedProducer: Impl = {
+  name: "deployed-producer",
+  kind: "peer",
+  toolchain: "go",
+  command: (role, endpoint, flags) =>
+    role === "sender"
+      ? [
+          locatePeerBinary("go", "txlane-deployed-producer") ??
+            path.join(builtDir(packageRoot, "go"), "txlane-deployed-producer"),
+          "send",
+          ...roleFlag(role, endpoint),
+          ...flags
+        ]
+      : undefined,
+  availability: () => binaryAvailability("go", "txlane-deployed-producer", "the deployed-producer emulator")
+}
 
 /** The built-in implementations, in matrix order. */
 export const builtIn: ReadonlyArray<Impl> = [ts, rust, go]

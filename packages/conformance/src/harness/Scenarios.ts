@@ -82,7 +82,8 @@ export interface Scenario {
 
 const TRANSPORTS: ReadonlyArray<Transport> = ["uds", "tcp"]
 const DELIVERIES: ReadonlyArray<Delivery> = ["fire-and-forget", "acknowledged"]
-const short = (d: Delivery) => (d === "acknowledged" ? "ack" : "ff")
+/** The short name of a delivery mode in matrix columns. */
+export const short = (d: Delivery) => (d === "acknowledged" ? "ack" : "ff")
 
 /** A deterministic seed per case id (FNV-1a 64), so different cells use different workloads. */
 export const seedOf = (id: string): bigint => {
@@ -91,23 +92,27 @@ export const seedOf = (id: string): bigint => {
   return h
 }
 
-const single = (effect: Effect.Effect<string, CaseFailure, Scope.Scope>) =>
+/** A unit with one case, whose ok detail is the effect's result. */
+export const single = (effect: Effect.Effect<string, CaseFailure, Scope.Scope>) =>
   Effect.map(effect, (detail): ReadonlyArray<Outcome> => [O.ok({ detail })])
 
-const check = (condition: boolean, detail: () => string): Effect.Effect<void, CaseFailure> =>
+/** Fails the case with a mismatch unless `condition` holds. */
+export const check = (condition: boolean, detail: () => string): Effect.Effect<void, CaseFailure> =>
   condition ? Effect.void : Effect.fail(mismatch(detail()))
 
-const workloadFlags = (w: Expected.WorkloadParams) =>
+/** The PEERS.md workload flags of a sender. */
+export const workloadFlags = (w: Expected.WorkloadParams) =>
   flags({ batches: w.batches, "tx-per-batch": w.txPerBatch, "tx-size": w.txSize, seed: w.seed })
 
-const errorsOf = (report: Report) =>
+/** A report's non-zero error counts, `Kind=n,…`. */
+export const errorsOf = (report: Report) =>
   Object.entries(report.errors)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k}=${n}`)
     .join(",") || "none"
 
 /** The receiver's report must show exactly the expected transactions. */
-const checkReceived = (report: Report | undefined, expected: Expected.Expectation, what: string) =>
+export const checkReceived = (report: Report | undefined, expected: Expected.Expectation, what: string) =>
   report === undefined
     ? Effect.void
     : check(
@@ -227,7 +232,8 @@ const pairScenario = (
   }
 })
 
-const timeoutMs = (quick: boolean) => (quick ? 30_000 : 120_000)
+/** A sender's `--timeout-ms` in a pair case. */
+export const timeoutMs = (quick: boolean) => (quick ? 30_000 : 120_000)
 
 /** Steady stream: every sender × receiver × transport × delivery. */
 export const stream = pairScenario(
