@@ -24,6 +24,7 @@ import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit } from "effect"
 import { runTasks } from "../src/harness/Toolchain.js"
+import { judgeTargets, recommendDefaults } from "./lib/judge.js"
 import {
   type CellResult,
   calibrate,
@@ -54,7 +55,7 @@ import {
   workloads,
   zeromq
 } from "./lib/plan.js"
-import { judgeTargets, type Results, recommendDefaults, renderMarkdown, renderSvg, SCHEMA } from "./lib/report.js"
+import { type Results, renderMarkdown, renderSvg, SCHEMA } from "./lib/report.js"
 
 const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
 

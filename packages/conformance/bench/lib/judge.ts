@@ -1,0 +1,225 @@
+/**
+ * The targets judged from a run's cells, and the defaults its sweeps recommend (split from
+ * report.ts, which renders them).
+ *
+ * @module
+ */
+import { int, mb, num, pct, times } from "./format.js"
+import type { CellResult, LatencyResult } from "./measure.js"
+import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
+import type { Recommendation, Results, Target } from "./report.js"
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+const cell = (
+  rs: ReadonlyArray<CellResult>,
+  section: string,
+  pairing: string,
+  workload: WorkloadId
+): CellResult | undefined =>
+  rs.find((r) => r.section === section && r.pairing === pairing && r.workload === workload && r.status === "ok")
+
+const ratioTarget = (
+  id: string,
+  description: string,
+  rs: ReadonlyArray<CellResult>,
+  a: readonly [string, string],
+  b: readonly [string, string],
+  threshold: number,
+  ws: ReadonlyArray<WorkloadId>,
+  show: (r: number) => string
+): Target => {
+  const parts: Array<string> = []
+  let min = Number.POSITIVE_INFINITY
+  for (const w of ws) {
+    const x = cell(rs, a[0], a[1], w)
+    const y = cell(rs, b[0], b[1], w)
+    if (!x?.batchesPerSec || !y?.batchesPerSec) continue
+    const r = x.batchesPerSec / y.batchesPerSec
+    min = Math.min(min, r)
+    parts.push(`${w}: ${show(r)} (${int(x.batchesPerSec)} vs ${int(y.batchesPerSec)} batches/s)`)
+  }
+  if (parts.length === 0) return { id, description, figure: "not measured in this run", status: "n/a" }
+  return { id, description, figure: parts.join("; "), status: min >= threshold ? "met" : "missed" }
+}
+
+export const judgeTargets = (
+  throughput: ReadonlyArray<CellResult>,
+  latency: ReadonlyArray<LatencyResult>
+): Array<Target> => {
+  const all: ReadonlyArray<WorkloadId> = workloads.map((w) => w.id)
+  const targets: Array<Target> = [
+    ratioTarget(
+      "ts-vs-raw",
+      "ts→ts (txlane) on the upstream shape ≥ 90% of the raw node:net pump",
+      throughput,
+      ["transports", "txlane"],
+      ["transports", "raw"],
+      0.9,
+      ["upstream"],
+      pct
+    ),
+    ratioTarget(
+      "ts-vs-zeromq",
+      "ts→ts (txlane) ≥ 1.5× zeromq.js at every workload",
+      throughput,
+      ["transports", "txlane"],
+      ["transports", "zeromq"],
+      1.5,
+      all,
+      times
+    ),
+    ratioTarget(
+      "ts-rust-vs-go-rust",
+      "ts→rust ≥ 80% of go→rust",
+      throughput,
+      ["pairings", "ts→rust"],
+      ["pairings", "go→rust"],
+      0.8,
+      all,
+      pct
+    ),
+    ratioTarget(
+      "ts-lean-rust-vs-go-rust",
+      "ts→rust with the sender library alone (lean TS peer: no JS workload generation or digest) ≥ 80% of go→rust",
+      throughput,
+      ["transports", "txlane→rust"],
+      ["pairings", "go→rust"],
+      0.8,
+      all,
+      pct
+    ),
+    ratioTarget(
+      "rust-ts-vs-rust-rust",
+      "rust→ts ≥ 50% of rust→rust",
+      throughput,
+      ["pairings", "rust→ts"],
+      ["pairings", "rust→rust"],
+      0.5,
+      all,
+      pct
+    ),
+    ratioTarget(
+      "ts-vs-legacy",
+      "ts→ts (txlane) ≥ 100× the legacy design (upstream shape)",
+      throughput,
+      ["transports", "txlane"],
+      ["transports", "legacy"],
+      100,
+      ["upstream"],
+      times
+    )
+  ]
+  const large = cell(throughput, "transports", "txlane", "large")
+  targets.push(
+    large?.mbPerSec
+      ? {
+          id: "large-frames",
+          description: "large frames ts→ts (txlane) ≥ 1.5 GB/s",
+          figure: `${num(large.mbPerSec / 1000, 2)} GB/s (${int(large.batchesPerSec)} frames/s of ${num(workloads[3]!.payloadBytes / 2 ** 20, 2)} MiB)`,
+          status: large.mbPerSec >= 1500 ? "met" : "missed"
+        }
+      : {
+          id: "large-frames",
+          description: "large frames ts→ts (txlane) ≥ 1.5 GB/s",
+          figure: "not measured",
+          status: "n/a"
+        }
+  )
+  const lat = (offered: number) =>
+    latency.find((l) => l.series === "txlane" && l.offered === offered && l.status === "ok")
+  const l1 = lat(1_000)
+  targets.push(
+    l1?.p50Us != null
+      ? {
+          id: "ack-p50-1k",
+          description: "acknowledged p50 < 100 µs at 1k batches/s",
+          figure: `p50 ${num(l1.p50Us)} µs (service time p50 ${num(l1.serviceP50Us)} µs)`,
+          status: l1.p50Us < 100 ? "met" : "missed"
+        }
+      : {
+          id: "ack-p50-1k",
+          description: "acknowledged p50 < 100 µs at 1k batches/s",
+          figure: "not measured",
+          status: "n/a"
+        }
+  )
+  const l10 = lat(10_000)
+  targets.push(
+    l10?.p99Us != null
+      ? {
+          id: "ack-p99-10k",
+          description: "acknowledged p99 < 1 ms at 10k batches/s",
+          figure: `p99 ${num(l10.p99Us)} µs (achieved ${int(l10.achievedRate)} batches/s)`,
+          status: l10.p99Us < 1000 ? "met" : "missed"
+        }
+      : {
+          id: "ack-p99-10k",
+          description: "acknowledged p99 < 1 ms at 10k batches/s",
+          figure: "not measured",
+          status: "n/a"
+        }
+  )
+  const sat = cell(throughput, "transports", "txlane", "upstream")
+  const rss = sat?.senderUsage.maxRssKb ?? null
+  targets.push(
+    rss !== null
+      ? {
+          id: "sender-rss",
+          description: "sender RSS < 200 MB at saturation with default settings (upstream shape)",
+          figure: `${mb(rss)} MiB peak (includes the 16 MiB pre-encoded workload pool)`,
+          status: rss / 1024 < 200 ? "met" : "missed"
+        }
+      : {
+          id: "sender-rss",
+          description: "sender RSS < 200 MB at saturation with default settings (upstream shape)",
+          figure: sat ? "n/a (no GNU time)" : "not measured",
+          status: "n/a"
+        }
+  )
+  return targets
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recommended defaults
+
+const recommend = (
+  dimension: "workers" | "handlers" | "queue",
+  sweeps: ReadonlyArray<CellResult>,
+  ack: ReadonlyArray<LatencyResult>
+): Recommendation => {
+  const current = currentDefaults[dimension]
+  const ff = new Map<number, number>()
+  for (const s of sweeps)
+    if (s.status === "ok" && typeof s.params[dimension] === "number" && s.batchesPerSec !== null)
+      ff.set(s.params[dimension] as number, s.batchesPerSec)
+  const ac = new Map<number, number>()
+  if (dimension === "workers")
+    for (const a of ack)
+      if (a.status === "ok" && a.workers !== null && a.achievedRate) ac.set(a.workers, a.achievedRate)
+  if (ff.size === 0) return { value: current, current, why: "no sweep data in this run; keeping the current default" }
+  const bestFf = Math.max(...ff.values())
+  const bestAc = ac.size > 0 ? Math.max(...ac.values()) : 0
+  const score = (v: number) => {
+    const a = (ff.get(v) ?? 0) / bestFf
+    return ac.size > 0 && ac.has(v) ? Math.min(a, (ac.get(v) ?? 0) / bestAc) : a
+  }
+  const values = [...ff.keys()].sort((a, b) => a - b)
+  const within = values.find((v) => score(v) >= 0.95)
+  const value = within ?? values.reduce((a, b) => (score(b) > score(a) ? b : a))
+  const why =
+    within !== undefined
+      ? `smallest value within 5% of the best ${dimension === "workers" && ac.size > 0 ? "fire-and-forget and acknowledged throughput" : "throughput"} (${pct(score(value))} of best)`
+      : `best throughput in the sweep (${pct(score(value))})`
+  return { value, current, why }
+}
+
+export const recommendDefaults = (
+  sweeps: ReadonlyArray<CellResult>,
+  ack: ReadonlyArray<LatencyResult>
+): Results["recommended"] => ({
+  workers: recommend("workers", sweeps, ack),
+  handlers: recommend("handlers", sweeps, ack),
+  queue: recommend("queue", sweeps, ack)
+})
