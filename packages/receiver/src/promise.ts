@@ -16,9 +16,10 @@
  *
  * @module
  */
-import { Effect, Exit, type LogLevel, References, Scope } from "effect"
+import { HostLogger } from "@txlane/protocol"
+import { Effect, Exit, Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import type { ListenError } from "./errors.js"
+import { InvalidOptions, type ListenError } from "./errors.js"
 import * as Receiver from "./Receiver.js"
 
 /** Options of {@link createReceiver}: those of `Receiver.make`, with an async `submit`. */
@@ -31,8 +32,13 @@ export interface ReceiverOptions extends Omit<Receiver.Options, "submit"> {
     batch: Receiver.Batch
     // biome-ignore lint/suspicious/noConfusingVoidType: an async submit that returns nothing must type-check (count defaults)
   ) => Promise<Receiver.SubmitResult | undefined | void> | Receiver.SubmitResult | undefined | void
-  /** Least severe log level written (Effect's logger, to the console). Default `"Warn"`. */
-  readonly logLevel?: LogLevel.LogLevel | undefined
+  /**
+   * Where the receiver's warnings go: `console`, a pino logger, anything with
+   * `debug`/`info`/`warn`/`error`. Default: one line each on stderr. Never stdout.
+   */
+  readonly logger?: HostLogger.LoggerLike | undefined
+  /** The least severe level written: `"debug"`, `"info"`, `"warn"` (default), `"error"` or `"none"`. */
+  readonly logLevel?: HostLogger.Level | undefined
 }
 
 const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
@@ -58,7 +64,13 @@ export interface PromiseReceiver {
  * `ListenFailed` (the error objects themselves).
  */
 export const createReceiver = async (options: ReceiverOptions): Promise<PromiseReceiver> => {
-  const { submit, logLevel, ...rest } = options
+  const { submit, logger, logLevel, ...rest } = options
+  if (logLevel !== undefined && HostLogger.parseLevel(logLevel) === undefined) {
+    throw new InvalidOptions({
+      option: "logLevel",
+      reason: `must be debug, info, warn, error or none, got ${String(logLevel)}`
+    })
+  }
   const scope = Scope.makeUnsafe()
   const exit = await Effect.runPromiseExit(
     Receiver.make<unknown>({
@@ -76,7 +88,7 @@ export const createReceiver = async (options: ReceiverOptions): Promise<PromiseR
           ? Effect.tryPromise({ try: () => result, catch: (error) => error })
           : Effect.succeed(result)
       }
-    }).pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, logLevel ?? "Warn"))
+    }).pipe(Scope.provide(scope), Effect.provide(HostLogger.layer({ logger, logLevel })))
   )
   if (Exit.isFailure(exit)) {
     await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -8,7 +8,7 @@ const open: Array<PromiseReceiver> = []
 const clients: Array<Client> = []
 
 const start = async (options: Partial<ReceiverOptions> & Pick<ReceiverOptions, "submit">) => {
-  const receiver = await createReceiver({ listen: tempSocketPath(), logLevel: "None", ...options })
+  const receiver = await createReceiver({ listen: tempSocketPath(), logLevel: "none", ...options })
   open.push(receiver)
   return receiver
 }
@@ -434,7 +434,7 @@ describe("shutdown", () => {
       listen: path,
       handlers: 1,
       payload: "raw",
-      logLevel: "None",
+      logLevel: "none",
       submit: async ({ payload }) => {
         await new Promise((r) => setTimeout(r, 10))
         submitted.push(payload[0]!)
@@ -459,7 +459,7 @@ describe("shutdown", () => {
     const receiver = await createReceiver({
       listen: tempSocketPath(),
       handlers: 1,
-      logLevel: "None",
+      logLevel: "none",
       submit: () => new Promise(() => {}) // never settles
     })
     const client = await connect(receiver.address)

@@ -20,7 +20,7 @@ const tx = (i: number) => new Uint8Array([0x0a, 0x02, i & 0xff, (i >> 8) & 0xff]
 const start = async (submitted: Array<number>, delayMs = 0, listen = tempSocketPath()) => {
   const r = await createReceiver({
     listen,
-    logLevel: "None",
+    logLevel: "none",
     queueCapacity: 16,
     connectionQueueCapacity: 4,
     submit: async ({ transactions }) => {

@@ -13,9 +13,10 @@
  *
  * @module
  */
-import { Envelope } from "@txlane/protocol"
+import { Envelope, HostLogger } from "@txlane/protocol"
 import { Cause, Effect, Exit, Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
+import { InvalidOption } from "./errors.js"
 import { makeCore, type Submitted } from "./internal/core.js"
 import type { Options } from "./Options.js"
 import type { CloseReport, Stats } from "./Stats.js"
@@ -43,7 +44,15 @@ export interface SenderClient {
 }
 
 /** Options of {@link createSender}: the same as the Effect API's. */
-export type CreateSenderOptions = Options
+export interface CreateSenderOptions extends Options {
+  /**
+   * Where the sender's warnings go: `console`, a pino logger, anything with
+   * `debug`/`info`/`warn`/`error`. Default: one line each on stderr. Never stdout.
+   */
+  readonly logger?: HostLogger.LoggerLike | undefined
+  /** The least severe level written: `"debug"`, `"info"`, `"warn"` (default), `"error"` or `"none"`. */
+  readonly logLevel?: HostLogger.Level | undefined
+}
 
 const RESOLVED: Promise<undefined> = Promise.resolve(undefined)
 
@@ -59,7 +68,13 @@ const settle = (submitted: Submitted): Promise<number | undefined> => {
  */
 export const createSender = async (options: CreateSenderOptions): Promise<SenderClient> => {
   const scope = Effect.runSync(Scope.make())
-  const made = await Effect.runPromiseExit(Scope.provide(makeCore(options), scope))
+  const { logger, logLevel, ...senderOptions } = options
+  if (logLevel !== undefined && HostLogger.parseLevel(logLevel) === undefined) {
+    throw new InvalidOption({ option: "logLevel", reason: `must be debug, info, warn, error or none, got ${logLevel}` })
+  }
+  const made = await Effect.runPromiseExit(
+    Scope.provide(makeCore(senderOptions), scope).pipe(Effect.provide(HostLogger.layer({ logger, logLevel })))
+  )
   if (Exit.isFailure(made)) {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     throw Cause.squash(made.cause)

@@ -36,7 +36,7 @@ let gate: Promise<void> | undefined
 let openGate: (() => void) | undefined
 
 const receiver = await createReceiver({
-  logLevel: "None",
+  logLevel: "none",
   ...options,
   submit: async ({ transactions: txs, payload }) => {
     if (gate !== undefined) await gate

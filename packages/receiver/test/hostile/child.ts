@@ -14,7 +14,7 @@ import * as Readline from "node:readline"
 import { createReceiver, type ReceiverOptions } from "../../src/index.js"
 
 const options = JSON.parse(process.argv[2] ?? "{}") as Omit<ReceiverOptions, "submit">
-const receiver = await createReceiver({ logLevel: "None", ...options, submit: async () => ({}) })
+const receiver = await createReceiver({ logLevel: "none", ...options, submit: async () => ({}) })
 const write = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`)
 write({ event: "listening", endpoint: receiver.address })
 

@@ -69,7 +69,7 @@ afterAll(async () => {
 const start = async (listen: string, socketMode?: number) => {
   const r = await createReceiver({
     listen,
-    logLevel: "None",
+    logLevel: "none",
     submit: async () => ({}),
     ...(socketMode === undefined ? {} : { socketMode })
   })

@@ -49,7 +49,7 @@ it("a live socket that replaced the stale one between probe and removal is left 
     Fs.unlinkSync(path)
     b = await listen(path)
   }
-  await expect(createReceiver({ listen: path, logLevel: "None", submit: async () => ({}) })).rejects.toMatchObject({
+  await expect(createReceiver({ listen: path, logLevel: "none", submit: async () => ({}) })).rejects.toMatchObject({
     _tag: "AddressInUse"
   })
   // B's socket is still at the path and still answers; A left no private directory behind.

@@ -9,7 +9,7 @@ const open: Array<PromiseReceiver> = []
 const start = async (listen: string, socketMode?: number) => {
   const receiver = await createReceiver({
     listen,
-    logLevel: "None",
+    logLevel: "none",
     ...(socketMode === undefined ? {} : { socketMode }),
     submit: async () => ({})
   })
