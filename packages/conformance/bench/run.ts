@@ -13,7 +13,8 @@
  * (`--out DIR` chooses the directory explicitly).
  *
  * `--only` takes pairing or section names, comma-separated or repeated: `ts→rust` (also
- * `ts-rust`, `ts->rust`), `txlane`, `raw`, `zeromq`, `legacy`, `latency`, `sweeps`.
+ * `ts-rust`, `ts->rust`), `txlane`, `raw`, `zeromq`, `legacy`, `latency`, `sweeps`, `deployed`
+ * (txlane against the emulators of the deployed peers, lib/deployed.ts).
  *
  * @module
  */
@@ -24,6 +25,7 @@ import { parseArgs } from "node:util"
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit } from "effect"
 import { runTasks } from "../src/harness/Toolchain.js"
+import { runDeployed } from "./lib/deployed.js"
 import { judgeTargets, recommendDefaults } from "./lib/judge.js"
 import {
   type CellResult,
@@ -253,6 +255,8 @@ const main = Effect.gen(function* () {
     }
   }
 
+  const deployed = want("deployed") ? yield* runDeployed(quick, ctx) : []
+
   const latency: Array<LatencyResult> = []
   const latencySender = tsArgv("latency-sender.ts")
   const durationMs = quick ? 400 : 3_000
@@ -358,6 +362,7 @@ const main = Effect.gen(function* () {
     startupCpuMs: Object.fromEntries(ctx.startupCpuMs),
     throughput,
     sweeps,
+    deployed,
     ackSweep,
     latency,
     recommended: recommendDefaults(sweeps, ackSweep),
@@ -382,7 +387,7 @@ const main = Effect.gen(function* () {
     `== wrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} (${results.durationS} s)`
   )
   const failed =
-    [...throughput, ...sweeps].filter((c) => c.status === "failed").length +
+    [...throughput, ...sweeps, ...deployed].filter((c) => c.status === "failed").length +
     [...latency, ...ackSweep].filter((l) => l.status === "failed").length
   if (failed > 0) log(`!! ${failed} cell(s) failed; see the report`)
 })

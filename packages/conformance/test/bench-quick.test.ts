@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, expect, it } from "vitest"
+import { deployedRows } from "../bench/lib/deployed.js"
 import { tsArgv } from "../bench/lib/plan.js"
 import { REPORT_HEADINGS, validateResults } from "../bench/lib/report.js"
 
@@ -54,12 +55,15 @@ it(
 
     const results: unknown = JSON.parse(fs.readFileSync(json, "utf8"))
     expect(validateResults(results)).toEqual([])
-    const r = results as { quick: boolean; targets: Array<{ description: string }> }
+    const r = results as { quick: boolean; targets: Array<{ description: string }>; deployed: Array<unknown> }
     expect(r.quick).toBe(true)
+    // The deployed section: one cell per row (ok, or skipped without a Rust/Go toolchain).
+    expect(r.deployed).toHaveLength(deployedRows.length)
 
     const md = fs.readFileSync(path.join(out, "BENCHMARKS.md"), "utf8")
     for (const heading of REPORT_HEADINGS) expect(md.split("\n")).toContain(heading)
     for (const target of r.targets) expect(md).toContain(target.description)
+    for (const row of deployedRows) expect(md).toContain(`| ${row.id} |`)
     const chart = /!\[[^\]]*\]\(([^)]+\.svg)\)/.exec(md)
     expect(chart).not.toBeNull()
     const svgFile = path.resolve(out, chart![1]!)

@@ -150,7 +150,7 @@ export const runCell = (spec: CellSpec, ctx: RunContext): Effect.Effect<CellResu
   const listen = spec.transport === "tcp" ? "tcp://127.0.0.1:0" : path.join(ctx.tmp, `c${id}.sock`)
   const receiverArgv = spec.receiver.command("receiver", listen, [
     "--respond",
-    "none",
+    spec.respond ?? "none",
     "--expect-transactions",
     String(expected),
     ...spec.receiverFlags

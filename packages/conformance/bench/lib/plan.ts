@@ -7,7 +7,17 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Availability, go, type Impl, packageRoot, resolveModule, rust, ts } from "../../src/harness/Peers.js"
+import {
+  type Availability,
+  deployedProducer as deployedProducerPeer,
+  deployedServer as deployedServerPeer,
+  go,
+  type Impl,
+  packageRoot,
+  resolveModule,
+  rust,
+  ts
+} from "../../src/harness/Peers.js"
 
 /** `packages/conformance/bench`. */
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -91,9 +101,9 @@ export interface BenchImpl {
   readonly availability: () => Availability
 }
 
-const fromPeer = (impl: Impl, costFactor: number): BenchImpl => ({
+const fromPeer = (impl: Impl, costFactor: number, roles: ReadonlyArray<Role> = ["sender", "receiver"]): BenchImpl => ({
   name: impl.name,
-  roles: ["sender", "receiver"],
+  roles,
   timeoutFlag: true,
   costFactor,
   command: (role, endpoint, flags) => impl.command(role, endpoint, flags) ?? [],
@@ -146,10 +156,15 @@ export const legacy = benchPeer("legacy", "legacy.ts", ["sender"])
 
 export const contractImpl = (name: string): BenchImpl => contractImpls.find((i) => i.name === name)!
 
+/** Emulator of the deployed Rust transaction server (answers every frame; Unix socket only). */
+export const deployedServer = fromPeer(deployedServerPeer, 1, ["receiver"])
+/** Emulator of the deployed Go producer (request/response per worker, 10 workers by default). */
+export const deployedProducer = fromPeer(deployedProducerPeer, 1, ["sender"])
+
 // ---------------------------------------------------------------------------------------------
 // Cells
 
-export type Section = "pairings" | "transports" | "sweeps" | "calibration"
+export type Section = "pairings" | "transports" | "sweeps" | "calibration" | "deployed"
 export type Transport = "unix" | "tcp"
 
 /** One fire-and-forget throughput measurement: a receiver and a sender process. */
@@ -166,6 +181,8 @@ export interface CellSpec {
   readonly receiverFlags: ReadonlyArray<string>
   /** Sweep parameter, e.g. `{ workers: 8 }`. */
   readonly params: Readonly<Record<string, number | string>>
+  /** The receiver's `--respond` (default `none`; the deployed peers need `json`). */
+  readonly respond?: "none" | "json" | undefined
 }
 
 /** The contract pairings, sender→receiver. */

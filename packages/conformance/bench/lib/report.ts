@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DEPLOYED_HEADING, renderDeployed } from "./deployed.js"
 import { int, mb, num, usage } from "./format.js"
 import type { CellResult, LatencyResult, Machine } from "./measure.js"
 import { currentDefaults, workloads } from "./plan.js"
@@ -47,6 +48,8 @@ export interface Results {
   readonly throughput: ReadonlyArray<CellResult>
   /** Fire-and-forget sweep cells (section `sweeps`, `params` holds the swept value). */
   readonly sweeps: ReadonlyArray<CellResult>
+  /** Section `deployed` (deployed.ts): every row × round, `params.round` numbers the round. */
+  readonly deployed: ReadonlyArray<CellResult>
   /** Acknowledged saturation throughput by `workers` (latency sender, closed loop). */
   readonly ackSweep: ReadonlyArray<LatencyResult>
   readonly latency: ReadonlyArray<LatencyResult>
@@ -68,6 +71,7 @@ export const REPORT_HEADINGS = [
   "## Targets",
   "## Throughput: cross-implementation pairings",
   "## Throughput: txlane vs the alternatives",
+  DEPLOYED_HEADING,
   "## Acknowledged latency",
   "## Sweeps",
   "## Recommended defaults and tuning guide",
@@ -207,6 +211,8 @@ export const renderMarkdown = (r: Results, o: RenderOptions): string => {
   L.push(...throughputTable(r.throughput.filter((c) => c.section === "transports")), "")
   L.push(`![Throughput by pairing and workload](${o.chartHref})`, "")
 
+  L.push(...renderDeployed(r))
+
   L.push("## Acknowledged latency", "")
   L.push(
     '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate`, and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. Upstream batch shape; the receiver answers every frame (`--respond json`) and does nothing else; Unix socket.',
@@ -266,7 +272,7 @@ const METHOD = (r: Results): Array<string> => [
   "- Benchmark peers pre-encode at most 16 MiB of the workload and cycle through it (`bench/peers/pool.ts`): holding a whole multi-GB workload would measure memory, not transport.",
   `- Workloads: ${workloads.map((w) => `${w.label} (${int(w.payloadBytes)} B payload)`).join("; ")}.`,
   "- Latency: see its section. Percentiles are from an HDR histogram (3 significant digits), recorded in nanoseconds, warm-up excluded.",
-  `- Full run: \`npm run bench\`; quick (CI): \`npm run bench -- --quick\`; one pairing: \`npm run bench -- --only ts→rust\` (also \`ts-rust\`, \`txlane\`, \`raw\`, \`zeromq\`, \`legacy\`, \`latency\`, \`sweeps\`). Raw results: \`packages/conformance/bench/results/latest.json\`.`
+  `- Full run: \`npm run bench\`; quick (CI): \`npm run bench -- --quick\`; one pairing: \`npm run bench -- --only ts→rust\` (also \`ts-rust\`, \`txlane\`, \`raw\`, \`zeromq\`, \`legacy\`, \`latency\`, \`sweeps\`, \`deployed\`). Raw results: \`packages/conformance/bench/results/latest.json\`.`
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -345,7 +351,7 @@ export const validateResults = (value: unknown): Array<string> => {
   if (typeof value !== "object" || value === null) return ["not an object"]
   const r = value as Record<string, unknown>
   if (r.schema !== SCHEMA) problems.push(`schema is ${String(r.schema)}, expected ${SCHEMA}`)
-  for (const key of ["throughput", "sweeps", "ackSweep", "latency", "targets", "workloads"]) {
+  for (const key of ["throughput", "sweeps", "deployed", "ackSweep", "latency", "targets", "workloads"]) {
     if (!Array.isArray(r[key])) problems.push(`${key} is not an array`)
   }
   if (typeof r.machine !== "object" || r.machine === null) problems.push("machine missing")
@@ -357,7 +363,8 @@ export const validateResults = (value: unknown): Array<string> => {
   }
   const cells = [
     ...(Array.isArray(r.throughput) ? r.throughput : []),
-    ...(Array.isArray(r.sweeps) ? r.sweeps : [])
+    ...(Array.isArray(r.sweeps) ? r.sweeps : []),
+    ...(Array.isArray(r.deployed) ? r.deployed : [])
   ] as Array<Record<string, unknown>>
   for (const c of cells) {
     if (!["ok", "failed", "skipped"].includes(String(c.status))) problems.push(`cell ${String(c.pairing)}: bad status`)

@@ -25,6 +25,8 @@ export interface Args {
   readonly queue: number | undefined
   /** `--handlers` (txlane peer only). */
   readonly handlers: number | undefined
+  /** `--api payload|send` (txlane peer only): `sendPayload(pre-encoded)` or `send(transactions)`. */
+  readonly api: "payload" | "send"
 }
 
 /** Parses `send|receive --flag value ...`; exits with code 2 on a bad command line, as PEERS.md says. */
@@ -45,11 +47,13 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
         "expect-transactions": { type: "string" },
         delivery: { type: "string" },
         queue: { type: "string" },
-        handlers: { type: "string" }
+        handlers: { type: "string" },
+        api: { type: "string", default: "payload" }
       }
     })
     const role = positionals[0]
     if (role !== "send" && role !== "receive") throw new Error("first argument must be send or receive")
+    if (values.api !== "payload" && values.api !== "send") throw new Error("--api must be payload or send")
     return {
       role,
       listen: values.listen ?? "",
@@ -64,7 +68,8 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
       respond: values.respond,
       delivery: values.delivery,
       queue: values.queue === undefined ? undefined : Number(values.queue),
-      handlers: values.handlers === undefined ? undefined : Number(values.handlers)
+      handlers: values.handlers === undefined ? undefined : Number(values.handlers),
+      api: values.api
     }
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)

@@ -12,19 +12,27 @@ import { Envelope, Workload } from "@txlane/protocol"
 /** Upper bound of a pool's payload bytes (at least one batch is always pooled). */
 export const POOL_BYTES = 16 * 1024 * 1024
 
-/** The first batches of the workload, as `Transactions` payloads, up to {@link POOL_BYTES}. */
-export const payloadPool = (args: {
+interface PoolArgs {
   readonly seed: bigint
   readonly batches: number
   readonly txPerBatch: number
   readonly txSize: number
-}): Array<Uint8Array> => {
-  const pool: Array<Uint8Array> = []
+}
+
+/** The first batches of the workload, as `Transactions` payloads, up to {@link POOL_BYTES}. */
+export const payloadPool = (args: PoolArgs): Array<Uint8Array> =>
+  transactionPool(args).map((batch) => Envelope.encode(batch))
+
+/**
+ * The first batches of the workload as lists of encoded `Transaction`s (not yet enveloped), up
+ * to {@link POOL_BYTES}: for `send(transactions)`, which encodes the envelope on every call.
+ */
+export const transactionPool = (args: PoolArgs): Array<Array<Uint8Array>> => {
+  const pool: Array<Array<Uint8Array>> = []
   let bytes = 0
   for (const batch of Workload.batches({ ...args, batches: Math.max(1, args.batches) })) {
-    const payload = Envelope.encode(batch)
-    pool.push(payload)
-    bytes += payload.length
+    pool.push(batch)
+    for (const tx of batch) bytes += tx.length
     if (bytes >= POOL_BYTES) break
   }
   return pool

@@ -5,18 +5,20 @@
  *
  * - `send`: a bounded pool of pre-encoded payloads (pool.ts), each handed to
  *   `sender.sendPayload` (fire-and-forget: awaited only for backpressure; acknowledged: a window
- *   of `2 × --queue` unanswered batches, as the conformance peer does).
+ *   of `2 × --queue` unanswered batches, as the conformance peer does). With `--api send`, a
+ *   bounded pool of transaction lists instead, each handed to `sender.send(transactions)`, which
+ *   encodes the `Transactions` envelope on every call (as an application holding transactions would).
  * - `receive`: the receiver decodes every frame's envelope (its default `payload: "transactions"`);
  *   `submit` only counts. No digest, unlike the conformance peer (`src/peers/ts.ts`), whose
  *   per-transaction SHA-256 would otherwise dominate the measurement.
  *
  * Flags: those of contract.ts, plus `--respond`, `--handlers` (receive) and `--delivery`,
- * `--queue` (send). `--workers`, `--handlers` and `--queue` default to the packages' defaults.
+ * `--queue`, `--api payload|send` (send). `--workers`, `--handlers` and `--queue` default to the packages' defaults.
  */
 import { createReceiver } from "@txlane/receiver"
 import { createSender } from "@txlane/sender"
 import { listening, parse, report, totals } from "./contract.js"
-import { payloadPool } from "./pool.js"
+import { payloadPool, transactionPool } from "./pool.js"
 
 // 0 = "not given": the packages' own defaults apply.
 const args = parse(process.argv.slice(2), 0)
@@ -53,7 +55,9 @@ if (args.role === "receive") {
   listening(receiver.address)
   if (expect === 0) stop()
 } else {
-  const payloads = payloadPool(args)
+  const byApi = args.api === "send"
+  const payloads = byApi ? [] : payloadPool(args)
+  const txLists = byApi ? transactionPool(args) : []
   const acknowledged = args.delivery === "acknowledged"
   const sender = await createSender({
     endpoint: args.endpoint,
@@ -67,15 +71,19 @@ if (args.role === "receive") {
   const window = 2 * (args.queue ?? 1000)
   const pending = new Set<Promise<unknown>>()
   t.firstAt = performance.now()
-  for (let i = 0; i < args.batches; i++) {
+  const sendOne = (i: number): Promise<unknown> => {
+    if (byApi) return sender.send(txLists[i % txLists.length]!)
     const payload = payloads[i % payloads.length]!
-    t.frames++
     t.bytes += payload.length
+    return sender.sendPayload(payload)
+  }
+  for (let i = 0; i < args.batches; i++) {
+    t.frames++
     if (!acknowledged) {
-      await sender.sendPayload(payload)
+      await sendOne(i)
       continue
     }
-    const p: Promise<unknown> = sender.sendPayload(payload).then(
+    const p: Promise<unknown> = sendOne(i).then(
       () => pending.delete(p),
       () => {
         failed++
