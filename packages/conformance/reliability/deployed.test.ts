@@ -136,8 +136,21 @@ const runCli = (args: ReadonlyArray<string>) => {
 describe.each(["fire-and-forget", "acknowledged"] as const)(
   "txlane-sender CLI → deployed-server emulator (%s)",
   (delivery) => {
-    it("rejections: exit 3, delivered and --digest cover the accepted batches only", async () => {
-      const emu = await startServer(["--fail-submit-every", "20"])
+    it.each([
+      {
+        what: "rejections: exit 3, delivered and --digest cover the accepted batches only",
+        server: ["--fail-submit-every", "20"],
+        code: 3,
+        summary: { batches: 100, delivered: 95, rejected: 5, undelivered: 0, exitCode: 3 }
+      },
+      {
+        what: "start-up phases: exit 0, nothing lost",
+        server: ["--not-ready", "3", "--not-ready-close", "3"],
+        code: 0,
+        summary: { batches: 100, delivered: 100, rejected: 0, undelivered: 0, transientRejections: 6 }
+      }
+    ])("$what", async ({ server, code, summary }) => {
+      const emu = await startServer(server)
       const run = runCli([
         "--endpoint",
         emu.path,
@@ -150,27 +163,8 @@ describe.each(["fire-and-forget", "acknowledged"] as const)(
         "json"
       ])
       const seen = await reportOf(emu.child)
-      expect(run.code).toBe(3)
-      expect(run.summary).toMatchObject({ batches: 100, delivered: 95, rejected: 5, undelivered: 0, exitCode: 3 })
-      expect(run.summary?.digest).toBe(seen.digest)
-    })
-
-    it("start-up phases: exit 0, nothing lost", async () => {
-      const emu = await startServer(["--not-ready", "3", "--not-ready-close", "3"])
-      const run = runCli([
-        "--endpoint",
-        emu.path,
-        "--delivery",
-        delivery,
-        "--batches",
-        "100",
-        "--digest",
-        "--output",
-        "json"
-      ])
-      const seen = await reportOf(emu.child)
-      expect(run.code).toBe(0)
-      expect(run.summary).toMatchObject({ delivered: 100, rejected: 0, undelivered: 0, transientRejections: 6 })
+      expect(run.code).toBe(code)
+      expect(run.summary).toMatchObject(summary)
       expect(run.summary?.digest).toBe(seen.digest)
     })
   }
