@@ -2,22 +2,18 @@
  * Where `txlane-sender` takes its batches from: a capture file or stdin (length-prefixed frames,
  * as `txlane-receiver --out` writes them), or the synthetic workload of `@txlane/protocol`.
  *
- * Both are async iterables of encoded payloads, read lazily: a file of any size is streamed
- * through the protocol's `FrameDecoder`, never loaded whole.
+ * Every source is an async iterable of *runs* of encoded payloads: all the frames one read
+ * completed (views into that read, no copies), or the whole pre-generated workload. The send
+ * loop submits a run synchronously, so the per-batch cost is the sender's own, and one await is
+ * paid per read, not per batch. A file of any size is streamed through the protocol's
+ * `FrameDecoder`, never loaded whole. Transactions are not decoded here: the command counts
+ * (and digests) them only for the batches the peer accepted.
  *
  * @module
  */
 import * as Fs from "node:fs"
 import { Envelope, FrameDecoder, Workload } from "@txlane/protocol"
 import { Data, Result } from "effect"
-
-/** One batch to send. */
-export interface Batch {
-  /** The frame payload (normally a `Transactions` envelope). */
-  readonly payload: Uint8Array
-  /** Its transactions (decoded views), or `undefined` when the payload is not an envelope. */
-  readonly transactions: ReadonlyArray<Uint8Array> | undefined
-}
 
 /** The input file is unreadable, or ends inside a frame / holds an oversize frame. */
 export class InputError extends Data.TaggedError("InputError")<{ readonly source: string; readonly reason: string }> {
@@ -26,33 +22,206 @@ export class InputError extends Data.TaggedError("InputError")<{ readonly source
   }
 }
 
-/** Bytes per file read: 1 MiB reads cost a sixteenth of the default 64 KiB ones in round trips to the thread pool. */
-const READ_CHUNK_BYTES = 1024 * 1024
+/** Bytes per file read: a 4 MiB read completes about 128 upstream-shape frames at once. */
+export const READ_CHUNK_BYTES = 4 * 1024 * 1024
+
+/** A source of runs of payloads. */
+export interface Source extends AsyncIterator<ReadonlyArray<Uint8Array>, void> {
+  /**
+   * Declares that the sender is done with `payload` (it settled, or was refused): the memory it
+   * views may be reused. Call it at most once per payload handed out; not calling it is safe.
+   */
+  readonly release: (payload: Uint8Array) => void
+}
 
 /** Reads frames from `path` (`-` = stdin); `onBytes` reports progress. */
-export async function* frames(
-  path: string,
+export const frames = (path: string, maxFrameBytes: number, onBytes: (n: number) => void): Source =>
+  path === "-"
+    ? withoutRelease(streamFrames(process.stdin, "stdin", maxFrameBytes, onBytes))
+    : new FileFrames(path, maxFrameBytes, onBytes)
+
+const withoutRelease = (iterator: AsyncGenerator<ReadonlyArray<Uint8Array>, void>): Source =>
+  Object.assign(iterator, { release: (_: Uint8Array) => {} })
+
+/** A source over an iterator of runs, with nothing to release. */
+export const sourceOf = (iterator: AsyncGenerator<ReadonlyArray<Uint8Array>, void>): Source => withoutRelease(iterator)
+
+const inputError = (source: string, error: unknown): InputError =>
+  error instanceof InputError
+    ? error
+    : new InputError({ source, reason: error instanceof Error ? error.message : String(error) })
+
+async function* streamFrames(
+  stream: AsyncIterable<unknown>,
+  source: string,
   maxFrameBytes: number,
   onBytes: (n: number) => void
-): AsyncGenerator<Batch> {
-  const source = path === "-" ? "stdin" : path
-  const stream = path === "-" ? process.stdin : Fs.createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
+): AsyncGenerator<ReadonlyArray<Uint8Array>, void> {
   const decoder = FrameDecoder.make({ maxFrameBytes })
   try {
     for await (const chunk of stream) {
       const bytes = chunk as Buffer
       onBytes(bytes.length)
       const { frames, error } = decoder.push(bytes)
-      for (const payload of frames) yield { payload, transactions: Result.getOrUndefined(Envelope.decode(payload)) }
+      if (frames.length > 0) yield frames
       if (error !== undefined) throw new InputError({ source, reason: error.message })
     }
   } catch (error) {
-    if (error instanceof InputError) throw error
-    throw new InputError({ source, reason: error instanceof Error ? error.message : String(error) })
+    throw inputError(source, error)
   }
   const truncated = decoder.end()
   if (truncated !== undefined) throw new InputError({ source, reason: truncated.message })
 }
+
+/** One read buffer and how many holders it has (frames not yet released, the decoder, the reader). */
+interface Chunk {
+  readonly bytes: Uint8Array
+  holders: number
+}
+
+/**
+ * Frames of a file, read into a pool of 4 MiB buffers that are reused once every frame viewing
+ * them was released (and the decoder holds no piece of them), with the next read already under
+ * way while a run is sent. Reading a large capture into fresh buffers made the garbage collector
+ * run a full collection every 64 MiB or so (V8 counts buffers as external memory).
+ */
+class FileFrames implements Source {
+  private readonly decoder: FrameDecoder.FrameDecoder
+  private readonly chunks = new Map<ArrayBufferLike, Chunk>()
+  private readonly free: Array<Chunk> = []
+  // Chunks the decoder may hold a piece of (the frame it is collecting began in them).
+  private held: Array<Chunk> = []
+  private handle: Promise<Fs.promises.FileHandle> | undefined
+  private ahead: Promise<{ chunk: Chunk; length: number }> | undefined
+  private done = false
+
+  constructor(
+    private readonly path: string,
+    maxFrameBytes: number,
+    private readonly onBytes: (n: number) => void
+  ) {
+    this.decoder = FrameDecoder.make({ maxFrameBytes })
+  }
+
+  readonly release = (payload: Uint8Array): void => {
+    const chunk = this.chunks.get(payload.buffer)
+    if (chunk !== undefined) this.drop(chunk)
+  }
+
+  private drop(chunk: Chunk): void {
+    if (--chunk.holders === 0) this.free.push(chunk)
+  }
+
+  private read(): Promise<{ chunk: Chunk; length: number }> {
+    let chunk = this.free.pop()
+    if (chunk === undefined) {
+      const bytes = new Uint8Array(READ_CHUNK_BYTES)
+      chunk = { bytes, holders: 0 }
+      this.chunks.set(bytes.buffer, chunk)
+    }
+    chunk.holders = 1 // the reader, until the chunk is decoded
+    const target = chunk
+    this.handle ??= Fs.promises.open(this.path, "r")
+    return this.handle.then((handle) =>
+      handle
+        .read(target.bytes, 0, READ_CHUNK_BYTES, null)
+        .then(({ bytesRead }) => ({ chunk: target, length: bytesRead }))
+    )
+  }
+
+  async next(): Promise<IteratorResult<ReadonlyArray<Uint8Array>, void>> {
+    try {
+      for (;;) {
+        if (this.done) return { done: true, value: undefined }
+        const { chunk, length } = await (this.ahead ?? this.read())
+        this.ahead = undefined
+        if (length === 0) {
+          this.drop(chunk)
+          await this.finish()
+          const truncated = this.decoder.end()
+          if (truncated !== undefined) throw new InputError({ source: this.path, reason: truncated.message })
+          return { done: true, value: undefined }
+        }
+        this.onBytes(length)
+        const { frames, error } = this.decoder.push(chunk.bytes.subarray(0, length))
+        if (error !== undefined) throw new InputError({ source: this.path, reason: error.message })
+        for (const frame of frames) {
+          const owner = this.chunks.get(frame.buffer)
+          if (owner !== undefined) owner.holders++
+        }
+        // A completed frame means the one being collected before is done: its pieces are let go.
+        if (frames.length > 0) {
+          for (const c of this.held) this.drop(c)
+          this.held = []
+        }
+        if (this.decoder.inFrame) {
+          chunk.holders++
+          this.held.push(chunk)
+        }
+        this.drop(chunk)
+        this.ahead = this.read()
+        // Swallowed here, reported by the next call's await.
+        this.ahead.catch(() => undefined)
+        if (frames.length > 0) return { done: false, value: frames }
+      }
+    } catch (error) {
+      await this.finish()
+      throw inputError(this.path, error)
+    }
+  }
+
+  async return(): Promise<IteratorResult<ReadonlyArray<Uint8Array>, void>> {
+    await this.finish()
+    return { done: true, value: undefined }
+  }
+
+  private async finish(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    const ahead = this.ahead
+    this.ahead = undefined
+    await ahead?.catch(() => undefined)
+    const handle = this.handle
+    this.handle = undefined
+    if (handle !== undefined) await handle.then((h) => h.close()).catch(() => undefined)
+  }
+}
+
+/**
+ * Transactions in a `Transactions` payload (0 when it is not one), without decoding it: the
+ * canonical shape (only field 1, minimal lengths) is walked in place; anything else goes through
+ * `Envelope.decode`, which gives the same answer.
+ */
+export const countTransactions = (payload: Uint8Array): number => {
+  const end = payload.length
+  let at = 0
+  let n = 0
+  while (at < end) {
+    if (payload[at] !== 0x0a) return decodedCount(payload)
+    at++
+    let size = 0
+    let scale = 1
+    for (;;) {
+      if (at >= end || scale > 2 ** 28) return decodedCount(payload)
+      const b = payload[at++]!
+      size += (b & 0x7f) * scale
+      if (b < 0x80) break
+      scale *= 128
+    }
+    at += size
+    n++
+  }
+  return at === end ? n : decodedCount(payload)
+}
+
+const decodedCount = (payload: Uint8Array): number => {
+  const decoded = Envelope.decode(payload)
+  return Result.isSuccess(decoded) ? decoded.success.length : 0
+}
+
+/** A payload's transactions (views into it), or `undefined` when it is not a `Transactions` envelope. */
+export const transactionsOf = (payload: Uint8Array): ReadonlyArray<Uint8Array> | undefined =>
+  Result.getOrUndefined(Envelope.decode(payload))
 
 /** Options of {@link synthetic}. */
 export interface SyntheticOptions {
@@ -67,7 +236,7 @@ export interface SyntheticOptions {
 
 /**
  * Largest synthetic workload generated before sending starts, in payload bytes (about 16,000
- * upstream-shape batches). Generating the PEERS.md workload runs at about 4,000 batches/s on one
+ * upstream-shape batches). Generating the PEERS.md workload runs at about 3,000 batches/s on one
  * core, below what one sender sends, so a finite, unpaced workload is made first and the send is
  * measured alone; a larger or unbounded one is generated while sending, and the generator is
  * then the limit.
@@ -75,7 +244,7 @@ export interface SyntheticOptions {
 export const PREGENERATE_LIMIT_BYTES = 512 * 1024 * 1024
 
 /** Payload bytes of one synthetic batch (every batch of a workload has the same size). */
-export const syntheticBatchBytes = (options: SyntheticOptions): number => {
+export const syntheticBatchBytes = (options: Pick<SyntheticOptions, "txPerBatch" | "txSize">): number => {
   const data = Workload.dataLength(options.txSize)
   const tx = Workload.BASE_TRANSACTION_BYTES + (data > 0 ? 1 + varintLength(data) + data : 0)
   return options.txPerBatch * (1 + varintLength(tx) + tx)
@@ -83,19 +252,67 @@ export const syntheticBatchBytes = (options: SyntheticOptions): number => {
 
 const varintLength = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x20_0000 ? 3 : 4)
 
-/** The whole workload, made now (see {@link PREGENERATE_LIMIT_BYTES}). */
-export const pregenerate = (options: SyntheticOptions): Array<Batch> => {
-  const generator = new Workload.TransactionGenerator({ seed: options.seed, txSize: options.txSize })
-  const out: Array<Batch> = []
-  for (let i = 0; i < options.batches; i++) {
-    const transactions = generator.take(options.txPerBatch)
-    out.push({ payload: Envelope.encode(transactions), transactions })
+/** Bytes of one pool the pre-generated payloads are written into. */
+const POOL_BYTES = 64 * 1024 * 1024
+
+/**
+ * Writes `count` batches of `generator` into pools of about 64 MiB, one payload after the other
+ * (the same bytes `Envelope.encode` makes), and returns them as views. Nothing per transaction
+ * outlives its copy into the pool, so the heap stays small while the workload is made.
+ */
+export const generateInto = (
+  generator: Workload.TransactionGenerator,
+  count: number,
+  options: Pick<SyntheticOptions, "txPerBatch" | "txSize">
+): Array<Uint8Array> => {
+  const size = syntheticBatchBytes(options)
+  const perPool = Math.max(1, Math.floor(POOL_BYTES / Math.max(1, size)))
+  const out: Array<Uint8Array> = new Array(count)
+  let pool = new Uint8Array(0)
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    if (at + size > pool.length) {
+      pool = new Uint8Array(Math.min(perPool, count - i) * size)
+      at = 0
+    }
+    const start = at
+    for (let t = 0; t < options.txPerBatch; t++) {
+      const tx = generator.next()
+      pool[at++] = 0x0a
+      let n = tx.length
+      while (n >= 0x80) {
+        pool[at++] = (n & 0x7f) | 0x80
+        n >>>= 7
+      }
+      pool[at++] = n
+      pool.set(tx, at)
+      at += tx.length
+    }
+    out[i] = pool.subarray(start, at)
   }
   return out
 }
 
-/** The deterministic workload (PEERS.md) as batches, paced to `rate`. */
-export async function* synthetic(options: SyntheticOptions): AsyncGenerator<Batch> {
+/** The whole workload, made now (see {@link PREGENERATE_LIMIT_BYTES}). */
+export const pregenerate = (options: SyntheticOptions): Array<Uint8Array> =>
+  generateInto(
+    new Workload.TransactionGenerator({ seed: options.seed, txSize: options.txSize }),
+    options.batches,
+    options
+  )
+
+/** A run already in memory, as a source. */
+export const runOf = (payloads: ReadonlyArray<Uint8Array>): Source =>
+  sourceOf(
+    (async function* () {
+      yield payloads
+    })()
+  )
+
+/** The deterministic workload (PEERS.md) as batches, paced to `rate`, one run per batch. */
+export const synthetic = (options: SyntheticOptions): Source => sourceOf(syntheticRuns(options))
+
+async function* syntheticRuns(options: SyntheticOptions): AsyncGenerator<ReadonlyArray<Uint8Array>, void> {
   const generator = new Workload.TransactionGenerator({ seed: options.seed, txSize: options.txSize })
   const started = performance.now()
   for (let i = 0; i < options.batches; i++) {
@@ -104,7 +321,6 @@ export async function* synthetic(options: SyntheticOptions): AsyncGenerator<Batc
       const wait = due - performance.now()
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
     }
-    const transactions = generator.take(options.txPerBatch)
-    yield { payload: Envelope.encode(transactions), transactions }
+    yield [Envelope.encode(generator.take(options.txPerBatch))]
   }
 }

@@ -9,8 +9,9 @@ import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Digest, Frame, Workload } from "@txlane/protocol"
 import { Flags, Format, LiveView, Main, MetricsHttp } from "@txlane/protocol/cli"
-import { Effect, FiberSet, Option, Semaphore, Stream } from "effect"
+import { Effect, FiberSet, Option, Semaphore } from "effect"
 import { Command, Flag } from "effect/cli"
+import { makeCore } from "../internal/core.js"
 import * as Options from "../Options.js"
 import * as Sender from "../Sender.js"
 import type { CloseReport } from "../Stats.js"
@@ -81,13 +82,17 @@ const run = (config: Config, requested: Main.RequestedExit) =>
     const program = Effect.gen(function* () {
       const acknowledged = config.delivery === "acknowledged"
       // Each accepted batch's fate arrives through onOutcome, in both modes: only batches the
-      // peer accepted count as delivered and enter the digest.
-      const outstanding = new Map<Uint8Array, ReadonlyArray<Uint8Array> | undefined>()
+      // peer accepted count as delivered, and only their transactions are counted (and decoded,
+      // for the digest), so nothing is decoded for a batch before the peer has it.
       const digest = config.digest ? Digest.make() : undefined
+      // Given every payload the sender is done with (see Input.Source.release); set with the input.
+      let release = (_payload: Uint8Array): void => {}
       let delivered = 0
       let transactions = 0
       let payloadBytes = 0
-      const sender = yield* Sender.make({
+      // The core, for its synchronous `submit` (what the Promise facade uses): in fire-and-forget
+      // mode a batch that fits in the queue costs no Effect; the service does everything else.
+      const core = yield* makeCore({
         endpoint: config.endpoint,
         workers: config.workers,
         queueCapacity: config.queue,
@@ -96,17 +101,24 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         closeTimeout: config.closeTimeoutMs,
         name: "txlane-sender",
         onOutcome: (outcome) => {
-          const txs = outstanding.get(outcome.payload)
-          outstanding.delete(outcome.payload)
-          if (outcome.status !== "delivered") return
-          delivered++
-          payloadBytes += outcome.payload.length
-          if (txs !== undefined) {
-            transactions += txs.length
-            digest?.addAll(txs)
+          if (outcome.status === "delivered") {
+            delivered++
+            payloadBytes += outcome.payload.length
+            if (digest === undefined) {
+              transactions += Input.countTransactions(outcome.payload)
+            } else {
+              const txs = Input.transactionsOf(outcome.payload)
+              if (txs !== undefined) {
+                transactions += txs.length
+                digest.addAll(txs)
+              }
+            }
           }
+          // Settled: the input may reuse the memory it views.
+          release(outcome.payload)
         }
       })
+      const sender = Sender.fromCore(core)
       if (Option.isSome(config.metrics)) {
         const url = yield* MetricsHttp.serve(NodeHttpServer.layer(() => Http.createServer(), config.metrics.value))
         yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metricsUrl: url }))
@@ -142,20 +154,16 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           `generated ${Format.count(pregenerated.made.length)} batches in ${Format.duration(pregenerated.ms)} before sending`
         )
       }
-      const source: Stream.Stream<Input.Batch, Input.InputError> =
+      // Runs of payloads: one per read (file), the whole workload (pre-generated), one per batch (paced).
+      const source: Input.Source =
         pregenerated !== undefined
-          ? Stream.fromIterable(pregenerated.made)
-          : Stream.fromAsyncIterable(
-              file === undefined
-                ? Input.synthetic(workload)
-                : Input.frames(file, config.maxFrameBytes, (n) => {
-                    inputBytes += n
-                  }),
-              (error) =>
-                error instanceof Input.InputError
-                  ? error
-                  : new Input.InputError({ source: String(file), reason: String(error) })
-            )
+          ? Input.runOf(pregenerated.made)
+          : file === undefined
+            ? Input.synthetic(workload)
+            : Input.frames(file, config.maxFrameBytes, (n) => {
+                inputBytes += n
+              })
+      release = source.release
       const inputText =
         file === undefined
           ? `synthetic: ${config.batches === "unbounded" ? "unbounded" : Format.count(config.batches)} batches × ${config.txPerBatch} tx × ${config.txSize} B, seed ${config.seed}${config.rate === "unbounded" ? "" : `, ${config.rate}/s`}`
@@ -179,25 +187,12 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         return seen === 0 ? Effect.logWarning(`send failed: ${message}`) : Effect.void
       }
 
-      // Fire-and-forget: `sendPayload` settles once the batch is queued, so the input loop calls
-      // it directly (no fiber per batch); the outcome comes later through onOutcome.
-      const enqueue = (batch: Input.Batch) => {
-        batches++
-        outstanding.set(batch.payload, batch.transactions)
-        return sender.sendPayload(batch.payload).pipe(
-          Effect.catch((error) => {
-            outstanding.delete(batch.payload)
-            return countError(error._tag, error.message)
-          })
-        )
-      }
       // Acknowledged: the send resolves on the answer; its time is the ack latency.
-      const sendAcknowledged = (batch: Input.Batch) =>
+      const sendAcknowledged = (payload: Uint8Array) =>
         Effect.suspend(() => {
           batches++
-          outstanding.set(batch.payload, batch.transactions)
           const t0 = performance.now()
-          return sender.sendPayload(batch.payload).pipe(
+          return sender.sendPayload(payload).pipe(
             Effect.tap(() => Effect.sync(() => latency?.record(performance.now() - t0))),
             Effect.asVoid,
             // A rejection or give-up is counted through onOutcome; other errors never reached a worker.
@@ -205,7 +200,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
               error._tag === "Rejected" || error._tag === "RetriesExhausted" || error._tag === "AckTimeout"
                 ? Effect.void
                 : Effect.andThen(
-                    Effect.sync(() => outstanding.delete(batch.payload)),
+                    Effect.sync(() => release(payload)),
                     countError(error._tag, error.message)
                   )
             )
@@ -254,13 +249,49 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       // deadline, begin) while sends still wait for a receiver that may never answer.
       const permits = yield* Semaphore.make(Math.min(config.queue, config.workers * Options.DEFAULT_MAX_IN_FLIGHT))
       const sends = yield* FiberSet.make<void>()
-      const handle: (batch: Input.Batch) => Effect.Effect<unknown> = acknowledged
-        ? (batch: Input.Batch) =>
-            Effect.andThen(
-              permits.take(1),
-              FiberSet.run(sends, Effect.ensuring(sendAcknowledged(batch), permits.release(1)))
-            )
-        : enqueue
+      const handleAcknowledged = (payload: Uint8Array) =>
+        Effect.andThen(
+          permits.take(1),
+          FiberSet.run(sends, Effect.ensuring(sendAcknowledged(payload), permits.release(1)))
+        )
+      // The input loop: one await per run, then each batch of the run submitted synchronously.
+      // Fire-and-forget: a batch that fits in the queue is queued by `submit` itself, no Effect
+      // and no fiber; only a full queue (the "suspend" policy) or a refusal is an Effect to run.
+      // Its outcome comes later through onOutcome.
+      const next = Effect.tryPromise({
+        try: () => source.next(),
+        catch: (error) =>
+          error instanceof Input.InputError
+            ? error
+            : new Input.InputError({ source: String(file), reason: String(error) })
+      })
+      const send = Effect.gen(function* () {
+        for (;;) {
+          const step = yield* next
+          if (step.done === true) return
+          for (const payload of step.value) {
+            if (acknowledged) {
+              yield* handleAcknowledged(payload)
+              continue
+            }
+            batches++
+            const submitted = core.submit(payload, 0)
+            if (submitted === undefined) continue
+            if (Effect.isEffect(submitted)) {
+              yield* Effect.catch(submitted, (error) => {
+                release(payload)
+                return countError(error._tag, error.message)
+              })
+            } else {
+              release(payload)
+              yield* countError(submitted._tag, submitted.message)
+            }
+          }
+        }
+      }).pipe(
+        // Stop the reading (closes the file); not awaited, a read of stdin may never end.
+        Effect.ensuring(Effect.sync(() => void source.return?.(undefined)?.catch(() => undefined)))
+      )
       let inputFailure: Input.InputError | undefined
       let interrupted = false
       const finish = Effect.gen(function* () {
@@ -356,8 +387,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         requested.code = code
       })
 
-      yield* source.pipe(
-        Stream.runForEach(handle),
+      yield* send.pipe(
         Effect.catchTag("InputError", (error) =>
           Effect.gen(function* () {
             inputFailure = error

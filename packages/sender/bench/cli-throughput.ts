@@ -1,0 +1,141 @@
+/**
+ * `txlane-sender` (the CLI, from source) against the library (`bench/library-send.ts`), in the
+ * same run, alternating, each into a fresh receiver process: generated-workload mode and
+ * `--input FILE` mode, over the deployed-server emulator and the Rust peer receiver.
+ *
+ *   PATH=$PWD/../../node_modules/.bin:$PATH tsx --conditions=txlane-source bench/cli-throughput.ts \
+ *     [--batches 15000] [--rounds 2] [--delivery fire-and-forget|acknowledged] \
+ *     [--receivers emulator,rust] [--modes library,generated,input] [--file /tmp/txlane-sender-bench.bin] [--keep]
+ *
+ * The capture file (BATCHES frames of the PEERS.md workload, 50 tx × 650 B, 4-byte big-endian
+ * length prefixes) is made when missing and deleted at the end unless --keep.
+ */
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { Envelope, Workload } from "@txlane/protocol"
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback
+}
+const batches = Number(arg("batches", "15000"))
+const rounds = Number(arg("rounds", "2"))
+const delivery = arg("delivery", "fire-and-forget")
+const receivers = arg("receivers", "emulator,rust").split(",")
+const modes = arg("modes", "library,generated,input").split(",")
+const file = arg("file", "/tmp/txlane-sender-bench.bin")
+const keep = process.argv.includes("--keep")
+const here = Path.dirname(new URL(import.meta.url).pathname)
+const pkg = Path.resolve(here, "..")
+const release = Path.resolve(pkg, "../conformance/peers/rust/target/release")
+const receiverBin: Record<string, string> = {
+  emulator: Path.join(release, "txlane-deployed-server"),
+  rust: Path.join(release, "txlane-rust-receiver")
+}
+const socket = `/tmp/txlane-sender-bench-${process.pid}.sock`
+
+const makeCapture = () => {
+  if (Fs.existsSync(file)) return false
+  const fd = Fs.openSync(file, "w")
+  for (const batch of Workload.batches({ batches, txPerBatch: 50, txSize: 650 })) {
+    const payload = Envelope.encode(batch)
+    const header = Buffer.alloc(4)
+    header.writeUInt32BE(payload.length)
+    Fs.writeSync(fd, header)
+    Fs.writeSync(fd, payload)
+  }
+  Fs.closeSync(fd)
+  return true
+}
+
+const run = (cmd: string, args: Array<string>): Promise<{ stdout: string; stderr: string; code: number | null }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: pkg, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => {
+      stdout += d
+    })
+    child.stderr.on("data", (d) => {
+      stderr += d
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => resolve({ stdout, stderr, code }))
+  })
+
+const startReceiver = async (name: string) => {
+  Fs.rmSync(socket, { force: true })
+  const child = spawn(receiverBin[name]!, ["--listen", socket], { stdio: "ignore" })
+  for (let i = 0; i < 200 && !Fs.existsSync(socket); i++) await new Promise((r) => setTimeout(r, 10))
+  return () =>
+    new Promise<void>((resolve) => {
+      child.on("exit", () => resolve())
+      child.kill("SIGTERM")
+    })
+}
+
+const tsx = ["--conditions=txlane-source"]
+const once = async (mode: string): Promise<{ elapsedMs: number; delivered: number; extra?: string }> => {
+  if (mode === "library") {
+    const r = await run("tsx", [...tsx, "bench/library-send.ts", socket, file, String(batches), delivery])
+    if (r.code !== 0) throw new Error(`library: exit ${r.code}\n${r.stderr}`)
+    return JSON.parse(r.stdout.trim().split("\n").at(-1)!)
+  }
+  const input = mode === "input" ? ["--input", file] : ["--batches", String(batches)]
+  const r = await run("tsx", [
+    ...tsx,
+    "src/bin/txlane-sender.ts",
+    "--endpoint",
+    socket,
+    "--delivery",
+    delivery,
+    "--output",
+    "json",
+    ...input
+  ])
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+  const summary = lines.find((l) => l.message === "summary")
+  const generated = lines.find((l) => typeof l.message === "string" && l.message.startsWith("generated "))
+  if (summary === undefined) throw new Error(`cli ${mode}: no summary, exit ${r.code}\n${r.stderr}`)
+  const a = summary.annotations ?? summary
+  return { elapsedMs: a.elapsedMs, delivered: a.delivered, extra: generated?.message }
+}
+
+const made = makeCapture()
+console.log(
+  `# ${new Date().toISOString()} node ${process.version}, ${batches} batches, ${delivery}, ${rounds} rounds${made ? " (capture made)" : ""}`
+)
+try {
+  for (const receiver of receivers) {
+    const results: Record<string, Array<number>> = {}
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of modes) {
+        const stop = await startReceiver(receiver)
+        try {
+          const r = await once(mode)
+          const rate = (r.delivered / r.elapsedMs) * 1000
+          results[mode] = [...(results[mode] ?? []), rate]
+          console.log(
+            `${receiver} round ${round + 1} ${mode}: ${r.elapsedMs} ms, ${r.delivered} delivered, ${Math.round(rate)}/s${r.extra ? ` (${r.extra})` : ""}`
+          )
+        } finally {
+          await stop()
+        }
+      }
+    }
+    const mean = (xs: Array<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const lib = results.library ? mean(results.library) : undefined
+    for (const [mode, xs] of Object.entries(results)) {
+      console.log(
+        `${receiver} ${mode}: mean ${Math.round(mean(xs))}/s${lib !== undefined ? ` = ${(mean(xs) / lib).toFixed(2)}× library` : ""}`
+      )
+    }
+  }
+} finally {
+  Fs.rmSync(socket, { force: true })
+  if (!keep && made) Fs.rmSync(file, { force: true })
+}
