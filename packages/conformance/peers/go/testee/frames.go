@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -13,7 +14,7 @@ import (
 )
 
 // SilentAfter is how long a [FrameConn] waits for the first answer on a connection before
-// deciding the receiver is silent (`--respond none`) and counting batches delivered once
+// deciding the receiver is silent (so does an EOF before any answer) (`--respond none`) and counting batches delivered once
 // written (PEERS.md "send").
 const SilentAfter = time.Second
 
@@ -27,13 +28,15 @@ type FrameConn struct {
 }
 
 // DialFrames connects to endpoint and returns a [FrameConn].
-func DialFrames(ctx context.Context, endpoint txlane.Endpoint, _ SendOptions) (Conn, error) {
+func DialFrames(ctx context.Context, endpoint txlane.Endpoint, opts SendOptions) (Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, endpoint.Network, endpoint.Address)
 	if err != nil {
 		return nil, err
 	}
-	return &FrameConn{c: c}, nil
+	// In acknowledged mode the receiver answers (the harness pairs acknowledged senders with
+	// answering receivers): never decide it is silent, e.g. when it is killed mid-frame.
+	return &FrameConn{c: c, answered: opts.Delivery == "acknowledged"}, nil
 }
 
 // Send writes payload as one frame and reads its answer; see [Conn].
@@ -51,7 +54,9 @@ func (f *FrameConn) Send(ctx context.Context, payload []byte) (bool, error) {
 		_ = f.c.SetReadDeadline(time.Now().Add(SilentAfter))
 	}
 	answer, err := txlane.ReadFrame(f.c, txlane.DefaultMaxFrameBytes)
-	if !f.answered && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)) {
+	if !f.answered && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, io.EOF)) {
+		// No answer within SilentAfter, or the receiver shut its write side down
+		// without answering: a silent receiver.
 		f.silent = true
 		return false, nil
 	}

@@ -36,6 +36,9 @@
 //! - [`workload`], [`digest`]: the deterministic workload and the
 //!   transaction digest of PEERS.md.
 //! - [`report`]: counters and the report line.
+//! - [`testee`]: the testee kit: PEERS.md's command line, workload,
+//!   digest and report around a team's own client ([`testee::Dial`]) or
+//!   receiver logic ([`server::Submit`]).
 //! - [`deployed`]: an emulator of the deployed Rust transaction server
 //!   (its wire behaviour, defects included), to test senders against.
 //! - `src/bin/`: thin binaries that parse flags and call into the above.
@@ -57,4 +60,5 @@ pub mod response;
 pub mod sender;
 pub mod server;
 pub mod shutdown;
+pub mod testee;
 pub mod workload;

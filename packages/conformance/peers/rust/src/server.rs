@@ -49,6 +49,32 @@ const LINGER: Duration = Duration::from_secs(1);
 /// does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// A boxed, sendable future, as [`Submit::submit`] returns it.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The application behind the receiver: what "submitting" an accepted batch
+/// means. The server calls it from its handler tasks, concurrently, once per
+/// well-formed non-empty frame, before recording (`--record`), counting and
+/// answering that frame. `Ok` accepts the batch (answered
+/// `{"success":true,"count":N}`); `Err(text)` is answered
+/// `Transaction submission failed: text`, counted as `SubmitFailed`, and the
+/// batch is neither recorded nor counted.
+pub trait Submit: Send + Sync + 'static {
+    /// Submit the transactions of one frame (views into the frame payload).
+    fn submit(&self, transactions: Vec<Bytes>) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The default [`Submit`]: accept everything (a testee has no consensus
+/// engine behind it; PEERS.md "a receiver submits by recording and counting").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AcceptAll;
+
+impl Submit for AcceptAll {
+    fn submit(&self, _transactions: Vec<Bytes>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
 /// Whether the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RespondMode {
@@ -146,6 +172,8 @@ enum Slot {
 /// State shared by every task of one server.
 struct Shared {
     config: ServerConfig,
+    /// The application; [`AcceptAll`] unless [`run_with_submit`] got another.
+    submitter: Arc<dyn Submit>,
     stats: Arc<Stats>,
     record: Option<Mutex<std::fs::File>>,
     /// Transactions submitted *and* answered (json) or submitted (none).
@@ -169,8 +197,17 @@ impl Shared {
         }
     }
 
-    /// "Submit" a batch: record it, then count it (PEERS.md).
-    fn submit(&self, payload: &Bytes, transactions: &[&[u8]]) -> io::Result<()> {
+    /// Submit a batch: hand it to the application, then record it and
+    /// count it (PEERS.md).
+    async fn submit(&self, payload: &Bytes, transactions: &[&[u8]]) -> Result<(), String> {
+        let views = transactions.iter().map(|t| payload.slice_ref(t)).collect();
+        self.submitter.submit(views).await?;
+        self.record_and_count(payload, transactions)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Record an accepted batch (`--record`), then count it.
+    fn record_and_count(&self, payload: &Bytes, transactions: &[&[u8]]) -> io::Result<()> {
         if let Some(file) = &self.record {
             // One write(2) per frame on an O_APPEND file, so a SIGKILL never
             // leaves half a frame interleaved with another handler's frame.
@@ -195,7 +232,7 @@ impl Shared {
     }
 
     /// Decide what to do with one frame (SPEC §6 table).
-    fn handle(&self, payload: Bytes) -> Outcome {
+    async fn handle(&self, payload: Bytes) -> Outcome {
         let reject = |kind: &str, text: String| {
             self.stats.error(kind);
             Outcome {
@@ -221,7 +258,7 @@ impl Shared {
         if transactions.is_empty() {
             return reject("EmptyBatch", "Empty Transactions message".into());
         }
-        match self.submit(&payload, &transactions) {
+        match self.submit(&payload, &transactions).await {
             Ok(()) => Outcome {
                 response: Response::ok(transactions.len() as u64),
                 submitted: transactions.len() as u64,
@@ -254,6 +291,18 @@ pub async fn run_with_stats(
     shutdown: impl Future<Output = ()>,
     stats: Arc<Stats>,
 ) -> io::Result<Counters> {
+    run_with_submit(listener, config, shutdown, stats, Arc::new(AcceptAll)).await
+}
+
+/// [`run_with_stats`] with the application's [`Submit`] (the testee kit's
+/// receiver; [`run`] uses [`AcceptAll`]).
+pub async fn run_with_submit(
+    listener: Listener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+    stats: Arc<Stats>,
+    submitter: Arc<dyn Submit>,
+) -> io::Result<Counters> {
     let record = match &config.record {
         Some(path) => Some(Mutex::new(
             std::fs::OpenOptions::new()
@@ -267,6 +316,7 @@ pub async fn run_with_stats(
     let (job_tx, job_rx) = mpsc::channel::<Job>(config.queue_capacity.max(1));
     let shared = Arc::new(Shared {
         config,
+        submitter,
         stats: stats.clone(),
         record,
         done_transactions: AtomicU64::new(0),
@@ -284,7 +334,7 @@ pub async fn run_with_stats(
             loop {
                 let job = job_rx.lock().await.recv().await;
                 let Some(job) = job else { break };
-                let outcome = shared.handle(job.payload);
+                let outcome = shared.handle(job.payload).await;
                 match job.reply {
                     // The connection may be gone; then nobody wants it.
                     Some(reply) => drop(reply.send(outcome)),
