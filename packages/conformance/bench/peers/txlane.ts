@@ -69,7 +69,17 @@ if (args.role === "receive") {
   const t = totals()
   let failed = 0
   const window = 2 * (args.queue ?? 1000)
-  const pending = new Set<Promise<unknown>>()
+  // Unanswered batches, and a waiter woken when one settles: `Promise.race` over a set of
+  // `window` promises would attach `window` handlers per batch (quadratic in the window).
+  let pending = 0
+  let wake: (() => void) | undefined
+  const settled = () => {
+    pending--
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+  const oneSettles = () => new Promise<void>((resolve) => (wake = resolve))
   t.firstAt = performance.now()
   const sendOne = (i: number): Promise<unknown> => {
     if (byApi) return sender.send(txLists[i % txLists.length]!)
@@ -83,17 +93,14 @@ if (args.role === "receive") {
       await sendOne(i)
       continue
     }
-    const p: Promise<unknown> = sendOne(i).then(
-      () => pending.delete(p),
-      () => {
-        failed++
-        pending.delete(p)
-      }
-    )
-    pending.add(p)
-    if (pending.size >= window) await Promise.race(pending)
+    pending++
+    sendOne(i).then(settled, () => {
+      failed++
+      settled()
+    })
+    if (pending >= window) await oneSettles()
   }
-  await Promise.all(pending)
+  while (pending > 0) await oneSettles()
   const closed = await sender.close({ timeoutMs: 30_000 })
   t.lastAt = performance.now()
   t.transactions = args.batches * args.txPerBatch
