@@ -1,0 +1,521 @@
+/**
+ * The TypeScript testee kit (`@txlane/conformance/testee`): everything PEERS.md asks of a
+ * testee program except the part a team wants tested — its client (a `dial` returning a
+ * {@link Conn}) or its receiver logic (a `submit`).
+ *
+ * The kit provides the `receive` / `send` command line with every PEERS.md flag (exit code 2 on
+ * a bad one), the ready and report lines, the SplitMix64 workload, the digest, `--record`,
+ * `--expect-transactions`, signal handling and the exit codes:
+ *
+ * ```ts
+ * import { dialFrames, main } from "@txlane/conformance/testee"
+ * main({ name: "acme", dial: dialFrames, submit: async (transactions) => acmeNode.add(transactions) })
+ * ```
+ *
+ * A receiver is `@txlane/receiver`'s `createReceiver` (framing, JSON answers, handler pool,
+ * socket files) calling `submit` once per accepted batch. A sender runs `--workers` workers;
+ * each owns one {@link Conn} from `dial` and calls `send` once per batch: resolving is
+ * delivered, a {@link NotReady} rejection resends the batch after 100 ms doubling to 4 s (at
+ * most 30 times), a {@link Rejected} one gives the batch up, and any other rejection closes the
+ * connection, dials again (with backoff, until `--timeout-ms`) and resends the batch.
+ *
+ * @module
+ */
+import { Console } from "node:console"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { parseArgs } from "node:util"
+import { Digest, Endpoint, Envelope, Frame, FrameEncoder, Response, Workload } from "@txlane/protocol"
+import { createReceiver } from "@txlane/receiver"
+import { Result } from "effect"
+import type { Report } from "../Report.js"
+
+/** The PEERS.md `send` flags a client may care about. */
+export interface SendOptions {
+  readonly delivery: "fire-and-forget" | "acknowledged"
+  /** `--max-frame-bytes`; the kit never hands a larger payload to `send`. */
+  readonly maxFrameBytes: number
+}
+
+/** One sender connection, used by one worker at a time. */
+export interface Conn {
+  /**
+   * Delivers one batch payload (a `Transactions` envelope; the client frames it). Resolves
+   * `true` when the receiver answered it with success (counted in `acknowledged` and
+   * `responses.ok`), `false` when it was only written to a receiver that does not answer.
+   * Rejects with {@link NotReady}, {@link Rejected} or anything else (a broken connection).
+   */
+  send(payload: Uint8Array): Promise<boolean>
+  /** Releases the connection. */
+  close(): void
+}
+
+/** What a team provides: `dial` to test a sender, `submit` to test a receiver, or both. */
+export interface Peer {
+  /** The report line's `impl`. */
+  readonly name: string
+  /** Opens one connection; rejections count as `ConnectFailed` and are retried with backoff. */
+  readonly dial?: ((endpoint: string, options: SendOptions) => Promise<Conn>) | undefined
+  /**
+   * Receives the transactions of every accepted frame. Resolving accepts them; a rejection is
+   * answered `Transaction submission failed: MESSAGE` and the batch is not counted.
+   */
+  readonly submit?: ((transactions: ReadonlyArray<Uint8Array>) => Promise<void> | void) | undefined
+}
+
+/** The receiver answered `Node not ready…`: the batch is resent later (`errors.NotReady`). */
+export class NotReady extends Error {}
+/** The receiver refused the batch: not resent, counted undelivered (`errors.Rejected`). */
+export class Rejected extends Error {}
+
+/** Exit codes of PEERS.md. */
+export const EXIT_OK = 0
+export const EXIT_NOT_DELIVERED = 1
+export const EXIT_USAGE = 2
+
+const RECONNECT_FIRST_MS = 10 // first delay after a failed dial or a broken connection
+const RECONNECT_MAX_MS = 500 // the harness starts receivers within a second
+const NOT_READY_FIRST_MS = 100 // PEERS.md: 100 ms doubling …
+const NOT_READY_MAX_MS = 4000 // … capped at 4 s …
+const NOT_READY_TRIES = 30 // … at most 30 retries, then the batch is rejected
+const DEFAULT_WORKERS = 4
+/** How long {@link dialFrames} waits for a first answer before deciding the receiver is silent. */
+export const SILENT_AFTER_MS = 1000
+
+class UsageError extends Error {}
+
+/**
+ * Classifies a receiver's JSON answer (SPEC §5.1): `true` on success; throws {@link NotReady}
+ * for `Node not ready…` and {@link Rejected} for anything else.
+ */
+export const answer = (payload: Uint8Array): boolean => {
+  const decoded = Response.decode(payload)
+  if (Result.isFailure(decoded)) throw new Rejected(`malformed answer: ${decoded.failure.message}`)
+  const r = decoded.success
+  if (r.success) return true
+  const text = typeof r.error === "string" ? r.error : JSON.stringify(r)
+  throw text.startsWith("Node not ready") ? new NotReady(text) : new Rejected(text)
+}
+
+/**
+ * A ready-made client that speaks the framing directly: one frame written, then its answer
+ * read. In fire-and-forget mode a connection with no answer within {@link SILENT_AFTER_MS} (or
+ * closed for writing before any answer) is to a silent receiver, and writes count as
+ * deliveries; in acknowledged mode every frame waits for its answer.
+ */
+export const dialFrames = (endpoint: string, options: SendOptions): Promise<Conn> =>
+  new Promise((resolve, reject) => {
+    const parsed = Endpoint.parse(endpoint)
+    if (Result.isFailure(parsed)) return reject(parsed.failure)
+    const socket = net.createConnection(Endpoint.toNetOptions(parsed.success))
+    socket.once("error", reject)
+    socket.once("connect", () => {
+      socket.off("error", reject)
+      resolve(new FrameConn(socket, options.delivery === "acknowledged"))
+    })
+  })
+
+class FrameConn implements Conn {
+  private buffer = Buffer.alloc(0)
+  private ended: Error | undefined
+  private wake: (() => void) | undefined
+  private silent = false
+  constructor(
+    private readonly socket: net.Socket,
+    private answers: boolean
+  ) {
+    socket.on("data", (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk])
+      this.wake?.()
+    })
+    const end = (error?: Error) => {
+      this.ended ??= error ?? new Error("connection closed")
+      this.wake?.()
+    }
+    socket.on("end", () => end())
+    socket.on("close", () => end())
+    socket.on("error", end)
+  }
+
+  private async frame(timeoutMs: number | undefined): Promise<Uint8Array | "timeout"> {
+    const started = Date.now()
+    for (;;) {
+      if (this.buffer.length >= 4) {
+        const length = this.buffer.readUInt32BE(0)
+        if (this.buffer.length >= 4 + length) {
+          const body = this.buffer.subarray(4, 4 + length)
+          this.buffer = this.buffer.subarray(4 + length)
+          return body
+        }
+      }
+      if (this.ended !== undefined) throw this.ended
+      const left = timeoutMs === undefined ? undefined : timeoutMs - (Date.now() - started)
+      if (left !== undefined && left <= 0) return "timeout"
+      await new Promise<void>((resolve) => {
+        const timer = left === undefined ? undefined : setTimeout(resolve, left)
+        this.wake = () => {
+          if (timer !== undefined) clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.wake = undefined
+    }
+  }
+
+  async send(payload: Uint8Array): Promise<boolean> {
+    if (this.ended !== undefined) throw this.ended
+    const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
+    await new Promise<void>((resolve, reject) =>
+      this.socket.write(Buffer.concat([header, body]), (error) => (error ? reject(error) : resolve()))
+    )
+    if (this.silent) return false
+    let frame: Uint8Array | "timeout"
+    try {
+      frame = await this.frame(this.answers ? undefined : SILENT_AFTER_MS)
+    } catch (error) {
+      if (this.answers || this.buffer.length > 0) throw error
+      frame = "timeout" // closed for writing before any answer: silent
+    }
+    if (frame === "timeout") {
+      this.silent = true
+      return false
+    }
+    this.answers = true
+    return answer(frame)
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+const int = (name: string, text: string | undefined, fallback: number, min = 0): number => {
+  if (text === undefined) return fallback
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`)
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be at least ${min}, got ${text}`)
+  return n
+}
+
+const oneOf = <const A extends string>(
+  name: string,
+  text: string | undefined,
+  values: ReadonlyArray<A>,
+  fallback: A
+): A => {
+  if (text === undefined) return fallback
+  if (!values.includes(text as A)) throw new UsageError(`--${name} must be one of ${values.join(", ")}, got ${text}`)
+  return text as A
+}
+
+const printLine = (value: object): Promise<void> =>
+  new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()))
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener("abort", done)
+      resolve()
+    }
+    signal.addEventListener("abort", done, { once: true })
+  })
+
+const receive = async (peer: Peer, submit: NonNullable<Peer["submit"]>, argv: Array<string>): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      listen: { type: "string" },
+      respond: { type: "string" },
+      handlers: { type: "string" },
+      "max-frame-bytes": { type: "string" },
+      record: { type: "string" },
+      "expect-transactions": { type: "string" }
+    }
+  })
+  if (values.listen === undefined) throw new UsageError("--listen is required")
+  const respond = oneOf("respond", values.respond, ["json", "none"], "json")
+  const handlers = values.handlers === undefined ? undefined : int("handlers", values.handlers, 0, 1)
+  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
+  const expect =
+    values["expect-transactions"] === undefined
+      ? undefined
+      : int("expect-transactions", values["expect-transactions"], 0)
+  const record = values.record === undefined ? undefined : fs.openSync(values.record, "a")
+
+  const digest = Digest.make()
+  let frames = 0
+  let bytes = 0
+  let first = 0
+  let last = 0
+  let stopping: Promise<void> | undefined
+  const receiver = await createReceiver({
+    listen: values.listen,
+    respond,
+    handlers,
+    maxFrameBytes,
+    submit: async ({ transactions, payload }) => {
+      await submit(transactions)
+      // Recorded once accepted and before the response exists (PEERS.md --record).
+      if (record !== undefined) {
+        const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
+        fs.writeSync(record, Buffer.concat([header, body]))
+      }
+      digest.addAll(transactions)
+      frames++
+      bytes += payload.length
+      const now = performance.now()
+      if (first === 0) first = now
+      last = now
+      if (expect !== undefined && digest.count >= expect) setImmediate(() => void stop())
+      return { count: transactions.length }
+    }
+  })
+  let resolveStopped: (code: number) => void = () => {}
+  const stopped = new Promise<number>((resolve) => {
+    resolveStopped = resolve
+  })
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await receiver.close()
+      if (record !== undefined) fs.closeSync(record)
+      const stats = receiver.stats()
+      const errors: Record<string, number> = {}
+      for (const [kind, n] of Object.entries(stats.errors)) {
+        if (n > 0) errors[kind === "EmptyFrame" ? "EmptyBatch" : kind] = n
+      }
+      const errorResponses =
+        respond === "json"
+          ? (stats.errors.EmptyFrame ?? 0) +
+            (stats.errors.MalformedEnvelope ?? 0) +
+            (stats.errors.FrameTooLarge ?? 0) +
+            (stats.errors.SubmitFailed ?? 0)
+          : 0
+      const report: Report = {
+        event: "report",
+        role: "receiver",
+        impl: peer.name,
+        frames,
+        transactions: digest.count,
+        bytes,
+        digest: digest.value,
+        acknowledged: 0,
+        undelivered: 0,
+        responses: { ok: respond === "json" ? frames : 0, error: errorResponses },
+        errors,
+        elapsedMs: Math.max(0, Math.round(last - first))
+      }
+      await printLine(report)
+      resolveStopped(EXIT_OK)
+    })()
+    return stopping
+  }
+  // Signal handlers before the ready line: the harness may signal right after reading it.
+  process.once("SIGTERM", () => void stop())
+  process.once("SIGINT", () => void stop())
+  await printLine({ event: "listening", endpoint: receiver.address })
+  if (expect === 0) void stop()
+  return stopped
+}
+
+const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: Array<string>): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      endpoint: { type: "string" },
+      delivery: { type: "string" },
+      workers: { type: "string" },
+      queue: { type: "string" },
+      batches: { type: "string" },
+      "tx-per-batch": { type: "string" },
+      "tx-size": { type: "string" },
+      seed: { type: "string" },
+      "timeout-ms": { type: "string" },
+      "max-frame-bytes": { type: "string" },
+      "transient-retry-ms": { type: "string" }
+    }
+  })
+  if (values.endpoint === undefined) throw new UsageError("--endpoint is required")
+  if (Result.isFailure(Endpoint.parse(values.endpoint))) throw new UsageError(`--endpoint: invalid ${values.endpoint}`)
+  const endpoint = values.endpoint
+  const delivery = oneOf("delivery", values.delivery, ["fire-and-forget", "acknowledged"], "fire-and-forget")
+  const workers = int("workers", values.workers, DEFAULT_WORKERS, 1)
+  int("queue", values.queue, 1000, 1) // validated; workers pull batches as they go
+  const batches = int("batches", values.batches, 1000)
+  const txPerBatch = int("tx-per-batch", values["tx-per-batch"], Workload.DEFAULT_TRANSACTIONS_PER_BATCH)
+  const txSize = int("tx-size", values["tx-size"], Workload.DEFAULT_TRANSACTION_BYTES)
+  const timeoutMs = int("timeout-ms", values["timeout-ms"], 60_000, 1)
+  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES, 1)
+  int("transient-retry-ms", values["transient-retry-ms"], NOT_READY_FIRST_MS, 1) // accepted; the kit uses 100 ms
+  if (values.seed !== undefined && !/^\d+$/.test(values.seed))
+    throw new UsageError("--seed must be an unsigned integer")
+  const seed = BigInt(values.seed ?? "1")
+  if (seed >= 2n ** 64n) throw new UsageError("--seed must fit in 64 bits")
+
+  const abort = new AbortController()
+  const deadline = setTimeout(() => abort.abort(), timeoutMs)
+  const onSignal = () => abort.abort()
+  process.once("SIGTERM", onSignal)
+  process.once("SIGINT", onSignal)
+  const options: SendOptions = { delivery, maxFrameBytes }
+  const delivered = Digest.make()
+  const errors: Record<string, number> = {}
+  const count = (kind: string) => {
+    errors[kind] = (errors[kind] ?? 0) + 1
+  }
+  let frames = 0
+  let transactions = 0
+  let bytes = 0
+  let acknowledged = 0
+  let undelivered = 0
+  let ok = 0
+  let failed = 0
+  let first = 0
+  let last = 0
+  const log = (message: string) => process.stderr.write(`${peer.name}: ${message}\n`)
+
+  const workload = Workload.batches({ seed, batches, txPerBatch, txSize })
+  const worker = async () => {
+    let conn: Conn | undefined
+    for (const txs of workload) {
+      const payload = Envelope.encode(txs)
+      if (payload.length > maxFrameBytes) {
+        count("FrameTooLarge") // refused before it is queued (PEERS.md --max-frame-bytes)
+        undelivered++
+        continue
+      }
+      let delay = RECONNECT_FIRST_MS
+      let notReady = 0
+      for (;;) {
+        if (abort.signal.aborted) {
+          undelivered++
+          break
+        }
+        if (conn === undefined) {
+          try {
+            conn = await dial(endpoint, options)
+          } catch {
+            count("ConnectFailed")
+            await sleep(delay, abort.signal)
+            delay = Math.min(delay * 2, RECONNECT_MAX_MS)
+            continue
+          }
+        }
+        if (first === 0) first = performance.now()
+        try {
+          const answered = await conn.send(payload)
+          frames++
+          transactions += txs.length
+          bytes += payload.length
+          if (answered) {
+            acknowledged++
+            ok++
+          }
+          delivered.addAll(txs)
+          last = performance.now()
+        } catch (error) {
+          if (error instanceof NotReady || error instanceof Rejected) {
+            frames++
+            transactions += txs.length
+            bytes += payload.length
+            failed++
+          }
+          if (error instanceof NotReady && notReady < NOT_READY_TRIES) {
+            count("NotReady")
+            await sleep(Math.min(NOT_READY_FIRST_MS * 2 ** notReady, NOT_READY_MAX_MS), abort.signal)
+            notReady++
+            continue
+          }
+          if (error instanceof NotReady || error instanceof Rejected) {
+            count("Rejected")
+            undelivered++
+            log(`batch rejected: ${error.message}`)
+          } else {
+            if (!abort.signal.aborted) {
+              count("ConnectionLost")
+              log(`connection lost, resending: ${error instanceof Error ? error.message : String(error)}`)
+            }
+            conn.close()
+            conn = undefined
+            await sleep(delay, abort.signal)
+            delay = Math.min(delay * 2, RECONNECT_MAX_MS)
+            continue
+          }
+        }
+        break
+      }
+    }
+    conn?.close()
+  }
+  await Promise.all(Array.from({ length: workers }, worker))
+  clearTimeout(deadline)
+  process.off("SIGTERM", onSignal)
+  process.off("SIGINT", onSignal)
+  const report: Report = {
+    event: "report",
+    role: "sender",
+    impl: peer.name,
+    frames,
+    transactions,
+    bytes,
+    digest: delivered.value,
+    acknowledged,
+    undelivered,
+    responses: { ok, error: failed },
+    errors,
+    elapsedMs: Math.max(0, Math.round(last - first))
+  }
+  await printLine(report)
+  if (undelivered > 0) log(`${undelivered} of ${batches} batches undelivered`)
+  return undelivered === 0 ? EXIT_OK : EXIT_NOT_DELIVERED
+}
+
+/**
+ * Runs the testee on `argv` (`receive …` or `send …`, without node and the script) and resolves
+ * with its exit code: 0 success, 1 not everything delivered or a fatal error, 2 bad command line.
+ * Stdout carries only the PEERS.md lines.
+ */
+export const runTestee = async (peer: Peer, argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<number> => {
+  const [role, ...rest] = argv
+  const log = (message: string) => process.stderr.write(`${peer.name}: ${message}\n`)
+  try {
+    if (role === "receive" && peer.submit !== undefined) return await receive(peer, peer.submit, rest)
+    if (role === "send" && peer.dial !== undefined) return await send(peer, peer.dial, rest)
+    throw new UsageError(
+      role === "receive" || role === "send"
+        ? `this testee has no ${role === "send" ? "sender (no dial)" : "receiver (no submit)"}`
+        : `the first argument must be receive or send, got ${role === undefined ? "nothing" : JSON.stringify(role)}`
+    )
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))
+    ) {
+      log(error.message)
+      return EXIT_USAGE
+    }
+    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    return EXIT_NOT_DELIVERED
+  }
+}
+
+/**
+ * {@link runTestee} on the process arguments, then `process.exit` with its code. The global
+ * console is pointed at stderr first: PEERS.md's stdout carries only the JSON lines.
+ */
+export const main = (peer: Peer): void => {
+  globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr })
+  runTestee(peer).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${peer.name}: ${String(error)}\n`)
+      process.exit(1)
+    }
+  )
+}

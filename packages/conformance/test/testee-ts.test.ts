@@ -1,0 +1,49 @@
+/**
+ * The TypeScript testee kit's README example, written to a directory outside the repository
+ * whose `node_modules/@txlane/conformance` links to this package (a local-path dependency), run
+ * with the repository's tsx and the `txlane-source` condition (so `@txlane/conformance/testee`
+ * resolves to `src/testee/index.ts`, no build needed) through the quick matrix as both
+ * `--sender-cmd` and `--receiver-cmd`: every cell green. Also: the kit's usage errors exit 2.
+ */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { exec, expectAllGreen, readmeExample } from "./lib/testee.js"
+
+const PACKAGE_DIR = Path.resolve(import.meta.dirname, "..")
+const TSX = Path.resolve(PACKAGE_DIR, "../../node_modules/.bin/tsx")
+
+const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txlane-testee-ts-"))
+afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
+
+const setUp = () => {
+  if (Fs.existsSync(Path.join(dir, "acme.ts"))) return
+  Fs.writeFileSync(Path.join(dir, "package.json"), JSON.stringify({ name: "acme", private: true, type: "module" }))
+  Fs.mkdirSync(Path.join(dir, "node_modules", "@txlane"), { recursive: true })
+  Fs.symlinkSync(PACKAGE_DIR, Path.join(dir, "node_modules", "@txlane", "conformance"), "dir")
+  Fs.writeFileSync(Path.join(dir, "acme.ts"), readmeExample(Path.join(PACKAGE_DIR, "README.md"), "ts"))
+}
+const command = () => `${TSX} --conditions=txlane-source ${Path.join(dir, "acme.ts")}`
+
+describe("TypeScript testee kit", () => {
+  it.each([
+    [["send"], /--endpoint is required/],
+    [["receive", "--listen", "/tmp/x.sock", "--respond", "maybe"], /--respond must be one of json, none/],
+    [["send", "--endpoint", "/tmp/x.sock", "--colour", "red"], /Unknown option '--colour'/],
+    [["serve"], /the first argument must be receive or send/]
+  ])("usage error %j: exit 2", async (args, message) => {
+    setUp()
+    const r = await exec([...command().split(" "), ...args], { cwd: dir, timeoutMs: 30_000 })
+    expect(r.stderr).toMatch(message)
+    expect(r.stdout).toBe("")
+    expect(r.code).toBe(2)
+  })
+
+  it("the README example, outside the repo, passes every quick cell as sender and receiver", async () => {
+    expect(Path.relative(Path.resolve(PACKAGE_DIR, "../.."), dir).startsWith("..")).toBe(true)
+    setUp()
+    expect(readmeExample(Path.join(PACKAGE_DIR, "README.md"), "ts").split("\n").length).toBeLessThan(40)
+    await expectAllGreen(dir, "acme", command(), 150_000)
+  }, 170_000)
+})
