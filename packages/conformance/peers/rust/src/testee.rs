@@ -558,3 +558,138 @@ async fn backoff(delay: &mut Duration, max: Duration, cancel: &mut watch::Receiv
     }
     *delay = (*delay * 2).min(max);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refuses batches of one transaction.
+    struct RefuseSingles;
+
+    impl Submit for RefuseSingles {
+        fn submit(&self, transactions: Vec<Bytes>) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async move {
+                if transactions.len() == 1 {
+                    Err("no singles".into())
+                } else {
+                    Ok(())
+                }
+            })
+        }
+    }
+
+    fn peer() -> Peer {
+        Peer {
+            name: "acme",
+            dial: Some(Arc::new(FrameDial)),
+            submit: Some(Arc::new(AcceptAll)),
+        }
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let cases: &[&[&str]] = &[
+            &["acme"],
+            &["acme", "serve"],
+            &["acme", "send"],
+            &["acme", "send", "--endpoint", "relative.sock"],
+            &[
+                "acme",
+                "send",
+                "--endpoint",
+                "/tmp/x.sock",
+                "--colour",
+                "red",
+            ],
+            &[
+                "acme",
+                "receive",
+                "--listen",
+                "/tmp/x.sock",
+                "--respond",
+                "maybe",
+            ],
+            &[
+                "acme",
+                "send",
+                "--endpoint",
+                "/tmp/x.sock",
+                "--workers",
+                "0",
+            ],
+        ];
+        for args in cases {
+            assert_eq!(run(peer(), args.iter()), ExitCode::from(2), "{args:?}");
+        }
+        let no_sender = Peer {
+            dial: None,
+            ..peer()
+        };
+        let args = ["acme", "send", "--endpoint", "/tmp/x.sock"];
+        assert_eq!(run(no_sender, args), ExitCode::from(2));
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert!(matches!(answer(br#"{"success":true,"count":2}"#), Ok(true)));
+        assert!(matches!(
+            answer(br#"{"success":false,"error":"Node not ready: epoch"}"#),
+            Err(SendError::NotReady(_))
+        ));
+        assert!(matches!(
+            answer(br#"{"success":false,"error":"Transaction submission failed: x"}"#),
+            Err(SendError::Rejected(_))
+        ));
+        assert!(matches!(answer(b"nope"), Err(SendError::Rejected(_))));
+    }
+
+    /// The server's pluggable submit: an `Err` is answered `Transaction
+    /// submission failed: …` and the batch is neither counted nor recorded.
+    #[tokio::test]
+    async fn a_refused_submit_is_answered_and_not_counted() {
+        let dir = std::env::temp_dir().join(format!("txlane-testee-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let endpoint = Endpoint::Unix(dir.join("s.sock"));
+        let record = dir.join("record.bin");
+        let listener = Listener::bind(&endpoint, 0o600).await.expect("bind");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let config = ServerConfig {
+            record: Some(record.clone()),
+            ..ServerConfig::default()
+        };
+        let server = tokio::spawn(server::run_with_submit(
+            listener,
+            config,
+            async {
+                let _ = stop_rx.await;
+            },
+            Arc::new(Stats::new()),
+            Arc::new(RefuseSingles),
+        ));
+        let options = SendOptions {
+            acknowledged: true,
+            max_frame_bytes: 1 << 20,
+        };
+        let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");
+        let one = crate::envelope::encode(&[b"a".to_vec()]);
+        let two = crate::envelope::encode(&[b"a".to_vec(), b"b".to_vec()]);
+        match conn.send(&one).await {
+            Err(SendError::Rejected(e)) => {
+                assert!(
+                    e.contains("Transaction submission failed: no singles"),
+                    "{e}"
+                )
+            }
+            other => panic!("one transaction: {other:?}"),
+        }
+        assert!(matches!(conn.send(&two).await, Ok(true)));
+        drop(conn);
+        let _ = stop_tx.send(());
+        let counters = server.await.expect("join").expect("server");
+        assert_eq!((counters.frames, counters.transactions), (1, 2));
+        assert_eq!(counters.errors.get("SubmitFailed"), Some(&1));
+        let recorded = std::fs::read(&record).expect("record");
+        assert_eq!(recorded.len(), 4 + two.len());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
