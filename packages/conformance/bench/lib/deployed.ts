@@ -198,7 +198,7 @@ export const renderDeployed = (r: Results): Array<string> => {
   const [toTxlane, toRust] = [ratioOf("deployed-producer→txlane"), ratioOf("deployed-producer→rust")]
   if (toTxlane !== null && toRust !== null)
     facts.push(
-      `The same producer reaches ${times(toTxlane)} of that into the txlane receiver and ${times(toRust)} into the Rust peer receiver: the receiver's time per frame is part of every round trip.`
+      `The same producer reaches ${times(toTxlane)} that rate into the txlane receiver and ${times(toRust)} into the Rust peer receiver: the receiver's time per frame is part of every round trip.`
     )
   if (best !== undefined)
     facts.push(
