@@ -1,9 +1,10 @@
 /**
  * The TypeScript testee kit's README example, written to a directory outside the repository
- * whose `node_modules/@txlane/conformance` links to this package (a local-path dependency), run
- * with the repository's tsx and the `txlane-source` condition (so `@txlane/conformance/testee`
- * resolves to `src/testee/index.ts`, no build needed) through the quick matrix as both
- * `--sender-cmd` and `--receiver-cmd`: every cell green. Also: the kit's usage errors exit 2.
+ * whose `node_modules/@txlane/{conformance,protocol}` link to this repository's packages
+ * (local-path dependencies), type-checked there with `tsc --strict`, and run with the
+ * repository's tsx and the `txlane-source` condition (so `@txlane/conformance/testee` resolves
+ * to `src/testee/index.ts`, no build needed) through the quick matrix as both `--sender-cmd` and
+ * `--receiver-cmd`: every cell green. Also: the kit's usage errors exit 2.
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -13,6 +14,7 @@ import { exec, expectAllGreen, readmeExample } from "./lib/testee.js"
 
 const PACKAGE_DIR = Path.resolve(import.meta.dirname, "..")
 const TSX = Path.resolve(PACKAGE_DIR, "../../node_modules/.bin/tsx")
+const TSC = Path.resolve(PACKAGE_DIR, "../../node_modules/.bin/tsc")
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txlane-testee-ts-"))
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
@@ -22,6 +24,7 @@ const setUp = () => {
   Fs.writeFileSync(Path.join(dir, "package.json"), JSON.stringify({ name: "acme", private: true, type: "module" }))
   Fs.mkdirSync(Path.join(dir, "node_modules", "@txlane"), { recursive: true })
   Fs.symlinkSync(PACKAGE_DIR, Path.join(dir, "node_modules", "@txlane", "conformance"), "dir")
+  Fs.symlinkSync(Path.resolve(PACKAGE_DIR, "../protocol"), Path.join(dir, "node_modules", "@txlane", "protocol"), "dir")
   Fs.writeFileSync(Path.join(dir, "acme.ts"), readmeExample(Path.join(PACKAGE_DIR, "README.md"), "ts"))
 }
 const command = () => `${TSX} --conditions=txlane-source ${Path.join(dir, "acme.ts")}`
@@ -43,7 +46,31 @@ describe("TypeScript testee kit", () => {
   it("the README example, outside the repo, passes every quick cell as sender and receiver", async () => {
     expect(Path.relative(Path.resolve(PACKAGE_DIR, "../.."), dir).startsWith("..")).toBe(true)
     setUp()
-    expect(readmeExample(Path.join(PACKAGE_DIR, "README.md"), "ts").split("\n").length).toBeLessThan(40)
+    expect(readmeExample(Path.join(PACKAGE_DIR, "README.md"), "ts").split("\n").length).toBeLessThan(50)
+    const typecheck = await exec(
+      [
+        TSC,
+        "--noEmit",
+        "--strict",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--customConditions",
+        "txlane-source",
+        "--target",
+        "es2022",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "--typeRoots",
+        Path.resolve(PACKAGE_DIR, "../../node_modules/@types"),
+        "acme.ts"
+      ],
+      { cwd: dir, timeoutMs: 60_000 }
+    )
+    expect(typecheck.stdout + typecheck.stderr).toBe("")
+    expect(typecheck.code).toBe(0)
     await expectAllGreen(dir, "acme", command(), 150_000)
   }, 170_000)
 })

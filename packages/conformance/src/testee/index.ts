@@ -107,7 +107,8 @@ export const dialFrames = (endpoint: string, options: SendOptions): Promise<Conn
   new Promise((resolve, reject) => {
     const parsed = Endpoint.parse(endpoint)
     if (Result.isFailure(parsed)) return reject(parsed.failure)
-    const socket = net.createConnection(Endpoint.toNetOptions(parsed.success))
+    // allowHalfOpen: a silent receiver may shut its write side down; ours stays open.
+    const socket = net.createConnection({ ...Endpoint.toNetOptions(parsed.success), allowHalfOpen: true })
     socket.once("error", reject)
     socket.once("connect", () => {
       socket.off("error", reject)
@@ -163,7 +164,7 @@ class FrameConn implements Conn {
   }
 
   async send(payload: Uint8Array): Promise<boolean> {
-    if (this.ended !== undefined) throw this.ended
+    if (this.ended !== undefined && !this.silent) throw this.ended
     const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
     await new Promise<void>((resolve, reject) =>
       this.socket.write(Buffer.concat([header, body]), (error) => (error ? reject(error) : resolve()))
