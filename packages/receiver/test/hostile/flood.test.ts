@@ -1,5 +1,5 @@
 /**
- * Connection flood (issue 7): 3,000 connections against `maxConnections: 100`, on a receiver in
+ * Connection flood (issue 7): 10,000 connections against `maxConnections: 100`, on a receiver in
  * its own process. The excess is closed at once and counted, the connections already admitted
  * keep working, new connections are admitted again once the flood is gone, and no file
  * descriptor leaks.
