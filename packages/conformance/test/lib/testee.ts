@@ -15,7 +15,8 @@ export const readmeExample = (readme: string, lang: string): string => {
   const text = Fs.readFileSync(readme, "utf8")
   const at = text.indexOf("## Testee kit")
   if (at < 0) throw new Error(`${readme}: no "## Testee kit" section`)
-  const match = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(text.slice(at))
+  const fence = "```"
+  const match = new RegExp(`${fence}${lang}\\n([\\s\\S]*?)${fence}`).exec(text.slice(at))
   if (match === null) throw new Error(`${readme}: no \`\`\`${lang} block in "## Testee kit"`)
   return match[1]!
 }
