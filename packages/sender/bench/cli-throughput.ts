@@ -6,6 +6,10 @@
  *   PATH=$PWD/../../node_modules/.bin:$PATH tsx --conditions=txlane-source bench/cli-throughput.ts \
  *     [--batches 15000] [--rounds 2] [--delivery fire-and-forget|acknowledged] \
  *     [--receivers emulator,rust] [--modes library,generated,input] [--file /tmp/txlane-sender-bench.bin] [--keep]
+ *     [--baseline ENTRY]
+ *
+ * With --baseline, modes `baseline-generated` and `baseline-input` run ENTRY (another version of
+ * `src/bin/txlane-sender.ts`, e.g. checked out from an older commit) the same way.
  *
  * The capture file (BATCHES frames of the PEERS.md workload, 50 tx × 650 B, 4-byte big-endian
  * length prefixes) is made when missing and deleted at the end unless --keep.
@@ -26,6 +30,7 @@ const receivers = arg("receivers", "emulator,rust").split(",")
 const modes = arg("modes", "library,generated,input").split(",")
 const file = arg("file", "/tmp/txlane-sender-bench.bin")
 const keep = process.argv.includes("--keep")
+const baseline = arg("baseline", "")
 const here = Path.dirname(new URL(import.meta.url).pathname)
 const pkg = Path.resolve(here, "..")
 const release = Path.resolve(pkg, "../conformance/peers/rust/target/release")
@@ -82,10 +87,11 @@ const once = async (mode: string): Promise<{ elapsedMs: number; delivered: numbe
     if (r.code !== 0) throw new Error(`library: exit ${r.code}\n${r.stderr}`)
     return JSON.parse(r.stdout.trim().split("\n").at(-1)!)
   }
-  const input = mode === "input" ? ["--input", file] : ["--batches", String(batches)]
+  const entry = mode.startsWith("baseline-") ? baseline : "src/bin/txlane-sender.ts"
+  const input = mode.endsWith("input") ? ["--input", file] : ["--batches", String(batches)]
   const r = await run("tsx", [
     ...tsx,
-    "src/bin/txlane-sender.ts",
+    entry,
     "--endpoint",
     socket,
     "--delivery",
@@ -127,11 +133,15 @@ try {
         }
       }
     }
-    const mean = (xs: Array<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const lib = results.library ? mean(results.library) : undefined
+    const median = (xs: Array<number>) => {
+      const sorted = [...xs].sort((a, b) => a - b)
+      const mid = Math.floor(sorted.length / 2)
+      return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+    }
+    const lib = results.library ? median(results.library) : undefined
     for (const [mode, xs] of Object.entries(results)) {
       console.log(
-        `${receiver} ${mode}: mean ${Math.round(mean(xs))}/s${lib !== undefined ? ` = ${(mean(xs) / lib).toFixed(2)}× library` : ""}`
+        `${receiver} ${mode}: median ${Math.round(median(xs))}/s${lib !== undefined ? ` = ${(median(xs) / lib).toFixed(2)}× library` : ""}`
       )
     }
   }
