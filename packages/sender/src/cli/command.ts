@@ -192,12 +192,24 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         Effect.suspend(() => {
           batches++
           const t0 = performance.now()
-          return sender.sendPayload(payload).pipe(
+          const submitted = core.submit(payload, 0)
+          // Refused before it was queued (closing, too large, queue full): counted here.
+          if (submitted === undefined) return Effect.void
+          if (!Effect.isEffect(submitted)) {
+            release(payload)
+            return countError(submitted._tag, submitted.message)
+          }
+          return submitted.pipe(
             Effect.tap(() => Effect.sync(() => latency?.record(performance.now() - t0))),
             Effect.asVoid,
-            // A rejection or give-up is counted through onOutcome; other errors never reached a worker.
+            // A rejection or give-up is counted through onOutcome; a batch still held when the
+            // close deadline passed is given back (SenderClosed) and counted in the close
+            // report's undelivered, so neither is an error here.
             Effect.catch((error) =>
-              error._tag === "Rejected" || error._tag === "RetriesExhausted" || error._tag === "AckTimeout"
+              error._tag === "Rejected" ||
+              error._tag === "RetriesExhausted" ||
+              error._tag === "AckTimeout" ||
+              error._tag === "SenderClosed"
                 ? Effect.void
                 : Effect.andThen(
                     Effect.sync(() => release(payload)),
