@@ -163,7 +163,12 @@ export const runCell = (spec: CellSpec, ctx: RunContext): Effect.Effect<CellResu
       String(w.txPerBatch),
       "--tx-size",
       String(w.txSize),
-      ...(spec.sender.timeoutFlag ? ["--timeout-ms", String(ctx.cellTimeoutMs)] : []),
+      // Contract peers take --timeout-ms; the bench's own peers take --respond instead, so that
+      // txlane's sender is told whether the receiver answers (it would otherwise spend its
+      // `responses: "auto"` second learning that a silent receiver is silent).
+      ...(spec.sender.timeoutFlag
+        ? ["--timeout-ms", String(ctx.cellTimeoutMs)]
+        : ["--respond", spec.respond ?? "none"]),
       ...spec.senderFlags
     ])
   const label = `${spec.section} ${spec.pairing} ${w.id}${Object.entries(spec.params)

@@ -64,6 +64,8 @@ if (args.role === "receive") {
     workers: args.workers > 0 ? args.workers : undefined,
     queueCapacity: args.queue,
     delivery: acknowledged ? "acknowledged" : "fire-and-forget",
+    // The receiver's --respond, passed on by the bench: no second spent learning a silent one is silent.
+    responses: acknowledged ? "auto" : args.respond === "none" ? "none" : "every-frame",
     retries: "unbounded"
   })
   const t = totals()
