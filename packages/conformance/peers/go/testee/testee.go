@@ -29,14 +29,10 @@ import (
 	"io"
 	"log"
 	"os"
-	"os/signal"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
-	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peercli"
 )
 
 // Peer is what a team provides. Name is the report's `impl`; set Dial to test a sender,
@@ -116,14 +112,6 @@ func Run(p Peer, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// shutdownTimeout bounds a receiver's graceful shutdown; after it, connections are cut.
-const shutdownTimeout = 10 * time.Second
-
-type readyLine struct {
-	Event    string `json:"event"`
-	Endpoint string `json:"endpoint"`
-}
-
 func runReceive(p Peer, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(p.Name+" receive", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -164,103 +152,8 @@ func runReceive(p Peer, args []string, stdout, stderr io.Writer) int {
 	}
 
 	logger := log.New(stderr, p.Name+": ", log.LstdFlags|log.Lmicroseconds)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := &txlane.Server{Handlers: *handlers, MaxFrameBytes: *maxFrame, Respond: mode, ErrorLog: logger}
-	if *record != "" {
-		f, err := os.OpenFile(*record, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			logger.Printf("open --record file: %v", err)
-			return 1
-		}
-		defer f.Close()
-		srv.RecordFile = f
-	}
-	var (
-		digest      txlane.AtomicDigest
-		timesMu     sync.Mutex
-		first, last time.Time
-	)
-	srv.Submit = func(b txlane.Batch) (int, error) {
-		if err := p.Submit(ctx, b.Transactions); err != nil {
-			return 0, err
-		}
-		for _, tx := range b.Transactions {
-			digest.Add(tx)
-		}
-		now := time.Now()
-		timesMu.Lock()
-		if first.IsZero() {
-			first = now
-		}
-		last = now
-		timesMu.Unlock()
-		return len(b.Transactions), nil
-	}
-	expectReached := make(chan struct{})
-	if *expect > 0 {
-		var done atomic.Int64
-		var once sync.Once
-		srv.AfterResponse = func(r txlane.FrameResult) {
-			if r.Success && done.Add(int64(r.Transactions)) >= *expect {
-				once.Do(func() { close(expectReached) })
-			}
-		}
-	}
-	l, err := srv.Listen(*listen)
-	if err != nil {
-		logger.Printf("%v", err)
-		return 1
-	}
-	endpoint := *listen
-	if strings.HasPrefix(endpoint, "tcp://") {
-		endpoint = "tcp://" + l.Addr().String() // the bound port for :0
-	}
-	// Signals are watched before the ready line: a harness may signal right after it.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	if err := txlane.WriteLine(stdout, readyLine{Event: "listening", Endpoint: endpoint}); err != nil {
-		logger.Printf("%v", err)
-	}
-
-	exit := 0
-	select {
-	case s := <-sigs:
-		logger.Printf("%v: shutting down", s)
-	case <-expectReached:
-		logger.Printf("%d transactions received: shutting down", *expect)
-	case err := <-served:
-		logger.Printf("serve: %v", err)
-		exit = 1
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		logger.Printf("%v", err)
-	}
-	cancel()
-	if exit == 0 {
-		if err := <-served; err != nil && !errors.Is(err, txlane.ErrServerClosed) {
-			logger.Printf("serve: %v", err)
-			exit = 1
-		}
-	}
-	st := srv.Stats()
-	rep := txlane.NewPeerReport("receiver")
-	rep.Impl = p.Name
-	rep.Frames, rep.Transactions, rep.Bytes = st.Frames, st.Transactions, st.Bytes
-	rep.Digest = digest.Load().String()
-	rep.Responses = txlane.ResponseCounts{OK: st.ResponsesOK, Error: st.ResponsesError}
-	rep.Errors = st.Errors
-	timesMu.Lock()
-	rep.SetElapsed(last.Sub(first))
-	timesMu.Unlock()
-	if err := txlane.WriteLine(stdout, rep); err != nil {
-		logger.Printf("%v", err)
-		return 1
-	}
-	return exit
+	return peercli.Receiver{
+		Listen: *listen, Mode: mode, Handlers: *handlers, MaxFrameBytes: *maxFrame,
+		Record: *record, Expect: *expect, Impl: p.Name, Submit: p.Submit,
+	}.Run(stdout, logger)
 }

@@ -9,31 +9,17 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
-	"os/signal"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
-	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peercli"
 )
-
-// shutdownTimeout bounds the graceful shutdown; after it, connections are cut.
-const shutdownTimeout = 10 * time.Second
-
-// readyLine is PEERS.md's ready line; a struct keeps the documented member order.
-type readyLine struct {
-	Event    string `json:"event"`
-	Endpoint string `json:"endpoint"`
-}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
@@ -92,109 +78,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 
 	logger := log.New(stderr, "txlane-go-receiver: ", log.LstdFlags|log.Lmicroseconds)
-	srv := &txlane.Server{
-		Handlers:      *handlers,
-		MaxFrameBytes: *maxFrame,
-		Respond:       mode,
-		ErrorLog:      logger,
-	}
-	if *record != "" {
-		f, err := os.OpenFile(*record, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			logger.Printf("open --record file: %v", err)
-			return 1
-		}
-		defer f.Close()
-		srv.RecordFile = f
-	}
-
-	// Submitting is counting: the digest and the first/last frame times. The digest is a
-	// sum, so concurrent handlers only need an atomic add.
-	var (
-		digest      txlane.AtomicDigest
-		timesMu     sync.Mutex
-		first, last time.Time
-	)
-	srv.Submit = func(b txlane.Batch) (int, error) {
-		for _, tx := range b.Transactions {
-			digest.Add(tx)
-		}
-		now := time.Now()
-		timesMu.Lock()
-		if first.IsZero() {
-			first = now
-		}
-		last = now
-		timesMu.Unlock()
-		return len(b.Transactions), nil
-	}
-	expectReached := make(chan struct{})
-	if *expect > 0 {
-		var done atomic.Int64
-		var once sync.Once
-		srv.AfterResponse = func(r txlane.FrameResult) {
-			if r.Success && done.Add(int64(r.Transactions)) >= *expect {
-				once.Do(func() { close(expectReached) })
-			}
-		}
-	}
-
-	l, err := srv.Listen(*listen)
-	if err != nil {
-		logger.Printf("%v", err)
-		return 1
-	}
-	endpoint := *listen
-	if strings.HasPrefix(endpoint, "tcp://") {
-		endpoint = "tcp://" + l.Addr().String() // the bound port for :0
-	}
-	// Signals are watched before the ready line: a harness may signal right after it.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	if err := txlane.WriteLine(stdout, readyLine{Event: "listening", Endpoint: endpoint}); err != nil {
-		logger.Printf("%v", err)
-	}
-	logger.Printf("listening on %s (respond=%s, max-frame-bytes=%d)", endpoint, mode, *maxFrame)
-
-	exit := 0
-	select {
-	case s := <-sigs:
-		logger.Printf("%v: shutting down", s)
-	case <-expectReached:
-		logger.Printf("%d transactions received: shutting down", *expect)
-	case <-stop:
-	case err := <-served:
-		logger.Printf("serve: %v", err)
-		exit = 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		logger.Printf("%v", err)
-	}
-	if exit == 0 {
-		if err := <-served; err != nil && !errors.Is(err, txlane.ErrServerClosed) {
-			logger.Printf("serve: %v", err)
-			exit = 1
-		}
-	}
-
-	st := srv.Stats()
-	rep := txlane.NewPeerReport("receiver")
-	rep.Frames, rep.Transactions, rep.Bytes = st.Frames, st.Transactions, st.Bytes
-	rep.Digest = digest.Load().String()
-	rep.Responses = txlane.ResponseCounts{OK: st.ResponsesOK, Error: st.ResponsesError}
-	rep.Errors = st.Errors
-	timesMu.Lock()
-	rep.SetElapsed(last.Sub(first))
-	timesMu.Unlock()
-	if err := txlane.WriteLine(stdout, rep); err != nil {
-		logger.Printf("%v", err)
-		return 1
-	}
-	return exit
+	return peercli.Receiver{
+		Listen: *listen, Mode: mode, Handlers: *handlers, MaxFrameBytes: *maxFrame,
+		Record: *record, Expect: *expect, LogListening: true, Stop: stop,
+	}.Run(stdout, logger)
 }
