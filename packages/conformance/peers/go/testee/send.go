@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peercli"
 )
 
 // Retry delays of a sender worker.
@@ -58,11 +56,8 @@ func runSend(p Peer, args []string, stdout, stderr io.Writer) int {
 	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
 	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes")
 	fs.Int64("transient-retry-ms", notReadyFirst.Milliseconds(), "accepted for compatibility; the kit uses 100 ms")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := peercli.Parse(fs, args); !ok {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, p.Name+": "+format+"\n", a...)
@@ -87,19 +82,8 @@ func runSend(p Peer, args []string, stdout, stderr io.Writer) int {
 	}
 
 	logger := log.New(stderr, p.Name+": ", log.LstdFlags|log.Lmicroseconds)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*timeoutMs)*time.Millisecond)
+	ctx, cancel := peercli.SendContext(time.Duration(*timeoutMs)*time.Millisecond, logger, nil)
 	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case s := <-sigs:
-			logger.Printf("%v: giving up", s)
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	opts := SendOptions{Delivery: *delivery, MaxFrameBytes: *maxFrame}
 	st := &sendStats{errors: map[string]int64{}}

@@ -121,11 +121,8 @@ func runReceive(p Peer, args []string, stdout, stderr io.Writer) int {
 	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest accepted frame payload in bytes")
 	record := fs.String("record", "", "append every accepted frame to `FILE`")
 	expect := fs.Int64("expect-transactions", 0, "shut down once `N` transactions were accepted and answered")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := peercli.Parse(fs, args); !ok {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, p.Name+": "+format+"\n", a...)

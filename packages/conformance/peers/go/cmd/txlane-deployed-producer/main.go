@@ -15,19 +15,16 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peercli"
 )
 
 func main() {
@@ -57,11 +54,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	notReady := fs.Int("not-ready-retries", txlane.DefaultNotReadyRetries, "retries of a batch after \"not ready\" answers before it is given up")
 	errRetries := fs.Int("error-retries", txlane.DefaultErrorRetries, "resends of a batch after other failures before it is given up")
 	enqueueMs := fs.Int64("enqueue-timeout-ms", ms(txlane.DefaultEnqueueTimeout), "how long a batch waits for room in a full channel before it is refused (QueueFull)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := peercli.Parse(fs, args); !ok {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "txlane-deployed-producer: "+format+"\n", a...)
@@ -103,21 +97,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 
 	logger := log.New(stderr, "txlane-deployed-producer: ", log.LstdFlags|log.Lmicroseconds)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*timeoutMs)*time.Millisecond)
+	ctx, cancel := peercli.SendContext(time.Duration(*timeoutMs)*time.Millisecond, logger, stop)
 	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case s := <-sigs:
-			logger.Printf("%v: giving up", s)
-			cancel()
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	cfg := txlane.DeployedProducerConfig{
 		Endpoint:        *endpoint,

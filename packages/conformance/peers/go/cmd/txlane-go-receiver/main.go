@@ -9,7 +9,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,11 +37,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest accepted frame payload in bytes")
 	record := fs.String("record", "", "append every accepted frame to `FILE` (length-prefixed, O_APPEND)")
 	expect := fs.Int64("expect-transactions", 0, "shut down once `N` transactions were submitted and answered (0: never)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := peercli.Parse(fs, args); !ok {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "txlane-go-receiver: "+format+"\n", a...)

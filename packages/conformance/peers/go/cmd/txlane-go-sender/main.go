@@ -11,20 +11,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
-	"os/signal"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peercli"
 )
 
 // defaultWorkers is the --workers default: the low end of the seed's 10–20.
@@ -52,11 +50,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
 	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes; larger batches are refused before queueing")
 	transientMs := fs.Int64("transient-retry-ms", txlane.DefaultTransientRetry.Milliseconds(), "first delay before resending a batch answered \"Node not ready…\", in ms; doubles per retry, capped at 4000 ms, at most 30 retries")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := peercli.Parse(fs, args); !ok {
+		return code
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "txlane-go-sender: "+format+"\n", a...)
@@ -98,21 +93,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 
 	logger := log.New(stderr, "txlane-go-sender: ", log.LstdFlags|log.Lmicroseconds)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*timeoutMs)*time.Millisecond)
+	ctx, cancel := peercli.SendContext(time.Duration(*timeoutMs)*time.Millisecond, logger, stop)
 	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case s := <-sigs:
-			logger.Printf("%v: giving up", s)
-			cancel()
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	// frames/transactions/bytes count what was written (a resent batch once per write);
 	// the digest covers the delivered batches, each once (PEERS.md "send"), so that it
