@@ -41,6 +41,8 @@
 //!   receiver logic ([`server::Submit`]).
 //! - [`deployed`]: an emulator of the deployed Rust transaction server
 //!   (its wire behaviour, defects included), to test senders against.
+//! - [`cli`]: the command-line plumbing the binaries and the testee kit
+//!   share (leading word, runtime, ready line, report line, exit code).
 //! - `src/bin/`: thin binaries that parse flags and call into the above.
 //!
 //! All decoding errors convert into [`std::io::Error`] of kind
@@ -48,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod connection;
 pub mod deployed;
 pub mod digest;

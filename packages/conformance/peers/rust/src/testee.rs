@@ -32,9 +32,10 @@
 //! until `--timeout-ms`) and resends the batch. [`FrameDial`] is a
 //! ready-made client that speaks the framing directly.
 
+use crate::cli;
 use crate::digest::Digest;
 use crate::endpoint::Endpoint;
-use crate::listener::{Listener, Stream};
+use crate::listener::Stream;
 use crate::report::{Role, Stats};
 use crate::server::{self, PayloadMode, RespondMode, ServerConfig};
 use crate::workload::Workload;
@@ -309,19 +310,11 @@ where
             return ExitCode::from(code);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{}: cannot start runtime: {e}", peer.name);
-            return ExitCode::from(1);
-        }
-    };
     match cli.command {
         Command::Receive(a) => match peer.submit.clone() {
-            Some(submit) if a.handlers > 0 => runtime.block_on(receive(peer.name, submit, a)),
+            Some(submit) if a.handlers > 0 => {
+                cli::block_on(peer.name, receive(peer.name, submit, a))
+            }
             Some(_) => usage(peer.name, "--handlers must be at least 1"),
             None => usage(
                 peer.name,
@@ -330,7 +323,7 @@ where
         },
         Command::Send(a) => match peer.dial.clone() {
             Some(dial) if a.workers > 0 && a.queue > 0 => {
-                runtime.block_on(send(peer.name, dial, a))
+                cli::block_on(peer.name, send(peer.name, dial, a))
             }
             Some(_) => usage(peer.name, "--workers and --queue must be at least 1"),
             None => usage(peer.name, "this testee has no sender (Peer::dial is None)"),
@@ -356,36 +349,16 @@ async fn receive(name: &'static str, submit: Arc<dyn Submit>, a: ReceiveArgs) ->
         expect_transactions: a.expect_transactions,
         ..ServerConfig::default()
     };
-    let listener = match Listener::bind(&a.listen, config.socket_mode).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("{name}: cannot listen on {}: {e}", a.listen);
-            return ExitCode::from(1);
-        }
-    };
-    let endpoint = match listener.local_endpoint() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("{name}: cannot read bound address: {e}");
-            return ExitCode::from(1);
-        }
+    let (listener, endpoint) = match cli::bind(name, &a.listen, config.socket_mode).await {
+        Ok(bound) => bound,
+        Err(code) => return code,
     };
     // Signal handlers before the ready line (PEERS.md).
     let stop = crate::shutdown::signal();
-    println!(
-        "{{\"event\":\"listening\",\"endpoint\":{}}}",
-        serde_json::Value::String(endpoint.to_string())
-    );
-    match server::run_with_submit(listener, config, stop, Arc::new(Stats::new()), submit).await {
-        Ok(counters) => {
-            println!("{}", counters.report_line_as(Role::Receiver, name));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            ExitCode::from(1)
-        }
-    }
+    cli::print_ready(&endpoint.to_string());
+    let served =
+        server::run_with_submit(listener, config, stop, Arc::new(Stats::new()), submit).await;
+    cli::finish(name, served, |c| c.report_line_as(Role::Receiver, name))
 }
 
 /// One queued batch: payload, transaction count, digest.
@@ -651,7 +624,9 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let endpoint = Endpoint::Unix(dir.join("s.sock"));
         let record = dir.join("record.bin");
-        let listener = Listener::bind(&endpoint, 0o600).await.expect("bind");
+        let listener = crate::listener::Listener::bind(&endpoint, 0o600)
+            .await
+            .expect("bind");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let config = ServerConfig {
             record: Some(record.clone()),

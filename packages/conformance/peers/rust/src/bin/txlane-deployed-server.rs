@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use txlane_peer::cli;
 use txlane_peer::deployed::{self, DeployedConfig, DeployedListener};
 use txlane_peer::endpoint::Endpoint;
 use txlane_peer::report::{Role, Stats};
@@ -64,17 +65,8 @@ struct Args {
     handlers: Option<usize>,
 }
 
-/// Drop a leading `receive` word so `PEER receive --listen …` works too.
-fn args() -> Vec<std::ffi::OsString> {
-    let mut args: Vec<_> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == "receive") {
-        args.remove(1);
-    }
-    args
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse_from(args());
+    let args = Args::parse_from(cli::args_without("receive"));
     let path = match &args.listen {
         Endpoint::Unix(path) => path.clone(),
         Endpoint::Tcp(_) => {
@@ -100,17 +92,7 @@ fn main() -> ExitCode {
         expect_transactions: args.expect_transactions,
         ..DeployedConfig::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("txlane-deployed-server: cannot start runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
+    cli::block_on("txlane-deployed-server", async move {
         let listener = match DeployedListener::bind(&path) {
             Ok(l) => l,
             Err(e) => {
@@ -123,20 +105,11 @@ fn main() -> ExitCode {
         };
         // Handlers first, ready line second (PEERS.md).
         let stop = txlane_peer::shutdown::signal();
-        println!(
-            "{{\"event\":\"listening\",\"endpoint\":{}}}",
-            serde_json::Value::String(path.display().to_string())
-        );
+        cli::print_ready(&path.display().to_string());
         eprintln!("txlane-deployed-server: listening on {}", path.display());
-        match deployed::run(listener, config, stop, Arc::new(Stats::new())).await {
-            Ok(counters) => {
-                println!("{}", counters.report_line_as(Role::Receiver, "deployed"));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("txlane-deployed-server: {e}");
-                ExitCode::from(1)
-            }
-        }
+        let served = deployed::run(listener, config, stop, Arc::new(Stats::new())).await;
+        cli::finish("txlane-deployed-server", served, |c| {
+            c.report_line_as(Role::Receiver, "deployed")
+        })
     })
 }

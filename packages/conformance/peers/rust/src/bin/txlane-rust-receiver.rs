@@ -6,8 +6,8 @@ use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use txlane_peer::cli;
 use txlane_peer::endpoint::Endpoint;
-use txlane_peer::listener::Listener;
 use txlane_peer::report::Role;
 use txlane_peer::server::{self, PayloadMode, RespondMode, ServerConfig};
 
@@ -72,17 +72,8 @@ fn parse_frame_timeout(s: &str) -> Result<FrameTimeout, String> {
     }
 }
 
-/// Drop a leading `receive` word so `PEER receive --listen …` works too.
-fn args() -> Vec<std::ffi::OsString> {
-    let mut args: Vec<_> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == "receive") {
-        args.remove(1);
-    }
-    args
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse_from(args());
+    let args = Args::parse_from(cli::args_without("receive"));
     if args.handlers == 0 || args.max_connections == 0 {
         eprintln!("error: --handlers and --max-connections must be at least 1");
         return ExitCode::from(2);
@@ -104,52 +95,20 @@ fn main() -> ExitCode {
         expect_transactions: args.expect_transactions,
         ..ServerConfig::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("txlane-rust-receiver: cannot start runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
-        let listener = match Listener::bind(&args.listen, config.socket_mode).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!(
-                    "txlane-rust-receiver: cannot listen on {}: {e}",
-                    args.listen
-                );
-                return ExitCode::from(1);
-            }
-        };
-        let endpoint = match listener.local_endpoint() {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("txlane-rust-receiver: cannot read bound address: {e}");
-                return ExitCode::from(1);
-            }
-        };
+    cli::block_on("txlane-rust-receiver", async move {
+        let (listener, endpoint) =
+            match cli::bind("txlane-rust-receiver", &args.listen, config.socket_mode).await {
+                Ok(bound) => bound,
+                Err(code) => return code,
+            };
         // Handlers first, ready line second: a SIGTERM right after the ready
         // line must drain and report, not kill (PEERS.md).
         let stop = txlane_peer::shutdown::signal();
-        // Written by hand to keep PEERS.md's field order ("event" first).
-        println!(
-            "{{\"event\":\"listening\",\"endpoint\":{}}}",
-            serde_json::Value::String(endpoint.to_string())
-        );
+        cli::print_ready(&endpoint.to_string());
         eprintln!("txlane-rust-receiver: listening on {endpoint}");
-        match server::run(listener, config, stop).await {
-            Ok(counters) => {
-                println!("{}", counters.report_line(Role::Receiver));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("txlane-rust-receiver: {e}");
-                ExitCode::from(1)
-            }
-        }
+        let served = server::run(listener, config, stop).await;
+        cli::finish("txlane-rust-receiver", served, |c| {
+            c.report_line(Role::Receiver)
+        })
     })
 }

@@ -5,6 +5,7 @@
 use clap::{Parser, ValueEnum};
 use std::process::ExitCode;
 use std::time::Duration;
+use txlane_peer::cli;
 use txlane_peer::endpoint::Endpoint;
 use txlane_peer::report::Role;
 use txlane_peer::sender::{self, Delivery, SenderConfig, WorkloadSpec};
@@ -58,32 +59,13 @@ struct Args {
     transient_retry_ms: u64,
 }
 
-/// Drop a leading `send` word so `PEER send --endpoint …` works too.
-fn args() -> Vec<std::ffi::OsString> {
-    let mut args: Vec<_> = std::env::args_os().collect();
-    if args.get(1).is_some_and(|a| a == "send") {
-        args.remove(1);
-    }
-    args
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse_from(args());
+    let args = Args::parse_from(cli::args_without("send"));
     if args.workers == 0 || args.queue == 0 {
         eprintln!("error: --workers and --queue must be at least 1");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("txlane-rust-sender: cannot start runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
+    cli::block_on("txlane-rust-sender", async move {
         let mut config = SenderConfig::new(args.endpoint, Duration::from_millis(args.timeout_ms));
         config.delivery = match args.delivery {
             DeliveryArg::FireAndForget => Delivery::FireAndForget,
