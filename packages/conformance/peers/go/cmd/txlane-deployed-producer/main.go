@@ -16,11 +16,9 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"log"
 	"os"
-	"strings"
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
@@ -39,16 +37,10 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	fs := flag.NewFlagSet("txlane-deployed-producer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", "", "`ENDPOINT` to connect to: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT (required)")
+	w := peercli.WorkloadFlags(fs, "number of batches to send")
 	delivery := fs.String("delivery", "acknowledged", "only acknowledged: the deployed producer is request/response")
 	workers := fs.Int("workers", txlane.DefaultProducerWorkers, "worker count; each worker owns one connection and has at most one frame in flight")
 	queue := fs.Int("queue", txlane.DefaultProducerBuffer, "capacity of the batch channel between producer and workers")
-	batches := fs.Int("batches", 1000, "number of batches to send")
-	txPerBatch := fs.Int("tx-per-batch", 50, "transactions per batch")
-	txSize := fs.Int("tx-size", 650, "target encoded transaction size in bytes")
-	seed := fs.Uint64("seed", 1, "workload seed (unsigned 64-bit)")
-	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
-	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes; larger batches are refused before queueing")
 	answerMs := fs.Int64("answer-deadline-ms", ms(txlane.DefaultAnswerDeadline), "deadline for writing a frame and reading its answer, in ms")
 	retryMs := fs.Int64("retry-interval-ms", ms(txlane.DefaultRetryInterval), "pause before every retry or resend, in ms")
 	notReady := fs.Int("not-ready-retries", txlane.DefaultNotReadyRetries, "retries of a batch after \"not ready\" answers before it is given up")
@@ -57,33 +49,18 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	if code, ok := peercli.Parse(fs, args); !ok {
 		return code
 	}
-	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "txlane-deployed-producer: "+format+"\n", a...)
-		fs.Usage()
-		return 2
-	}
-	if fs.NArg() > 0 {
-		return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if *endpoint == "" {
-		return usage("--endpoint is required")
-	}
-	if _, err := txlane.ParseEndpoint(*endpoint); err != nil {
-		return usage("--endpoint: %v", err)
+	usage := peercli.Usage("txlane-deployed-producer", fs, stderr)
+	if code, ok := w.CheckEndpoint(fs, usage); !ok {
+		return code
 	}
 	if *delivery != "acknowledged" {
 		return usage("--delivery %q is not supported: the deployed producer is request/response, so only acknowledged", *delivery)
 	}
+	if code, ok := w.CheckSizes(*workers, *queue, usage); !ok {
+		return code
+	}
 	switch {
-	case *workers < 1:
-		return usage("--workers must be at least 1")
-	case *queue < 1:
-		return usage("--queue must be at least 1")
-	case *batches < 0, *txPerBatch < 0, *txSize < 0:
-		return usage("--batches, --tx-per-batch and --tx-size must not be negative")
-	case *maxFrame < 1 || int64(*maxFrame) > txlane.MaxFrameLength:
-		return usage("--max-frame-bytes must be between 1 and %d", int64(txlane.MaxFrameLength))
-	case *timeoutMs < 1, *answerMs < 1, *retryMs < 1, *enqueueMs < 1:
+	case *w.TimeoutMs < 1, *answerMs < 1, *retryMs < 1, *enqueueMs < 1:
 		return usage("--timeout-ms, --answer-deadline-ms, --retry-interval-ms and --enqueue-timeout-ms must be at least 1")
 	case *notReady < 0, *errRetries < 0:
 		return usage("--not-ready-retries and --error-retries must not be negative")
@@ -97,11 +74,11 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 
 	logger := log.New(stderr, "txlane-deployed-producer: ", log.LstdFlags|log.Lmicroseconds)
-	ctx, cancel := peercli.SendContext(time.Duration(*timeoutMs)*time.Millisecond, logger, stop)
+	ctx, cancel := peercli.SendContext(time.Duration(*w.TimeoutMs)*time.Millisecond, logger, stop)
 	defer cancel()
 
 	cfg := txlane.DeployedProducerConfig{
-		Endpoint:        *endpoint,
+		Endpoint:        *w.Endpoint,
 		Workers:         *workers,
 		Buffer:          *queue,
 		EnqueueTimeout:  time.Duration(*enqueueMs) * time.Millisecond,
@@ -109,10 +86,10 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		RetryInterval:   time.Duration(*retryMs) * time.Millisecond,
 		NotReadyRetries: retries(*notReady),
 		ErrorRetries:    retries(*errRetries),
-		MaxFrameBytes:   *maxFrame,
+		MaxFrameBytes:   *w.MaxFrameBytes,
 		Logger:          logger,
 	}
-	wl := txlane.ProducerWorkload{Seed: *seed, Batches: *batches, TxPerBatch: *txPerBatch, TxSize: *txSize}
+	wl := txlane.ProducerWorkload{Seed: *w.Seed, Batches: *w.Batches, TxPerBatch: *w.TxPerBatch, TxSize: *w.TxSize}
 	out, err := txlane.RunDeployedProducer(ctx, cfg, wl)
 	if err != nil {
 		logger.Printf("%v", err)
@@ -123,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	if out.Undelivered > 0 {
-		logger.Printf("%d of %d batches not acknowledged", out.Undelivered, *batches)
+		logger.Printf("%d of %d batches not acknowledged", out.Undelivered, *w.Batches)
 		return 1
 	}
 	return 0

@@ -13,11 +13,9 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -39,33 +37,17 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	}
 	fs := flag.NewFlagSet("txlane-go-sender", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", "", "`ENDPOINT` to connect to: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT (required)")
+	w := peercli.WorkloadFlags(fs, "number of batches (frames) to send")
 	delivery := fs.String("delivery", "fire-and-forget", "fire-and-forget or acknowledged")
 	workers := fs.Int("workers", defaultWorkers, "worker count; each worker owns one connection")
 	queue := fs.Int("queue", 1000, "capacity of the batch queue between producer and workers")
-	batches := fs.Int("batches", 1000, "number of batches (frames) to send")
-	txPerBatch := fs.Int("tx-per-batch", 50, "transactions per batch")
-	txSize := fs.Int("tx-size", 650, "target encoded transaction size in bytes")
-	seed := fs.Uint64("seed", 1, "workload seed (unsigned 64-bit)")
-	timeoutMs := fs.Int64("timeout-ms", 60000, "give up after this many milliseconds")
-	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest batch payload in bytes; larger batches are refused before queueing")
 	transientMs := fs.Int64("transient-retry-ms", txlane.DefaultTransientRetry.Milliseconds(), "first delay before resending a batch answered \"Node not ready…\", in ms; doubles per retry, capped at 4000 ms, at most 30 retries")
 	if code, ok := peercli.Parse(fs, args); !ok {
 		return code
 	}
-	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "txlane-go-sender: "+format+"\n", a...)
-		fs.Usage()
-		return 2
-	}
-	if fs.NArg() > 0 {
-		return usage("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if *endpoint == "" {
-		return usage("--endpoint is required")
-	}
-	if _, err := txlane.ParseEndpoint(*endpoint); err != nil {
-		return usage("--endpoint: %v", err)
+	usage := peercli.Usage("txlane-go-sender", fs, stderr)
+	if code, ok := w.CheckEndpoint(fs, usage); !ok {
+		return code
 	}
 	var mode txlane.Delivery
 	switch *delivery {
@@ -76,24 +58,18 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	default:
 		return usage("--delivery must be fire-and-forget or acknowledged, not %q", *delivery)
 	}
+	if code, ok := w.CheckSizes(*workers, *queue, usage); !ok {
+		return code
+	}
 	switch {
-	case *workers < 1:
-		return usage("--workers must be at least 1")
-	case *queue < 1:
-		return usage("--queue must be at least 1")
-	case *batches < 0, *txPerBatch < 0, *txSize < 0:
-		return usage("--batches, --tx-per-batch and --tx-size must not be negative")
-	case *maxFrame < 1 || int64(*maxFrame) > txlane.MaxFrameLength:
-		// 0 would mean "default" to the library's option, so the CLI refuses it outright.
-		return usage("--max-frame-bytes must be between 1 and %d", int64(txlane.MaxFrameLength))
-	case *timeoutMs < 1:
+	case *w.TimeoutMs < 1:
 		return usage("--timeout-ms must be at least 1")
 	case *transientMs < 1:
 		return usage("--transient-retry-ms must be at least 1")
 	}
 
 	logger := log.New(stderr, "txlane-go-sender: ", log.LstdFlags|log.Lmicroseconds)
-	ctx, cancel := peercli.SendContext(time.Duration(*timeoutMs)*time.Millisecond, logger, stop)
+	ctx, cancel := peercli.SendContext(time.Duration(*w.TimeoutMs)*time.Millisecond, logger, stop)
 	defer cancel()
 
 	// frames/transactions/bytes count what was written (a resent batch once per write);
@@ -118,9 +94,9 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		}
 	}
 	transient := time.Duration(*transientMs) * time.Millisecond
-	sender, err := txlane.NewChannelBasedSender(*endpoint, *workers, *queue,
+	sender, err := txlane.NewChannelBasedSender(*w.Endpoint, *workers, *queue,
 		txlane.WithDelivery(mode), txlane.WithOnWrite(onWrite), txlane.WithOnDelivered(onDelivered),
-		txlane.WithLogger(logger), txlane.WithMaxFrameBytes(*maxFrame),
+		txlane.WithLogger(logger), txlane.WithMaxFrameBytes(*w.MaxFrameBytes),
 		txlane.WithTransientRetry(transient, max(transient, txlane.DefaultTransientRetryMax), txlane.DefaultTransientRetries))
 	if err != nil {
 		logger.Printf("%v", err)
@@ -129,9 +105,9 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 
 	errs := map[string]int64{}
 	var notQueued int64
-	gen := txlane.NewWorkload(*seed, *txSize)
-	for b := 0; b < *batches; b++ {
-		err := sender.SendBatchContext(ctx, gen.NextBatch(*txPerBatch))
+	gen := txlane.NewWorkload(*w.Seed, *w.TxSize)
+	for b := 0; b < *w.Batches; b++ {
+		err := sender.SendBatchContext(ctx, gen.NextBatch(*w.TxPerBatch))
 		if errors.Is(err, txlane.ErrFrameTooLarge) {
 			errs[txlane.KindFrameTooLarge]++
 			notQueued++
@@ -139,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		}
 		if err != nil {
 			logger.Printf("batch %d: %v", b, err)
-			notQueued += int64(*batches - b)
+			notQueued += int64(*w.Batches - b)
 			break
 		}
 	}
@@ -165,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		return 1
 	}
 	if out.Undelivered > 0 {
-		logger.Printf("%d of %d batches undelivered", out.Undelivered, *batches)
+		logger.Printf("%d of %d batches undelivered", out.Undelivered, *w.Batches)
 		return 1
 	}
 	return 0
