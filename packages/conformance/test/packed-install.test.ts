@@ -359,3 +359,118 @@ describe("packed install: txlane-conformance with no cargo and no go on PATH", (
     expect(result.code).toBe(0)
   }, 360_000)
 })
+
+/**
+ * The README's "### In CI" recipe, run as written against the Go testee kit's README example.
+ * The command text is taken from the GitHub Actions yaml block verbatim, folded the way YAML folds
+ * a `>` scalar (lines joined by single spaces). The only textual substitution is the pin:
+ * `@txlane/conformance@0.2.0` → `@txlane/conformance`, because that version is not published from
+ * this checkout; without a version `npx -p` resolves the package from the temp project's
+ * node_modules, i.e. the tarballs installed above, exactly as it would use the pinned one from
+ * the registry on a runner. `$PWD` and `$GITHUB_STEP_SUMMARY` are left for bash to expand, as on a
+ * runner: the command runs with `bash -c` in the temp project (so `$PWD` is that directory), with
+ * GITHUB_STEP_SUMMARY naming a file that already holds an earlier step's summary, on the PATH
+ * without cargo and go (this Node first). The GitLab `script:` line is checked to be the same
+ * command (with `$CI_PROJECT_DIR` for `$PWD` and no step summary) rather than run a second time.
+ */
+const CONFORMANCE_README = Path.join(ROOT, "packages", "conformance", "README.md")
+const GO_KIT = Path.join(ROOT, "packages", "conformance", "peers", "go")
+const GO_KIT_MODULE = "github.com/txlane/txlane/packages/conformance/peers/go"
+
+/** The yaml blocks of the README's "### In CI" section, in order. */
+const ciYamlBlocks = (): Array<string> => {
+  const text = Fs.readFileSync(CONFORMANCE_README, "utf8")
+  const at = text.indexOf("### In CI")
+  if (at < 0) throw new Error('conformance README: no "### In CI" section')
+  const end = text.indexOf("\n#", at + 1)
+  const section = text.slice(at, end < 0 ? undefined : end)
+  return [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!)
+}
+
+/** The folded (`>`) scalar whose first line matches `opener`: its more-indented lines joined by spaces. */
+const foldedScalar = (yaml: string, opener: RegExp): string => {
+  const lines = yaml.split("\n")
+  const start = lines.findIndex((l) => opener.test(l))
+  if (start < 0) throw new Error(`no line matching ${opener} in the yaml block`)
+  const indent = (l: string) => l.length - l.trimStart().length
+  const parentIndent = indent(lines[start]!)
+  const body: Array<string> = []
+  for (const line of lines.slice(start + 1)) {
+    if (line.trim() !== "" && indent(line) <= parentIndent) break
+    body.push(line.trim())
+  }
+  // Plain folding: no blank or more-indented lines inside, so every line break becomes one space.
+  expect(body.filter((l) => l === "")).toEqual([])
+  return body.join(" ")
+}
+
+const GITHUB_RUN = /^\s*run: >\s*$/
+const GITLAB_SCRIPT = /^\s*- >\s*$/
+const PIN = /@txlane\/conformance@\d+\.\d+\.\d+/
+
+describe("packed install: the README's CI recipe, run as written against the Go testee kit example", () => {
+  const hasGo = ChildProcess.spawnSync("go", ["version"], { env }).status === 0
+  if (!hasGo) console.warn("packed-install: `go` not found, skipping the CI recipe run")
+
+  it("the GitHub Actions and GitLab CI recipes run the same command", () => {
+    const [github, gitlab] = ciYamlBlocks()
+    const run = foldedScalar(github!, GITHUB_RUN)
+    const script = foldedScalar(gitlab!, GITLAB_SCRIPT)
+    expect(run).toMatch(PIN)
+    expect(script.match(PIN)?.[0]).toBe(run.match(PIN)?.[0])
+    // GitLab has no step summary; otherwise only the project directory variable differs.
+    expect(script.replaceAll("$CI_PROJECT_DIR", "$PWD")).toBe(run.replace(/ --summary-md "\$GITHUB_STEP_SUMMARY"/, ""))
+  })
+
+  it.skipIf(!hasGo)(
+    "the GitHub Actions `run:` command, verbatim but for the pin: exit 0, every JUnit testcase passed, step summary appended",
+    () => {
+      // `go build -o bin/acme-testee …` with go on the normal PATH, as the step before does on a runner;
+      // the example is a module of its own, the kit coming from this checkout through a replace directive.
+      const source = Path.join(project, "acme-src")
+      Fs.mkdirSync(source, { recursive: true })
+      const goReadme = Fs.readFileSync(Path.join(GO_KIT, "README.md"), "utf8")
+      const kit = goReadme.slice(goReadme.indexOf("## Testee kit"))
+      expect(kit.startsWith("## Testee kit")).toBe(true)
+      Fs.writeFileSync(Path.join(source, "main.go"), /```go\n([\s\S]*?)```/.exec(kit)![1]!)
+      const goEnv = { ...env, GOFLAGS: "-mod=mod", GOPROXY: "off", GOWORK: "off" }
+      for (const argv of [
+        ["mod", "init", "example.com/acme"],
+        ["mod", "edit", `-require=${GO_KIT_MODULE}@v0.0.0`, `-replace=${GO_KIT_MODULE}=${GO_KIT}`],
+        ["build", "-o", Path.join(project, "bin", "acme-testee"), "."]
+      ])
+        ChildProcess.execFileSync("go", argv, { cwd: source, env: goEnv, stdio: "pipe", timeout: 180_000 })
+
+      const run = foldedScalar(ciYamlBlocks()[0]!, GITHUB_RUN)
+      const command = run.replace(PIN, "@txlane/conformance")
+      expect(command).not.toBe(run)
+      const summary = Path.join(project, "step-summary.md")
+      Fs.writeFileSync(summary, "### an earlier step\n\n")
+      const junit = Path.join(project, "txlane-conformance.xml")
+      const result = runBare("bash", ["-c", command], QUICK_MATRIX_TIMEOUT_MS, { GITHUB_STEP_SUMMARY: summary })
+      if (result.code !== 0)
+        throw new Error(`${command}\nexit ${result.code}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`)
+
+      const xml = parseXml(Fs.readFileSync(junit, "utf8"))
+      const testcases = findAll(xml, "testcase")
+      expect(testcases.length).toBeGreaterThan(10)
+      expect(testcases.filter((t) => t.children.length > 0).map((t) => t.attributes.name)).toEqual([])
+      expect(xml.attributes).toMatchObject({
+        tests: String(testcases.length),
+        failures: "0",
+        errors: "0",
+        skipped: "0"
+      })
+      const ids = testcases.map((t) => t.attributes.name!)
+      // The outside sender against every receiver: the prebuilt Rust and Go peers (--require rust,go) and ours.
+      for (const receiver of ["rust", "go", "ts"])
+        expect(
+          ids.some((id) => id.includes(`acme->${receiver}/`)),
+          `acme->${receiver}`
+        ).toBe(true)
+      const summaryText = Fs.readFileSync(summary, "utf8")
+      expect(summaryText.startsWith("### an earlier step\n\n### txlane conformance (quick): ✅ PASS")).toBe(true)
+    },
+    QUICK_MATRIX_TIMEOUT_MS + 240_000
+  )
+})
