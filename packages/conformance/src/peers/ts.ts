@@ -20,160 +20,28 @@
  *
  * @module
  */
-import * as fs from "node:fs"
 import { parseArgs } from "node:util"
-import { Digest, Envelope, Frame, FrameEncoder, Workload } from "@txlane/protocol"
-import { createReceiver } from "@txlane/receiver"
+import { Digest, Envelope, Frame, Workload } from "@txlane/protocol"
 import { createSender } from "@txlane/sender"
 import { Result } from "effect"
 import type { Report } from "../Report.js"
+import {
+  EXIT_NOT_DELIVERED,
+  EXIT_OK,
+  EXIT_USAGE,
+  int,
+  isUsageError,
+  oneOf,
+  printLine,
+  receive,
+  UsageError
+} from "../testee/command.js"
 
-/** Exit codes of PEERS.md. */
-export const EXIT_OK = 0
-export const EXIT_NOT_DELIVERED = 1
-export const EXIT_USAGE = 2
-
-class UsageError extends Error {}
+export { EXIT_NOT_DELIVERED, EXIT_OK, EXIT_USAGE }
 
 const log = (message: string): void => {
   process.stderr.write(`txlane-ts-peer: ${message}\n`)
 }
-
-const int = (name: string, text: string | undefined, fallback: number, min = 0): number => {
-  if (text === undefined) return fallback
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`)
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be at least ${min}, got ${text}`)
-  return n
-}
-
-const oneOf = <const A extends string>(
-  name: string,
-  text: string | undefined,
-  values: ReadonlyArray<A>,
-  fallback: A
-): A => {
-  if (text === undefined) return fallback
-  if (!values.includes(text as A)) throw new UsageError(`--${name} must be one of ${values.join(", ")}, got ${text}`)
-  return text as A
-}
-
-const printLine = (value: object): Promise<void> =>
-  new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()))
-
-// ---------------------------------------------------------------------------------------------
-// receive
-
-const receive = async (argv: Array<string>): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      listen: { type: "string" },
-      respond: { type: "string" },
-      handlers: { type: "string" },
-      "max-frame-bytes": { type: "string" },
-      record: { type: "string" },
-      "expect-transactions": { type: "string" }
-    }
-  })
-  if (values.listen === undefined) throw new UsageError("--listen is required")
-  const respond = oneOf("respond", values.respond, ["json", "none"], "json")
-  const handlers = values.handlers === undefined ? undefined : int("handlers", values.handlers, 0, 1)
-  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
-  const expect =
-    values["expect-transactions"] === undefined
-      ? undefined
-      : int("expect-transactions", values["expect-transactions"], 0)
-  const record = values.record === undefined ? undefined : fs.openSync(values.record, "a")
-
-  const digest = Digest.make()
-  let frames = 0
-  let bytes = 0
-  let first = 0
-  let last = 0
-  let stopping: Promise<void> | undefined
-
-  const receiver = await createReceiver({
-    listen: values.listen,
-    respond,
-    handlers,
-    maxFrameBytes,
-    submit: ({ transactions, payload }) => {
-      // Recorded before the response exists, so a frame that is answered is on file. A SIGKILL
-      // can still cut this write short (PEERS.md `--record`); that frame was never answered.
-      if (record !== undefined) {
-        const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
-        fs.writeSync(record, Buffer.concat([header, body]))
-      }
-      digest.addAll(transactions)
-      frames++
-      bytes += payload.length
-      const now = performance.now()
-      if (first === 0) first = now
-      last = now
-      if (expect !== undefined && digest.count >= expect) setImmediate(() => void stop())
-      return { count: transactions.length }
-    }
-  })
-
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      // Graceful: submits what was decoded and flushes every response before closing.
-      const shutdown = await receiver.close()
-      if (shutdown.timedOut) log(`shutdown deadline passed; ${shutdown.unsubmittedFrames} frames not submitted`)
-      if (record !== undefined) fs.closeSync(record)
-      const stats = receiver.stats()
-      const errors: Record<string, number> = {}
-      for (const [kind, n] of Object.entries(stats.errors)) {
-        if (n > 0) errors[kind === "EmptyFrame" ? "EmptyBatch" : kind] = n
-      }
-      const errorResponses =
-        respond === "json"
-          ? (stats.errors.EmptyFrame ?? 0) +
-            (stats.errors.MalformedEnvelope ?? 0) +
-            (stats.errors.FrameTooLarge ?? 0) +
-            (stats.errors.SubmitFailed ?? 0)
-          : 0
-      const report: Report = {
-        event: "report",
-        role: "receiver",
-        impl: "ts",
-        frames,
-        transactions: digest.count,
-        bytes,
-        digest: digest.value,
-        acknowledged: 0,
-        undelivered: 0,
-        responses: { ok: respond === "json" ? frames : 0, error: errorResponses },
-        errors,
-        elapsedMs: Math.max(0, Math.round(last - first)) // PEERS.md: an integer
-      }
-      await printLine(report)
-    })()
-    return stopping
-  }
-  // Stop on SIGTERM/SIGINT or --expect-transactions, whichever comes first. The handlers are
-  // installed before the ready line: the harness may signal us right after reading it.
-  const stopped = new Promise<number>((resolve) => {
-    const onSignal = () => void stop().then(() => resolve(EXIT_OK))
-    process.once("SIGTERM", onSignal)
-    process.once("SIGINT", onSignal)
-    const poll = setInterval(() => {
-      if (stopping) {
-        clearInterval(poll)
-        void stopping.then(() => resolve(EXIT_OK))
-      }
-    }, 20)
-  })
-  await printLine({ event: "listening", endpoint: receiver.address })
-  if (expect === 0) void stop()
-  return stopped
-}
-
-// ---------------------------------------------------------------------------------------------
-// send
 
 const send = async (argv: Array<string>): Promise<number> => {
   const { values } = parseArgs({
@@ -306,16 +174,13 @@ const send = async (argv: Array<string>): Promise<number> => {
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const [role, ...rest] = argv
   try {
-    if (role === "receive") return await receive(rest)
+    if (role === "receive") return await receive("ts", undefined, rest, log)
     if (role === "send") return await send(rest)
     throw new UsageError(
       `the first argument must be receive or send, got ${role === undefined ? "nothing" : JSON.stringify(role)}`
     )
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))
-    ) {
+    if (isUsageError(error)) {
       log(error.message)
       log(
         "usage: txlane-ts-peer receive --listen ENDPOINT [options] | send --endpoint ENDPOINT [options] (see PEERS.md)"

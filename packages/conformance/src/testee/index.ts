@@ -22,13 +22,25 @@
  * @module
  */
 import { Console } from "node:console"
-import * as fs from "node:fs"
 import * as net from "node:net"
 import { parseArgs } from "node:util"
 import { Digest, Endpoint, Envelope, Frame, FrameEncoder, Response, Workload } from "@txlane/protocol"
-import { createReceiver } from "@txlane/receiver"
 import { Result } from "effect"
 import type { Report } from "../Report.js"
+import {
+  EXIT_NOT_DELIVERED,
+  EXIT_OK,
+  EXIT_USAGE,
+  int,
+  isUsageError,
+  oneOf,
+  printLine,
+  receive,
+  type Submit,
+  UsageError
+} from "./command.js"
+
+export { EXIT_NOT_DELIVERED, EXIT_OK, EXIT_USAGE, type Submit }
 
 /** The PEERS.md `send` flags a client may care about. */
 export interface SendOptions {
@@ -60,7 +72,7 @@ export interface Peer {
    * Receives the transactions of every accepted frame. Resolving accepts them; a rejection is
    * answered `Transaction submission failed: MESSAGE` and the batch is not counted.
    */
-  readonly submit?: ((transactions: ReadonlyArray<Uint8Array>) => Promise<void> | void) | undefined
+  readonly submit?: Submit | undefined
 }
 
 /** The receiver answered `Node not ready…`: the batch is resent later (`errors.NotReady`). */
@@ -69,9 +81,6 @@ export class NotReady extends Error {}
 export class Rejected extends Error {}
 
 /** Exit codes of PEERS.md. */
-export const EXIT_OK = 0
-export const EXIT_NOT_DELIVERED = 1
-export const EXIT_USAGE = 2
 
 const RECONNECT_FIRST_MS = 10 // first delay after a failed dial or a broken connection
 const RECONNECT_MAX_MS = 500 // the harness starts receivers within a second
@@ -81,8 +90,6 @@ const NOT_READY_TRIES = 30 // … at most 30 retries, then the batch is rejected
 const DEFAULT_WORKERS = 4
 /** How long {@link dialFrames} waits for a first answer before deciding the receiver is silent. */
 export const SILENT_AFTER_MS = 1000
-
-class UsageError extends Error {}
 
 /**
  * Classifies a receiver's JSON answer (SPEC §5.1): `true` on success; throws {@link NotReady}
@@ -190,28 +197,6 @@ class FrameConn implements Conn {
   }
 }
 
-const int = (name: string, text: string | undefined, fallback: number, min = 0): number => {
-  if (text === undefined) return fallback
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`)
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be at least ${min}, got ${text}`)
-  return n
-}
-
-const oneOf = <const A extends string>(
-  name: string,
-  text: string | undefined,
-  values: ReadonlyArray<A>,
-  fallback: A
-): A => {
-  if (text === undefined) return fallback
-  if (!values.includes(text as A)) throw new UsageError(`--${name} must be one of ${values.join(", ")}, got ${text}`)
-  return text as A
-}
-
-const printLine = (value: object): Promise<void> =>
-  new Promise((resolve) => process.stdout.write(`${JSON.stringify(value)}\n`, () => resolve()))
-
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve()
@@ -223,105 +208,6 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     }
     signal.addEventListener("abort", done, { once: true })
   })
-
-const receive = async (peer: Peer, submit: NonNullable<Peer["submit"]>, argv: Array<string>): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      listen: { type: "string" },
-      respond: { type: "string" },
-      handlers: { type: "string" },
-      "max-frame-bytes": { type: "string" },
-      record: { type: "string" },
-      "expect-transactions": { type: "string" }
-    }
-  })
-  if (values.listen === undefined) throw new UsageError("--listen is required")
-  const respond = oneOf("respond", values.respond, ["json", "none"], "json")
-  const handlers = values.handlers === undefined ? undefined : int("handlers", values.handlers, 0, 1)
-  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
-  const expect =
-    values["expect-transactions"] === undefined
-      ? undefined
-      : int("expect-transactions", values["expect-transactions"], 0)
-  const record = values.record === undefined ? undefined : fs.openSync(values.record, "a")
-
-  const digest = Digest.make()
-  let frames = 0
-  let bytes = 0
-  let first = 0
-  let last = 0
-  let stopping: Promise<void> | undefined
-  const receiver = await createReceiver({
-    listen: values.listen,
-    respond,
-    handlers,
-    maxFrameBytes,
-    submit: async ({ transactions, payload }) => {
-      await submit(transactions)
-      // Recorded once accepted and before the response exists (PEERS.md --record).
-      if (record !== undefined) {
-        const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload, Frame.MAX_LENGTH))
-        fs.writeSync(record, Buffer.concat([header, body]))
-      }
-      digest.addAll(transactions)
-      frames++
-      bytes += payload.length
-      const now = performance.now()
-      if (first === 0) first = now
-      last = now
-      if (expect !== undefined && digest.count >= expect) setImmediate(() => void stop())
-      return { count: transactions.length }
-    }
-  })
-  let resolveStopped: (code: number) => void = () => {}
-  const stopped = new Promise<number>((resolve) => {
-    resolveStopped = resolve
-  })
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      await receiver.close()
-      if (record !== undefined) fs.closeSync(record)
-      const stats = receiver.stats()
-      const errors: Record<string, number> = {}
-      for (const [kind, n] of Object.entries(stats.errors)) {
-        if (n > 0) errors[kind === "EmptyFrame" ? "EmptyBatch" : kind] = n
-      }
-      const errorResponses =
-        respond === "json"
-          ? (stats.errors.EmptyFrame ?? 0) +
-            (stats.errors.MalformedEnvelope ?? 0) +
-            (stats.errors.FrameTooLarge ?? 0) +
-            (stats.errors.SubmitFailed ?? 0)
-          : 0
-      const report: Report = {
-        event: "report",
-        role: "receiver",
-        impl: peer.name,
-        frames,
-        transactions: digest.count,
-        bytes,
-        digest: digest.value,
-        acknowledged: 0,
-        undelivered: 0,
-        responses: { ok: respond === "json" ? frames : 0, error: errorResponses },
-        errors,
-        elapsedMs: Math.max(0, Math.round(last - first))
-      }
-      await printLine(report)
-      resolveStopped(EXIT_OK)
-    })()
-    return stopping
-  }
-  // Signal handlers before the ready line: the harness may signal right after reading it.
-  process.once("SIGTERM", () => void stop())
-  process.once("SIGINT", () => void stop())
-  await printLine({ event: "listening", endpoint: receiver.address })
-  if (expect === 0) void stop()
-  return stopped
-}
 
 const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: Array<string>): Promise<number> => {
   const { values } = parseArgs({
@@ -486,7 +372,7 @@ export const runTestee = async (peer: Peer, argv: ReadonlyArray<string> = proces
   const [role, ...rest] = argv
   const log = (message: string) => process.stderr.write(`${peer.name}: ${message}\n`)
   try {
-    if (role === "receive" && peer.submit !== undefined) return await receive(peer, peer.submit, rest)
+    if (role === "receive" && peer.submit !== undefined) return await receive(peer.name, peer.submit, rest, log)
     if (role === "send" && peer.dial !== undefined) return await send(peer, peer.dial, rest)
     throw new UsageError(
       role === "receive" || role === "send"
@@ -494,10 +380,7 @@ export const runTestee = async (peer: Peer, argv: ReadonlyArray<string> = proces
         : `the first argument must be receive or send, got ${role === undefined ? "nothing" : JSON.stringify(role)}`
     )
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))
-    ) {
+    if (isUsageError(error)) {
       log(error.message)
       return EXIT_USAGE
     }
