@@ -9,7 +9,8 @@
  */
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
-import { Digest, Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { type CloseReport, createSender, type SenderOptions } from "@txlane/sender"
 import { Result, Schedule } from "effect"
 import { afterEach, describe, expect, it } from "vitest"

@@ -10,7 +10,7 @@
  * CI runs 5 kills each; `TXLANE_RELIABILITY_FULL=1` runs 20.
  */
 import * as Path from "node:path"
-import { Workload } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 import { createSender, type SenderClient } from "@txlane/sender"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { type Child, killAll, spawnScript, startReceiver } from "./lib/process.js"

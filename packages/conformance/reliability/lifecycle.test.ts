@@ -11,7 +11,8 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 import { createSender, type SenderClient } from "@txlane/sender"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { killAll, spawnScript, startReceiver } from "./lib/process.js"

@@ -5,7 +5,8 @@
  * @module
  */
 import * as Fs from "node:fs"
-import { Envelope, FrameEncoder, Workload } from "@txlane/protocol"
+import { Envelope, FrameEncoder } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 import { afterAll, describe, expect, it } from "vitest"
 import { batchKey, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, tempDir } from "./lib/util.js"

@@ -47,7 +47,7 @@ describe("coverage", () => {
   const keys = Expected.keys(params)
 
   it("counts missing, duplicated and foreign transactions", async () => {
-    const { Workload } = await import("@txlane/protocol")
+    const { Workload } = await import("@txlane/protocol/testing")
     const all = [...Workload.batches(params)].flat()
     expect(Expected.coverage(keys, all)).toEqual({ missing: 0, duplicates: 0, unexpected: 0 })
     expect(Expected.coverage(keys, [...all, all[0]!, all[0]!, all[5]!])).toEqual({

@@ -119,7 +119,7 @@ const summaryOf = (stdout: string): Record<string, unknown> | undefined =>
 const LIBRARY_CHECK = `
 import { createReceiver, Receiver } from "@txlane/receiver"
 import { createSender, Sender } from "@txlane/sender"
-import { Digest, Workload } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { Format } from "@txlane/protocol/cli"
 import * as Conformance from "@txlane/conformance"
 

@@ -5,7 +5,8 @@
  * The stream is fed in 64 KiB chunks, the size a Unix socket read usually returns.
  */
 import { cpus } from "node:os"
-import { Envelope, FrameDecoder, FrameEncoder, Workload } from "../src/index.js"
+import { Envelope, FrameDecoder, FrameEncoder } from "../src/index.js"
+import { Workload } from "../src/testing.js"
 
 const CHUNK = 64 * 1024
 const TARGET_BYTES = 256 * 1024 * 1024 // per measurement: long enough to be stable, short enough for CI

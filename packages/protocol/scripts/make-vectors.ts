@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto"
 import { writeFileSync } from "node:fs"
-import { Digest, Workload } from "../src/index.js"
+import { Digest, Workload } from "../src/testing.js"
 
 const hex = (bytes: Uint8Array | Array<number>): string => Buffer.from(bytes).toString("hex")
 const u32 = (n: number): string => n.toString(16).padStart(8, "0")

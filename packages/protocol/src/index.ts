@@ -1,10 +1,10 @@
 /**
  * `@txlane/protocol`: the txlane wire format — length-prefixed frames, the `Transactions`
- * envelope and JSON responses — plus the conformance workload and digest. See SPEC.md.
+ * envelope and JSON responses. See SPEC.md. The conformance workload and digest live in the
+ * `@txlane/protocol/testing` subpath.
  *
  * @module
  */
-export * as Digest from "./Digest.js"
 export * as Endpoint from "./Endpoint.js"
 export * as Envelope from "./Envelope.js"
 export * from "./errors.js"
@@ -12,6 +12,4 @@ export * as Frame from "./Frame.js"
 export * as FrameDecoder from "./FrameDecoder.js"
 export * as FrameEncoder from "./FrameEncoder.js"
 export * as HostLogger from "./HostLogger.js"
-export * from "./LogThrottle.js"
 export * as Response from "./Response.js"
-export * as Workload from "./Workload.js"

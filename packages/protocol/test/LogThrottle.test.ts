@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { LogThrottle } from "../src/index.js"
+import { LogThrottle } from "../src/internal.js"
 
 describe("LogThrottle", () => {
   const at = (times: ReadonlyArray<number>) => {

@@ -1,6 +1,7 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { Digest, Envelope, Workload } from "../src/index.js"
+import { Envelope } from "../src/index.js"
+import { Digest, Workload } from "../src/testing.js"
 
 describe("Workload", () => {
   it.each([197, 200, 201, 300, 650, 4096])("hits the target size %i exactly", (size) => {

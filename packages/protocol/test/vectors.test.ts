@@ -5,7 +5,8 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { Digest, Envelope, FrameDecoder, FrameEncoder, Response, Workload } from "../src/index.js"
+import { Envelope, FrameDecoder, FrameEncoder, Response } from "../src/index.js"
+import { Digest, Workload } from "../src/testing.js"
 
 const dir = new URL("../vectors/", import.meta.url)
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"))

@@ -20,7 +20,8 @@
  * @module
  */
 import * as Net from "node:net"
-import { Endpoint, LogThrottle } from "@txlane/protocol"
+import { Endpoint } from "@txlane/protocol"
+import { LogThrottle } from "@txlane/protocol/internal"
 import { type Cause, Context, Deferred, Effect, Fiber, Layer, Queue, Result, type Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError, ListenFailed } from "./errors.js"

@@ -1,4 +1,5 @@
-import { Digest, Envelope, Response, Workload } from "@txlane/protocol"
+import { Envelope, Response } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import * as fc from "fast-check"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { createReceiver, type InputError, type PromiseReceiver, type ReceiverOptions } from "../src/index.js"

@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Digest, Workload } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { Duration, Effect, Exit, Fiber, Metric, Schedule, Scope } from "effect"
 import { Metrics, Options, Sender, SenderClosed } from "../src/index.js"
 import { socketPath, startServer, type TestServer } from "./server.js"

@@ -6,7 +6,8 @@
  * identity `accepted = delivered + rejected + failed + undelivered`.
  */
 import * as net from "node:net"
-import { Digest, Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { Result, Schedule } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { type CloseReport, createSender, Rejected, type SenderClient, type SenderOptions } from "../src/index.js"

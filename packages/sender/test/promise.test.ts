@@ -1,4 +1,5 @@
-import { Digest, Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { afterEach, describe, expect, it } from "vitest"
 import {
   AckTimeout,

@@ -8,7 +8,8 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Digest, Envelope, FrameDecoder, FrameEncoder, Response } from "@txlane/protocol"
+import { Envelope, FrameDecoder, FrameEncoder, Response } from "@txlane/protocol"
+import { Digest } from "@txlane/protocol/testing"
 import { Result } from "effect"
 
 let counter = 0

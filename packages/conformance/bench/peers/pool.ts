@@ -7,7 +7,8 @@
  * {@link POOL_BYTES} and the peers cycle through it: batch `i` is `pool[i % pool.length]`.
  * Transactions repeat across cycles, which is fine: baselines never compute the digest.
  */
-import { Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 
 /** Upper bound of a pool's payload bytes (at least one batch is always pooled). */
 export const POOL_BYTES = 16 * 1024 * 1024

@@ -18,7 +18,8 @@
 import * as Fs from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as Readline from "node:readline"
-import { Digest, Frame } from "@txlane/protocol"
+import { Frame } from "@txlane/protocol"
+import { Digest } from "@txlane/protocol/testing"
 import { createReceiver, type ReceiverOptions } from "@txlane/receiver"
 
 interface ChildOptions extends Omit<ReceiverOptions, "submit"> {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Digest, Workload } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { type CreateSenderOptions, createSender } from "@txlane/sender"
 
 interface ChildOptions extends CreateSenderOptions {

@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import { Digest, Envelope, FrameDecoder, Workload } from "@txlane/protocol"
+import { Envelope, FrameDecoder } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { Result } from "effect"
 
 /** The workload flags of PEERS.md. */

@@ -10,7 +10,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Digest, Envelope, Frame, FrameEncoder, Response } from "@txlane/protocol"
+import { Envelope, Frame, FrameEncoder, Response } from "@txlane/protocol"
+import { Digest } from "@txlane/protocol/testing"
 import { Effect, Result, type Scope } from "effect"
 import type { Report } from "../Report.js"
 import {

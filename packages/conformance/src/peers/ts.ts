@@ -21,7 +21,8 @@
  * @module
  */
 import { parseArgs } from "node:util"
-import { Digest, Envelope, Frame, Workload } from "@txlane/protocol"
+import { Envelope, Frame } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { createSender } from "@txlane/sender"
 import { Result } from "effect"
 import type { Report } from "../Report.js"

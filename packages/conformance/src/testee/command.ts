@@ -8,7 +8,8 @@
  */
 import * as fs from "node:fs"
 import { parseArgs } from "node:util"
-import { Digest, Frame, FrameEncoder } from "@txlane/protocol"
+import { Frame, FrameEncoder } from "@txlane/protocol"
+import { Digest } from "@txlane/protocol/testing"
 import { createReceiver } from "@txlane/receiver"
 import { Result } from "effect"
 import type { Report } from "../Report.js"

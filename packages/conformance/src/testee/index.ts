@@ -24,7 +24,8 @@
 import { Console } from "node:console"
 import * as net from "node:net"
 import { parseArgs } from "node:util"
-import { Digest, Endpoint, Envelope, Frame, FrameEncoder, Response, Workload } from "@txlane/protocol"
+import { Endpoint, Envelope, Frame, FrameEncoder, Response } from "@txlane/protocol"
+import { Digest, Workload } from "@txlane/protocol/testing"
 import { Result } from "effect"
 import type { Report } from "../Report.js"
 import {

@@ -7,7 +7,7 @@
  *   crashes, every connection is accounted for, memory and file descriptors come back.
  */
 import type * as Net from "node:net"
-import { Workload } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { Client, cleanupTempDirs, header, tempSocketPath } from "../helpers.js"
 import { destroyAll, eventually, figure, healthyLoop, openMany } from "./net.js"

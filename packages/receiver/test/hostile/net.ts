@@ -3,7 +3,8 @@
  * well-behaved client that measures each frame's round trip while an attack runs.
  */
 import * as Net from "node:net"
-import { Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 import { Client, frames } from "../helpers.js"
 
 /** A raw connection and what happened to it. */

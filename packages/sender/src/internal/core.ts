@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Frame, LogThrottle } from "@txlane/protocol"
+import { Frame } from "@txlane/protocol"
+import { LogThrottle } from "@txlane/protocol/internal"
 import { type Cause, type Context, Deferred, Effect, Exit, Fiber, Queue, Result, type Scope } from "effect"
 import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderClosed } from "../errors.js"
 import { type Options, type Resolved, resolve } from "../Options.js"

@@ -1,0 +1,8 @@
+/**
+ * `@txlane/protocol/internal`: helpers shared by the txlane packages themselves. Not a public
+ * API: it may change in any release, without a changeset entry.
+ *
+ * @internal
+ * @module
+ */
+export { LogThrottle } from "./internal/LogThrottle.js"
