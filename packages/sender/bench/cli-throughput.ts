@@ -17,7 +17,8 @@
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Envelope, Workload } from "@txlane/protocol"
+import { Envelope } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)

@@ -6,7 +6,7 @@
  */
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Digest } from "@txlane/protocol"
+import { Digest } from "@txlane/protocol/testing"
 import { Flags, Format, LiveView, Main, MetricsHttp } from "@txlane/protocol/cli"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"

@@ -12,7 +12,8 @@
  * @module
  */
 import * as Fs from "node:fs"
-import { Envelope, FrameDecoder, Workload } from "@txlane/protocol"
+import { Envelope, FrameDecoder } from "@txlane/protocol"
+import { Workload } from "@txlane/protocol/testing"
 import { Data, Result } from "effect"
 
 /** The input file is unreadable, or ends inside a frame / holds an oversize frame. */
