@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { FrameTooLarge } from "./errors.js"
+import { Result } from "effect"
+import { FrameTooLarge, InvalidOptions } from "./errors.js"
 
 /** Size of the length header, in bytes. */
 export const HEADER_BYTES = 4
@@ -48,10 +49,14 @@ export const checkLength = (length: number, max: number): FrameTooLarge | undefi
 /**
  * Validates a `maxFrameBytes` option: a whole number of bytes from 0 to 2^32 − 1.
  * A limit is always finite here: the header cannot announce more than 2^32 − 1 bytes anyway.
+ * Fails with `InvalidOptions { option: "maxFrameBytes" }`.
  */
-export const validateMaxFrameBytes = (max: number): number => {
-  if (!Number.isInteger(max) || max < 0 || max > MAX_LENGTH) {
-    throw new RangeError(`maxFrameBytes must be an integer from 0 to ${MAX_LENGTH}, got ${max}`)
-  }
-  return max
-}
+export const validateMaxFrameBytes = (max: number): Result.Result<number, InvalidOptions> =>
+  Number.isInteger(max) && max >= 0 && max <= MAX_LENGTH
+    ? Result.succeed(max)
+    : Result.fail(
+        new InvalidOptions({
+          option: "maxFrameBytes",
+          reason: `must be an integer from 0 to ${MAX_LENGTH}, got ${max}`
+        })
+      )

@@ -25,12 +25,13 @@
  *
  * @module
  */
+import { Result } from "effect"
 import { FrameTooLarge, TruncatedFrame } from "./errors.js"
 import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES, readLength, validateMaxFrameBytes } from "./Frame.js"
 
 /** Options of {@link FrameDecoder}. */
 export interface Options {
-  /** Largest payload accepted, in bytes. Default 10,485,760 (10 MiB). */
+  /** Largest payload accepted, in bytes. Default 10,485,760 (10 MiB). The constructor throws `InvalidOptions` outside 0 … 2^32 − 1. */
   readonly maxFrameBytes?: number | undefined
 }
 
@@ -88,7 +89,10 @@ export class FrameDecoder {
   private inputOffset = 0
 
   constructor(options: Options = {}) {
-    this.maxFrameBytes = validateMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    const max = validateMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    // A constructor cannot return a failure: a bad limit is a programming error here.
+    if (Result.isFailure(max)) throw max.failure
+    this.maxFrameBytes = max.success
   }
 
   /** Bytes of the incomplete frame received so far, header included (0 between frames). */

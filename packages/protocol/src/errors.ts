@@ -65,3 +65,19 @@ export class InvalidEndpoint extends Data.TaggedError("InvalidEndpoint")<{
 
 /** Every error the protocol package produces. */
 export type ProtocolError = FrameTooLarge | TruncatedFrame | MalformedEnvelope | MalformedResponse | InvalidEndpoint
+
+/**
+ * An option a txlane package cannot use (the sender's, the receiver's, or a codec limit such as
+ * `maxFrameBytes`). One class for every package, so `e instanceof InvalidOptions` and
+ * `Effect.catchTag("InvalidOptions", …)` read the same everywhere.
+ */
+export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
+  /** The option's path: its name, or `parent.child` for a nested field (`reconnect.maxDelayMs`). */
+  readonly option: string
+  /** What is wrong with it. */
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `invalid option ${this.option}: ${this.reason}`
+  }
+}

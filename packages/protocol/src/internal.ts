@@ -6,3 +6,4 @@
  * @module
  */
 export { LogThrottle } from "./internal/LogThrottle.js"
+export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, type Registrar, registrar } from "./internal/metrics.js"

@@ -268,11 +268,8 @@ export const resolve = (options: Options): Result.Result<Resolved, InvalidEndpoi
       })
     }
     const maxFrameBytes = options.maxFrameBytes ?? Frame.DEFAULT_MAX_FRAME_BYTES
-    try {
-      Frame.validateMaxFrameBytes(maxFrameBytes)
-    } catch (e) {
-      throw new InvalidOption({ option: "maxFrameBytes", reason: e instanceof Error ? e.message : String(e) })
-    }
+    const checked = Frame.validateMaxFrameBytes(maxFrameBytes)
+    if (Result.isFailure(checked)) throw new InvalidOption(checked.failure)
     const retries =
       options.retries === "unbounded"
         ? Number.POSITIVE_INFINITY
