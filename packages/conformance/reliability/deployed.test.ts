@@ -122,7 +122,7 @@ describe.each(["fire-and-forget", "acknowledged"] as const)(
 
 /** Runs the txlane-sender CLI from source; returns its exit code and summary line. */
 const runCli = (args: ReadonlyArray<string>) => {
-  const out = ChildProcess.spawnSync("npm", ["run", "-s", "sender", "-w", "@txlane/sender", "--", ...args], {
+  const out = ChildProcess.spawnSync("npm", ["run", "-s", "sender", "-w", "@txlane/cli", "--", ...args], {
     cwd: REPO,
     encoding: "utf8",
     timeout: 60_000

@@ -120,7 +120,7 @@ const LIBRARY_CHECK = `
 import { createReceiver, Receiver } from "@txlane/receiver"
 import { createSender, Sender } from "@txlane/sender"
 import { Digest, Workload } from "@txlane/protocol/testing"
-import { Format } from "@txlane/protocol/cli"
+import { Format } from "@txlane/cli"
 import * as Conformance from "@txlane/conformance"
 
 const socket = process.argv[2]

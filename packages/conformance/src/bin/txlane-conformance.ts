@@ -10,7 +10,7 @@
  * @module
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Main } from "@txlane/protocol/cli"
+import { Main } from "@txlane/cli"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { command, exitCode } from "../harness/Cli.js"

@@ -15,8 +15,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Flags, Format, LiveView, Main } from "@txlane/cli"
 import { Envelope } from "@txlane/protocol"
-import { Flags, Format, LiveView, Main } from "@txlane/protocol/cli"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { Sender } from "@txlane/sender"
 import { Deferred, Effect, Fiber } from "effect"
@@ -38,7 +38,7 @@ interface ReceiverSummary {
 /** Starts `txlane-receiver` from source; resolves once it listens. Killed with the Scope. */
 const startReceiver = (socket: string) =>
   Effect.gen(function* () {
-    const entry = fileURLToPath(import.meta.resolve("@txlane/receiver"))
+    const entry = fileURLToPath(import.meta.resolve("@txlane/cli"))
     const bin = Path.join(Path.dirname(entry), "bin", "txlane-receiver.ts")
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>

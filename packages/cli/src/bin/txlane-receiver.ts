@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `txlane-receiver`: see `txlane-receiver --help` and the README's "Command line" section.
+ * `txlane-receiver`: see `txlane-receiver --help` and the README of `@txlane/cli`.
  *
  * Loading the program takes a moment, and a signal's default action would kill the process
  * meanwhile. So the first thing this file does is handle SIGINT/SIGTERM itself: until the
@@ -19,6 +19,6 @@ const early = () => {
 process.on("SIGINT", early)
 process.on("SIGTERM", early)
 
-const { main } = await import("../cli/main.js")
+const [{ main }, { make }] = await Promise.all([import("../run.js"), import("../receiver/command.js")])
 running = true
-main(import.meta.url)
+main("txlane-receiver", make, import.meta.url)

@@ -1,17 +1,16 @@
 /**
  * The `txlane-receiver` command: flags, the run, the live view and the summary. The bin
- * (`src/bin/txlane-receiver.ts`) only runs it.
+ * (`src/bin/txlane-receiver.ts`) only runs it (so does `txlane receive`).
  *
  * @module
  */
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Digest } from "@txlane/protocol/testing"
-import { Flags, Format, LiveView, Main, MetricsHttp } from "@txlane/protocol/cli"
+import { type InputErrorKind, Receiver } from "@txlane/receiver"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { InputErrorKind } from "../errors.js"
-import * as Receiver from "../Receiver.js"
+import { Flags, Format, LiveView, Main, MetricsHttp } from "../index.js"
 import * as Capture from "./Capture.js"
 
 const octalMode = Flag.String("socket-mode").pipe(
@@ -277,9 +276,12 @@ const run = (config: Config, requested: Main.RequestedExit) =>
     yield* Main.runTool(startable, { logger: LiveView.loggerLayer(mode, status), status, requested })
   })
 
-/** The `txlane-receiver` command; `requested` receives the exit code (see `Main.ExitCode`). */
-export const make = (requested: Main.RequestedExit) =>
-  Command.make("txlane-receiver", flags, (config) => run(config, requested)).pipe(
+/**
+ * The `txlane-receiver` command (named `name`, e.g. `receive` under `txlane`); `requested`
+ * receives the exit code (see `Main.ExitCode`).
+ */
+export const make = <Name extends string = "txlane-receiver">(requested: Main.RequestedExit, name?: Name) =>
+  Command.make((name ?? "txlane-receiver") as Name, flags, (config) => run(config, requested)).pipe(
     Command.withDescription(
       "Receive txlane frames on a Unix socket or TCP port and count them (optionally capture them to a file). " +
         "Shows a live status line on a terminal, JSON lines otherwise; SIGINT/SIGTERM shut down gracefully and print a summary. " +

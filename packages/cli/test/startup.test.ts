@@ -11,12 +11,11 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { afterAll, expect, it } from "vitest"
-import { cleanupTempDirs, tempSocketPath } from "./helpers.js"
-import { figure } from "./hostile/net.js"
+import { BIN as BINS, cleanupTempDirs, figure, tempSocketPath } from "./helpers.js"
 
 afterAll(cleanupTempDirs)
 
-const BIN = Path.join(import.meta.dirname, "../src/bin/txlane-receiver.ts")
+const BIN = BINS.receiver
 // Fixed delays cover loading; "bind" kills the instant the private directory appears (the
 // window that leaked files); "listening" kills right after the first log line.
 const MOMENTS: ReadonlyArray<number | "bind" | "listening"> = [

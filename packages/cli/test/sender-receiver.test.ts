@@ -7,13 +7,11 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
+import { BIN } from "./helpers.js"
 
-const binOf = (pkg: string, name: string) =>
-  Path.join(Path.dirname(fileURLToPath(import.meta.resolve(pkg))), "bin", `${name}.ts`)
-const RECEIVER = binOf("@txlane/receiver", "txlane-receiver")
-const SENDER = binOf("@txlane/sender", "txlane-sender")
+const RECEIVER = BIN.receiver
+const SENDER = BIN.sender
 
 interface Event {
   readonly message: unknown

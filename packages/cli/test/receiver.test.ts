@@ -9,9 +9,9 @@ import * as Path from "node:path"
 import { Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { afterAll, describe, expect, it } from "vitest"
-import { cleanupTempDirs, tempSocketPath, waitFor } from "./helpers.js"
+import { BIN as BINS, cleanupTempDirs, tempSocketPath, waitFor } from "./helpers.js"
 
-const BIN = Path.join(import.meta.dirname, "../src/bin/txlane-receiver.ts")
+const BIN = BINS.receiver
 
 interface Running {
   readonly child: ChildProcess.ChildProcess

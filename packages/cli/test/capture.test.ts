@@ -13,12 +13,11 @@ import * as Path from "node:path"
 import { Envelope, FrameDecoder, Response } from "@txlane/protocol"
 import { Result } from "effect"
 import { afterAll, expect, it } from "vitest"
-import { cleanupTempDirs, frames, tempSocketPath, waitFor } from "./helpers.js"
-import { figure } from "./hostile/net.js"
+import { BIN as BINS, cleanupTempDirs, figure, frames, tempSocketPath, waitFor } from "./helpers.js"
 
 afterAll(cleanupTempDirs)
 
-const BIN = Path.join(import.meta.dirname, "../src/bin/txlane-receiver.ts")
+const BIN = BINS.receiver
 const LIMIT_KIB = 1024 // ulimit -f counts 1024-byte blocks
 const FRAMES = 24
 const TX_BYTES = 100_000

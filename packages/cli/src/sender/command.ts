@@ -1,6 +1,6 @@
 /**
  * The `txlane-sender` command: flags, the send loop, the live view and the summary. The bin
- * (`src/bin/txlane-sender.ts`) only runs it.
+ * (`src/bin/txlane-sender.ts`) only runs it (so does `txlane send`).
  *
  * @module
  */
@@ -9,13 +9,10 @@ import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Frame } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
-import { Flags, Format, LiveView, Main, MetricsHttp } from "@txlane/protocol/cli"
+import { type CloseReport, Options, Sender } from "@txlane/sender"
 import { Effect, FiberSet, Option, Semaphore } from "effect"
 import { Command, Flag } from "effect/cli"
-import { makeCore } from "../internal/core.js"
-import * as Options from "../Options.js"
-import * as Sender from "../Sender.js"
-import type { CloseReport } from "../Stats.js"
+import { Flags, Format, LiveView, Main, MetricsHttp } from "../index.js"
 import * as Input from "./Input.js"
 import { Latency } from "./Latency.js"
 
@@ -91,9 +88,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       let delivered = 0
       let transactions = 0
       let payloadBytes = 0
-      // The core, for its synchronous `submit` (what the Promise facade uses): in fire-and-forget
-      // mode a batch that fits in the queue costs no Effect; the service does everything else.
-      const core = yield* makeCore({
+      const sender = yield* Sender.make({
         endpoint: config.endpoint,
         workers: config.workers,
         queueCapacity: config.queue,
@@ -119,7 +114,6 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           release(outcome.payload)
         }
       })
-      const sender = Sender.fromCore(core)
       if (Option.isSome(config.metrics)) {
         const url = yield* MetricsHttp.serve(NodeHttpServer.layer(() => Http.createServer(), config.metrics.value))
         yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metricsUrl: url }))
@@ -193,14 +187,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         Effect.suspend(() => {
           batches++
           const t0 = performance.now()
-          const submitted = core.submit(payload, 0)
-          // Refused before it was queued (closing, too large, queue full): counted here.
-          if (submitted === undefined) return Effect.void
-          if (!Effect.isEffect(submitted)) {
-            release(payload)
-            return countError(submitted._tag, submitted.message)
-          }
-          return submitted.pipe(
+          return sender.sendPayload(payload).pipe(
             Effect.tap(() => Effect.sync(() => latency?.record(performance.now() - t0))),
             Effect.asVoid,
             // A rejection or give-up is counted through onOutcome; a batch still held when the
@@ -267,10 +254,8 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           permits.take(1),
           FiberSet.run(sends, Effect.ensuring(sendAcknowledged(payload), permits.release(1)))
         )
-      // The input loop: one await per run, then each batch of the run submitted synchronously.
-      // Fire-and-forget: a batch that fits in the queue is queued by `submit` itself, no Effect
-      // and no fiber; only a full queue (the "suspend" policy) or a refusal is an Effect to run.
-      // Its outcome comes later through onOutcome.
+      // The input loop: one await per run (a read, or the whole pre-generated workload), then
+      // each batch of the run queued without a fiber of its own.
       const next = Effect.tryPromise({
         try: () => source.next(),
         catch: (error) =>
@@ -288,17 +273,12 @@ const run = (config: Config, requested: Main.RequestedExit) =>
               continue
             }
             batches++
-            const submitted = core.submit(payload, 0)
-            if (submitted === undefined) continue
-            if (Effect.isEffect(submitted)) {
-              yield* Effect.catch(submitted, (error) => {
-                release(payload)
-                return countError(error._tag, error.message)
-              })
-            } else {
+            // Fire-and-forget: succeeds once queued (or waits while the queue is full, the
+            // "suspend" policy); the batch's fate arrives later through onOutcome.
+            yield* Effect.catch(sender.sendPayload(payload), (error) => {
               release(payload)
-              yield* countError(submitted._tag, submitted.message)
-            }
+              return countError(error._tag, error.message)
+            })
           }
         }
       }).pipe(
@@ -428,9 +408,12 @@ const statSize = (path: string): number | undefined => {
   }
 }
 
-/** The `txlane-sender` command; `requested` receives the exit code (see `Main.ExitCode`). */
-export const make = (requested: Main.RequestedExit) =>
-  Command.make("txlane-sender", flags, (config) => run(config, requested)).pipe(
+/**
+ * The `txlane-sender` command (named `name`, e.g. `send` under `txlane`); `requested`
+ * receives the exit code (see `Main.ExitCode`).
+ */
+export const make = <Name extends string = "txlane-sender">(requested: Main.RequestedExit, name?: Name) =>
+  Command.make((name ?? "txlane-sender") as Name, flags, (config) => run(config, requested)).pipe(
     Command.withDescription(
       "Send txlane frames to a receiver: a capture file / stdin (length-prefixed frames), or a synthetic workload. " +
         "Shows a live status line and progress bar on a terminal, JSON lines otherwise; ends with a summary. " +
