@@ -33,6 +33,13 @@ import { DEFAULT_MAX_FRAME_BYTES, HEADER_BYTES, readLength, validateMaxFrameByte
 export interface Options {
   /** Largest payload accepted, in bytes. Default 10,485,760 (10 MiB). The constructor throws `InvalidOptions` outside 0 … 2^32 − 1. */
   readonly maxFrameBytes?: number | undefined
+  /**
+   * Where a frame that spans chunks is assembled: returns a buffer of exactly `length` bytes,
+   * whose contents are overwritten at once. Default: a fresh, uninitialised allocation. A server
+   * can hand out buffers of a pool of its own here (and take each back when it is done with the
+   * frame), so that large frames do not cost a fresh allocation each.
+   */
+  readonly allocate?: ((length: number) => Uint8Array) | undefined
 }
 
 /** What one {@link FrameDecoder.push} produced. */
@@ -87,8 +94,10 @@ export class FrameDecoder {
   // The chunk given to `feed` and how far `next` has decoded it.
   private input: Uint8Array = EMPTY
   private inputOffset = 0
+  private readonly allocateFrame: (length: number) => Uint8Array
 
   constructor(options: Options = {}) {
+    this.allocateFrame = options.allocate ?? allocate
     const max = validateMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
     // A constructor cannot return a failure: a bad limit is a programming error here.
     if (Result.isFailure(max)) throw max.failure
@@ -259,7 +268,7 @@ export class FrameDecoder {
     if (pieces.length === 1 && pieces[0]!.byteLength === pieces[0]!.buffer.byteLength) {
       frame = pieces[0]!
     } else {
-      frame = allocate(this.length)
+      frame = this.allocateFrame(this.length)
       let at = 0
       for (const piece of pieces) {
         frame.set(piece, at)

@@ -29,6 +29,26 @@ describe("FrameDecoder", () => {
     expect(decoder.inFrame).toBe(false)
   })
 
+  it("assembles a spanning frame into the buffer its allocate option gives, and only a spanning one", () => {
+    const asked: Array<number> = []
+    const given = new Uint8Array(100_000)
+    const decoder = new FrameDecoder.FrameDecoder({
+      allocate: (length) => {
+        asked.push(length)
+        return given.subarray(0, length)
+      }
+    })
+    const payload = Uint8Array.from({ length: 70_000 }, (_, i) => i % 253)
+    const stream = FrameEncoder.concat([payload, bytes(7)])
+    const frames: Array<Uint8Array> = []
+    for (let at = 0; at < stream.length; at += 16_384)
+      frames.push(...decoder.push(stream.subarray(at, at + 16_384)).frames)
+    expect(frames).toEqual([payload, bytes(7)])
+    expect(asked).toEqual([70_000])
+    expect(frames[0]!.buffer).toBe(given.buffer)
+    expect(frames[1]!.buffer).toBe(stream.buffer)
+  })
+
   it("never allocates for the announced length: 4 header bytes of a 10 MiB frame hold 4 bytes", () => {
     const decoder = new FrameDecoder.FrameDecoder()
     expect(decoder.push(Frame.header(Frame.DEFAULT_MAX_FRAME_BYTES)).frames).toEqual([])

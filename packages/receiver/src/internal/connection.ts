@@ -27,6 +27,7 @@ import type * as Net from "node:net"
 import { FrameDecoder, type FrameTooLarge, Response } from "@txlane/protocol"
 import { FrameTimeout, IdleTimeout } from "../errors.js"
 import { type Core, FREE_PARTIAL_BYTES, type Job } from "./core.js"
+import * as FramePool from "./framePool.js"
 import { startReading, stopReading } from "./reading.js"
 import * as Responses from "./responses.js"
 
@@ -77,7 +78,10 @@ export class Connection {
     readonly socket: Net.Socket,
     private readonly core: Core
   ) {
-    this.decoder = new FrameDecoder.FrameDecoder({ maxFrameBytes: core.settings.maxFrameBytes })
+    this.decoder = new FrameDecoder.FrameDecoder({
+      maxFrameBytes: core.settings.maxFrameBytes,
+      allocate: FramePool.shared.take
+    })
     this.lastActivityAt = Date.now()
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
     socket.on("end", () => this.onEnd())
@@ -193,6 +197,8 @@ export class Connection {
       }
     }
     if (response !== undefined) this.respondInOrder(job.seq, response)
+    // `submit` has settled: the payload's buffer may serve another frame (see README, "Payload views").
+    FramePool.shared.release(job.payload)
     if (this.state === "draining") this.maybeFinishDrain()
     else if (this.state === "closed") this.pumpClosed()
     else this.updateFlow()

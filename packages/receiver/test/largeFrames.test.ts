@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto"
+import { Envelope, Response } from "@txlane/protocol"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { createReceiver, type PromiseReceiver } from "../src/index.js"
+import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
+
+// 1 MiB frames arrive in many reads and are assembled into buffers of the receiver's frame pool
+// (src/internal/framePool.ts), reused once a frame's submit has settled.
+
+const open: Array<PromiseReceiver> = []
+const clients: Array<Client> = []
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy()
+  await Promise.all(open.splice(0).map((r) => r.close({ timeoutMs: 2000 })))
+})
+afterAll(cleanupTempDirs)
+
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
+// A 1 MiB envelope whose bytes differ from frame to frame.
+const bigBatch = (n: number) =>
+  Envelope.encode(
+    Array.from({ length: 16 }, (_, t) => Uint8Array.from({ length: 65_536 }, (_, i) => (i * 31 + t * 7 + n) % 251))
+  )
+
+interface Seen {
+  readonly digest: string
+  readonly buffer: ArrayBufferLike
+}
+
+const start = async (record: Array<Seen>, options: { readonly async: boolean; readonly ordering?: "none" }) => {
+  const receiver = await createReceiver({
+    listen: tempSocketPath(),
+    logLevel: "none",
+    handlers: 4,
+    ...(options.ordering === undefined ? {} : { ordering: options.ordering }),
+    submit: async ({ payload, transactions }) => {
+      // Read the views while submit runs: that is when they are documented valid.
+      if (options.async) await new Promise((resolve) => setImmediate(resolve))
+      record.push({ digest: sha(payload), buffer: payload.buffer })
+      return { count: transactions.length }
+    }
+  })
+  open.push(receiver)
+  const client = await Client.connect(receiver.address)
+  clients.push(client)
+  return client
+}
+
+describe("large frames", () => {
+  it("submits every 1 MiB frame intact while many are in flight at once", async () => {
+    const seen: Array<Seen> = []
+    const client = await start(seen, { async: true, ordering: "none" })
+    const payloads = Array.from({ length: 12 }, (_, n) => bigBatch(n))
+    client.write(frames(...payloads))
+    const responses = await client.awaitResponses(payloads.length, 20_000)
+    expect(responses).toEqual(payloads.map(() => Response.success(16)))
+    expect(seen.map((s) => s.digest).sort()).toEqual(payloads.map(sha).sort())
+  })
+
+  it("reuses a frame's buffer for a later frame once its submit has settled", async () => {
+    const seen: Array<Seen> = []
+    const client = await start(seen, { async: false })
+    const payloads = Array.from({ length: 4 }, (_, n) => bigBatch(n))
+    for (const [n, payload] of payloads.entries()) {
+      client.write(frames(payload))
+      await client.awaitResponses(n + 1, 10_000)
+    }
+    expect(seen.map((s) => s.digest)).toEqual(payloads.map(sha))
+    // One frame at a time: each is assembled after the previous one was released.
+    expect(new Set(seen.map((s) => s.buffer)).size).toBe(1)
+  })
+})
