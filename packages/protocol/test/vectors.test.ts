@@ -38,7 +38,8 @@ const decodeChunks = (chunks: ReadonlyArray<Uint8Array>, maxFrameBytes: number |
 
 it("there are vector files of every kind, at least 30 vectors in all", () => {
   const kinds = files.map((f) => load(f).kind).sort()
-  expect(kinds).toEqual(["envelope", "frames", "receiver", "response", "workload"])
+  // `defaults` (the shared defaults table, SPEC §11) is checked by packages/conformance/test/defaults.test.ts.
+  expect(kinds).toEqual(["defaults", "envelope", "frames", "receiver", "response", "workload"])
   expect(files.reduce((n, f) => n + load(f).vectors.length, 0)).toBeGreaterThanOrEqual(30)
   for (const f of files) expect(load(f).format).toBe("txlane-vectors/1")
 })

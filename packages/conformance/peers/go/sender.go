@@ -12,21 +12,26 @@ import (
 
 // Sender defaults.
 const (
-	// DefaultSenderWorkers is the worker count used when NewChannelBasedSender gets zero;
-	// the seed design runs 10–20.
-	DefaultSenderWorkers = 10
+	// DefaultSenderWorkers is the worker count used when NewChannelBasedSender gets zero:
+	// the TypeScript sender's 4 (packages/protocol/vectors/defaults.json). The seed ran
+	// 10–20, but a Unix-socket receiver is not faster with more connections than handlers.
+	DefaultSenderWorkers = 4
 	// DefaultSenderBuffer is the batch channel capacity used for zero: the seed's 1000.
 	DefaultSenderBuffer = 1000
-	// DefaultDialTimeout bounds one connection attempt.
-	DefaultDialTimeout = time.Second
+	// DefaultDialTimeout bounds one connection attempt: the TypeScript sender's 5 s.
+	DefaultDialTimeout = 5 * time.Second
 	// DefaultBackoffMin and DefaultBackoffMax bound the reconnect delay, which doubles per
 	// failed attempt: short enough to catch a receiver that is just starting, capped so a
 	// dead receiver costs one attempt a second per worker.
-	DefaultBackoffMin = 5 * time.Millisecond
+	DefaultBackoffMin = 20 * time.Millisecond
 	DefaultBackoffMax = time.Second
 	// DefaultAckTimeout is how long an acknowledged-mode connection may owe a response
-	// before it is presumed dead and its unacknowledged batches are resent.
-	DefaultAckTimeout = 10 * time.Second
+	// before it is presumed dead and its unacknowledged batches are resent: the TypeScript
+	// sender's 30 s, since a consensus node under load may take seconds to answer.
+	DefaultAckTimeout = 30 * time.Second
+	// DefaultMaxResponseBytes is the largest answer frame read: answers are short JSON, so
+	// a larger one is a broken peer (the connection is closed and its batches resent).
+	DefaultMaxResponseBytes = 256 << 10
 	// DefaultMaxInFlight bounds the unacknowledged batches of one acknowledged-mode
 	// connection (the pipelining window).
 	DefaultMaxInFlight = 64
@@ -51,6 +56,7 @@ const (
 // Sender error kinds (PEERS.md report names), counted in SenderMetrics.Errors.
 const (
 	KindConnectFailed     = "ConnectFailed"
+	KindRejected          = "Rejected"
 	KindAckTimeout        = "AckTimeout"
 	KindMalformedResponse = "MalformedResponse"
 	KindUnexpected        = "UnexpectedResponse"

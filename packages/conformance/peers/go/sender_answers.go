@@ -79,7 +79,7 @@ func (w *worker) readLoop(c *senderConn) {
 	defer close(c.dead)
 	// Responses are small; the default limit just keeps a confused peer from making us
 	// allocate without bound.
-	fr := NewFrameReader(c.nc, DefaultMaxFrameBytes)
+	fr := NewFrameReader(c.nc, DefaultMaxResponseBytes)
 	var answered int64
 	for {
 		payload, err := fr.ReadFrame()

@@ -8,7 +8,6 @@ import (
 	"log"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,8 +20,12 @@ const (
 	// bound, and one task per connection without a bound is how it falls over.
 	DefaultMaxConnections = 1024
 	// DefaultFrameTimeout closes a connection stalled inside a frame: a sender that wrote
-	// half a frame and stopped should not hold a connection slot forever.
-	DefaultFrameTimeout = 30 * time.Second
+	// half a frame and stopped should not hold a connection slot forever. 10 MiB arrives in
+	// milliseconds locally, so only a stalled peer hits 10 s (the TypeScript receiver's value).
+	DefaultFrameTimeout = 10 * time.Second
+	// DefaultHandlers is the handler pool size for a zero Handlers: the TypeScript
+	// receiver's 16, enough parallel submits for 16 sender connections.
+	DefaultHandlers = 16
 	// DefaultMaxInFlightPerConn bounds the frames of one connection that are decoded but
 	// not yet answered; past it the connection's reader stops reading (backpressure onto
 	// the sender's socket) instead of buffering without limit.
@@ -34,10 +37,11 @@ const (
 	Unbounded = -1
 )
 
-// lingerTimeout bounds how long a connection closed after an oversize header keeps
+// DefaultLinger bounds how long a connection closed after an oversize header keeps
 // discarding input, so that the peer receives the error response instead of a reset (a
 // close with unread input makes TCP send RST, which can destroy the response in flight).
-const lingerTimeout = 500 * time.Millisecond
+// The TypeScript and Rust receivers' 1 s.
+const DefaultLinger = time.Second
 
 // Error texts of SPEC §6, the deployed server's.
 const (
@@ -52,8 +56,8 @@ const (
 	KindFrameTooLarge     = "FrameTooLarge"
 	KindTruncatedFrame    = "TruncatedFrame"
 	KindMalformedEnvelope = "MalformedEnvelope"
-	KindEmptyBatch        = "EmptyBatch"
-	KindRejected          = "Rejected"
+	KindEmptyFrame        = "EmptyFrame"
+	KindSubmitFailed      = "SubmitFailed"
 	KindFrameTimeout      = "FrameTimeout"
 	KindConnectionLost    = "ConnectionLost"
 )
@@ -126,7 +130,7 @@ type Server struct {
 	// writer goroutine. It must not call Shutdown or Close synchronously.
 	AfterResponse func(r FrameResult)
 
-	// Handlers is the size of the handler pool; zero means runtime.GOMAXPROCS(0).
+	// Handlers is the size of the handler pool; zero means DefaultHandlers.
 	Handlers int
 
 	// QueueFrames is the capacity of the channel of decoded frames between the connection
@@ -263,7 +267,7 @@ func (s *Server) initLocked() {
 	}
 	handlers := s.Handlers
 	if handlers <= 0 {
-		handlers = runtime.GOMAXPROCS(0)
+		handlers = DefaultHandlers
 	}
 	queue := s.QueueFrames
 	if queue <= 0 {
@@ -503,11 +507,11 @@ func (s *Server) serveConn(c *serverConn) {
 	c.nc.Close()
 }
 
-// lingerClose half-closes nc, discards input until EOF or lingerTimeout, then closes it.
+// lingerClose half-closes nc, discards input until EOF or DefaultLinger, then closes it.
 func lingerClose(nc net.Conn) {
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
-		nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+		nc.SetReadDeadline(time.Now().Add(DefaultLinger))
 		io.Copy(io.Discard, nc)
 	}
 	nc.Close()
@@ -651,7 +655,7 @@ func (s *Server) finishFrame(r FrameResult) {
 func (s *Server) handle(payload []byte) (out frameOutcome) {
 	out.res.Bytes = len(payload)
 	if len(payload) == 0 {
-		s.countError(KindEmptyBatch)
+		s.countError(KindEmptyFrame)
 		out.resp = ErrorResponse(textEmpty)
 		return out
 	}
@@ -669,7 +673,7 @@ func (s *Server) handle(payload []byte) (out frameOutcome) {
 			return out
 		}
 		if len(txs) == 0 {
-			s.countError(KindEmptyBatch)
+			s.countError(KindEmptyFrame)
 			out.resp = ErrorResponse(textEmpty)
 			return out
 		}
@@ -677,7 +681,7 @@ func (s *Server) handle(payload []byte) (out frameOutcome) {
 	}
 	n, err := s.submit(b)
 	if err != nil {
-		s.countError(KindRejected)
+		s.countError(KindSubmitFailed)
 		out.resp = ErrorResponse(textSubmitErr + err.Error())
 		return out
 	}

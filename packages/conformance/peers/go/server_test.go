@@ -198,8 +198,8 @@ func TestServerRespondNoneRaw(t *testing.T) {
 	if got.Load() != 10 {
 		t.Errorf("submitted %d; want 10", got.Load())
 	}
-	if e := srv.Stats().Errors[KindEmptyBatch]; e != 1 {
-		t.Errorf("EmptyBatch = %d; want 1", e)
+	if e := srv.Stats().Errors[KindEmptyFrame]; e != 1 {
+		t.Errorf("EmptyFrame = %d; want 1", e)
 	}
 }
 

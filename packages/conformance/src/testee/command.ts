@@ -139,7 +139,7 @@ export const receive = async (
       const stats = receiver.stats()
       const errors: Record<string, number> = {}
       for (const [kind, n] of Object.entries(stats.errors)) {
-        if (n > 0) errors[kind === "EmptyFrame" ? "EmptyBatch" : kind] = n
+        if (n > 0) errors[kind] = n
       }
       const errorResponses =
         respond === "json"

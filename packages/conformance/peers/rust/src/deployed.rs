@@ -411,7 +411,7 @@ impl Shared {
         let reencoded = match decode_and_reencode(payload) {
             Ok(t) => t,
             Err(DecodeFailure::Empty) => {
-                return self.reject("EmptyBatch", "Empty Transactions message", false)
+                return self.reject("EmptyFrame", "Empty Transactions message", false)
             }
             Err(DecodeFailure::Invalid(reason)) => {
                 return self.reject(

@@ -38,15 +38,21 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use worker::Worker;
 
-/// Default worker count: the seed's 10–20 workers, at the low end.
-pub const DEFAULT_WORKERS: usize = 10;
+/// Default worker count: the TypeScript sender's 4 (shared defaults:
+/// `packages/protocol/vectors/defaults.json`).
+pub const DEFAULT_WORKERS: usize = 4;
 /// Default batch queue capacity: the seed's 1000-batch channel.
 pub const DEFAULT_QUEUE: usize = 1000;
 /// Default unacknowledged frames per connection in acknowledged mode. Bounds
 /// both our memory for resends and the responses the server may owe us.
 pub const DEFAULT_ACK_WINDOW: usize = 64;
-/// First reconnect delay.
-pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(10);
+/// First reconnect delay (the TypeScript sender's 20 ms).
+pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(20);
+/// Limit on one connect attempt (the TypeScript sender's 5 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest answer frame read: answers are short JSON, so a larger one is a
+/// broken peer (the connection is dropped and its batches resent).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// Reconnect delay cap: a restarting receiver is found within a second.
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How long a finishing worker waits for the receiver to close after our
@@ -84,7 +90,7 @@ pub struct SenderConfig {
     pub endpoint: Endpoint,
     /// Default [`Delivery::FireAndForget`].
     pub delivery: Delivery,
-    /// Workers (= connections); at least 1. Default 10.
+    /// Workers (= connections); at least 1. Default 4.
     pub workers: usize,
     /// Batch queue capacity; at least 1. Default 1000.
     pub queue: usize,
@@ -92,7 +98,7 @@ pub struct SenderConfig {
     pub max_frame_bytes: usize,
     /// Unacknowledged frames per connection (acknowledged mode). Default 64.
     pub ack_window: usize,
-    /// First reconnect delay. Default 10 ms.
+    /// First reconnect delay. Default 20 ms.
     pub backoff_initial: Duration,
     /// Largest reconnect delay. Default 1 s.
     pub backoff_max: Duration,

@@ -30,8 +30,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, Notify, Semaphore};
 
-/// Default handler pool size: the seed's `max_handlers` for one node.
-pub const DEFAULT_HANDLERS: usize = 8;
+/// Default handler pool size: the TypeScript receiver's 16, enough parallel
+/// submits for 16 sender connections.
+pub const DEFAULT_HANDLERS: usize = 16;
 /// Default job queue capacity: enough to keep every handler busy while the
 /// readers decode the next frames, small enough to bound memory (each job
 /// holds one frame of at most `max_frame_bytes`).
@@ -40,11 +41,14 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 64;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default number of responses a connection may have pending (decoded but
 /// not yet written) before its reader stops reading.
-pub const DEFAULT_PENDING_RESPONSES: usize = 128;
-/// Default stall timeout inside a frame.
-pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a lingering close keeps draining input after an oversize frame.
-const LINGER: Duration = Duration::from_secs(1);
+/// The TypeScript receiver's `connectionQueueCapacity` (64).
+pub const DEFAULT_PENDING_RESPONSES: usize = 64;
+/// Default stall timeout inside a frame: 10 MiB arrives in milliseconds
+/// locally, so only a stalled peer hits 10 s (the TypeScript value).
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a lingering close keeps draining input after an oversize frame
+/// (the TypeScript receiver's `lingerMs`).
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop
 /// does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -102,17 +106,17 @@ pub struct ServerConfig {
     pub respond: RespondMode,
     /// Default [`PayloadMode::Transactions`].
     pub payload: PayloadMode,
-    /// Handler tasks submitting batches; at least 1. Default 8.
+    /// Handler tasks submitting batches; at least 1. Default 16.
     pub handlers: usize,
     /// Capacity of the job queue feeding the handlers; at least 1. Default 64.
     pub queue_capacity: usize,
     /// Connections served at once; further clients wait in the listen
     /// backlog. Default 1024.
     pub max_connections: usize,
-    /// Responses pending per connection before its reader pauses. Default 128.
+    /// Responses pending per connection before its reader pauses. Default 64.
     pub pending_responses: usize,
     /// Close a connection that makes no progress inside a frame for this
-    /// long; `None` waits forever. Default 30 s.
+    /// long; `None` waits forever. Default 10 s.
     pub frame_timeout: Option<Duration>,
     /// Append accepted payloads to this file (PEERS.md `--record`).
     pub record: Option<PathBuf>,
@@ -241,7 +245,7 @@ impl Shared {
             }
         };
         if payload.is_empty() {
-            return reject("EmptyBatch", "Empty Transactions message".into());
+            return reject("EmptyFrame", "Empty Transactions message".into());
         }
         let transactions: Vec<&[u8]> = match self.config.payload {
             PayloadMode::Raw => vec![&payload[..]],
@@ -256,7 +260,7 @@ impl Shared {
             },
         };
         if transactions.is_empty() {
-            return reject("EmptyBatch", "Empty Transactions message".into());
+            return reject("EmptyFrame", "Empty Transactions message".into());
         }
         match self.submit(&payload, &transactions).await {
             Ok(()) => Outcome {
@@ -484,7 +488,7 @@ async fn serve_connection(
         let _ = writer.await;
     }
     if linger && !stop.is_shutdown() {
-        reader.discard_until_eof(LINGER).await;
+        reader.discard_until_eof(DEFAULT_LINGER).await;
     }
 }
 

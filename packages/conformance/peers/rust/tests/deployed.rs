@@ -182,7 +182,7 @@ async fn phases_answer_the_deployed_texts_in_order() {
     assert_eq!(
         errors,
         vec![
-            ("EmptyBatch", 1),
+            ("EmptyFrame", 1),
             ("MalformedEnvelope", 1),
             ("NotReady", 2),
             ("NotReadyClose", 1),
@@ -465,7 +465,7 @@ async fn binary_expect_transactions_reports_accepted_frames() {
     let (digest, _) = workload_digest(1, 2, 50, 650);
     assert_eq!(r["digest"], digest.to_hex().as_str());
     assert_eq!(r["responses"], serde_json::json!({"ok": 2, "error": 1}));
-    assert_eq!(r["errors"], serde_json::json!({"EmptyBatch": 1}));
+    assert_eq!(r["errors"], serde_json::json!({"EmptyFrame": 1}));
     assert_eq!(r["queued"], 1);
     assert!(r["elapsedMs"].is_u64());
     assert_eq!(

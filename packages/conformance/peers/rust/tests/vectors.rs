@@ -64,7 +64,10 @@ fn vectors_of(kind: &str) -> Vec<Value> {
 
 #[test]
 fn every_kind_is_known() {
-    let known = ["frames", "envelope", "response", "receiver", "workload"];
+    // "defaults" is checked by tests/defaults.rs.
+    let known = [
+        "frames", "envelope", "response", "receiver", "workload", "defaults",
+    ];
     for (path, file) in load_all() {
         let kind = file["kind"].as_str().unwrap_or("");
         if !known.contains(&kind) {

@@ -33,7 +33,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "`ENDPOINT` to listen on: /abs/path.sock, unix:/abs/path.sock or tcp://HOST:PORT (required)")
 	respond := fs.String("respond", "json", "response mode: json (one response per frame) or none")
-	handlers := fs.Int("handlers", 0, "handler pool size (0: GOMAXPROCS)")
+	handlers := fs.Int("handlers", txlane.DefaultHandlers, "handler pool size")
 	maxFrame := fs.Int("max-frame-bytes", txlane.DefaultMaxFrameBytes, "largest accepted frame payload in bytes")
 	record := fs.String("record", "", "append every accepted frame to `FILE` (length-prefixed, O_APPEND)")
 	expect := fs.Int64("expect-transactions", 0, "shut down once `N` transactions were submitted and answered (0: never)")

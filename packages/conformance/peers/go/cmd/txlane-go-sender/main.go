@@ -23,7 +23,7 @@ import (
 	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peercli"
 )
 
-// defaultWorkers is the --workers default: the low end of the seed's 10–20.
+// defaultWorkers is the --workers default: the library's (the TypeScript sender's 4).
 const defaultWorkers = txlane.DefaultSenderWorkers
 
 func main() {

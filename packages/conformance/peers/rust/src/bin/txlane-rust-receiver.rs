@@ -50,7 +50,7 @@ struct Args {
     payload: Payload,
     /// Close a connection stalled inside a frame this long, in ms, or
     /// `unbounded` (extension).
-    #[arg(long, value_name = "MS|unbounded", default_value = "30000", value_parser = parse_frame_timeout)]
+    #[arg(long, value_name = "MS|unbounded", default_value = "10000", value_parser = parse_frame_timeout)]
     frame_timeout_ms: FrameTimeout,
     /// Connections served at once (extension).
     #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS)]

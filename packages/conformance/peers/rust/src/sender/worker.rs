@@ -10,7 +10,10 @@
 
 use super::conn::{next_event, Conn, Event};
 use super::retry::{classify, Backoff, ErrorKind};
-use super::{Delivery, SenderConfig, AUTO_SILENCE, FIRE_AND_FORGET_WINDOW, LINGER};
+use super::{
+    Delivery, SenderConfig, AUTO_SILENCE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    FIRE_AND_FORGET_WINDOW, LINGER,
+};
 use crate::listener::Stream;
 use crate::report::Stats;
 use crate::response::{self, Response};
@@ -435,21 +438,21 @@ impl Worker {
     /// Open a connection, retrying with backoff until the deadline.
     async fn connect(&mut self) -> bool {
         loop {
-            let attempt = tokio::time::timeout_at(
-                self.config.deadline,
-                Stream::connect(&self.config.endpoint),
-            )
-            .await;
+            // One attempt may take DEFAULT_CONNECT_TIMEOUT, and never past the deadline.
+            let limit = (Instant::now() + DEFAULT_CONNECT_TIMEOUT).min(self.config.deadline);
+            let attempt = tokio::time::timeout_at(limit, Stream::connect(&self.config.endpoint))
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()));
             match attempt {
-                Ok(Ok(stream)) => {
+                Ok(stream) => {
                     self.backoff.reset();
                     let tracked =
                         self.acknowledged() || self.answering.load(Ordering::Acquire) != SILENT;
-                    let max = self.config.max_frame_bytes;
+                    let max = DEFAULT_MAX_RESPONSE_BYTES;
                     self.conn = Some(Conn::open(stream, self.stats.clone(), max, tracked));
                     return true;
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     self.stats.error("ConnectFailed");
                     let delay = self.backoff.next_delay();
                     if Instant::now() + delay >= self.config.deadline {
@@ -460,10 +463,6 @@ impl Worker {
                         return false;
                     }
                     tokio::time::sleep(delay).await;
-                }
-                Err(_) => {
-                    self.stats.error("ConnectFailed");
-                    return false;
                 }
             }
         }

@@ -1,0 +1,195 @@
+//! The testee's `send` role: `--workers` tasks over a bounded queue of
+//! `--queue` batches, each owning one [`Conn`] from the team's [`Dial`].
+
+use super::command::{Delivery, SendArgs};
+use super::{Conn, Dial, SendError, SendOptions};
+use crate::digest::Digest;
+use crate::endpoint::Endpoint;
+use crate::report::{Role, Stats};
+use crate::workload::Workload;
+use bytes::Bytes;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::time::{sleep, Instant};
+
+/// First delay after a failed dial or a broken connection.
+const RECONNECT_FIRST: Duration = Duration::from_millis(10);
+/// The reconnect cap: the harness starts receivers within a second.
+const RECONNECT_MAX: Duration = Duration::from_millis(500);
+/// PEERS.md's not-ready schedule: 100 ms doubling, capped at 4 s, 30 retries.
+const NOT_READY_FIRST: Duration = Duration::from_millis(100);
+const NOT_READY_MAX: Duration = Duration::from_secs(4);
+const NOT_READY_TRIES: u32 = 30;
+
+/// One queued batch: payload, transaction count, digest.
+type Job = (Bytes, u64, Digest);
+
+pub(super) async fn send(name: &'static str, dial: Arc<dyn Dial>, a: SendArgs) -> ExitCode {
+    let stats = Arc::new(Stats::new());
+    let deadline = Instant::now() + Duration::from_millis(a.timeout_ms);
+    // `true` once the deadline passes or a signal arrives: give up.
+    let (cancel_tx, cancel) = watch::channel(false);
+    let stop = crate::shutdown::signal();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = stop => eprintln!("{name}: signal: giving up"),
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+        let _ = cancel_tx.send(true);
+    });
+    let (tx, rx) = mpsc::channel::<Job>(a.queue);
+    let rx = Arc::new(Mutex::new(rx));
+    let options = Arc::new(SendOptions {
+        acknowledged: a.delivery == Delivery::Acknowledged,
+        max_frame_bytes: a.max_frame_bytes,
+    });
+    let mut workers = Vec::new();
+    for _ in 0..a.workers {
+        let (dial, rx, stats, endpoint) =
+            (dial.clone(), rx.clone(), stats.clone(), a.endpoint.clone());
+        let (cancel, options) = (cancel.clone(), options.clone());
+        workers.push(tokio::spawn(async move {
+            worker(name, &*dial, &endpoint, &options, rx, &stats, cancel).await
+        }));
+    }
+    let mut workload = Workload::new(a.seed, a.tx_size);
+    let mut cancelled = cancel.clone();
+    for b in 0..a.batches {
+        let batch = workload.next_batch(a.tx_per_batch);
+        if batch.payload.len() > a.max_frame_bytes {
+            // Refused before it is queued (PEERS.md --max-frame-bytes).
+            stats.error("FrameTooLarge");
+            stats.update(|c| c.undelivered += 1);
+            continue;
+        }
+        tokio::select! {
+            r = tx.send((batch.payload, batch.transactions, batch.digest)) => if r.is_err() { break },
+            _ = cancelled.wait_for(|c| *c) => {
+                stats.update(|c| c.undelivered += a.batches - b);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    for w in workers {
+        let _ = w.await;
+    }
+    let counters = stats.snapshot();
+    println!("{}", counters.report_line_as(Role::Sender, name));
+    if counters.undelivered == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "{name}: {} of {} batches undelivered",
+            counters.undelivered, a.batches
+        );
+        ExitCode::from(1)
+    }
+}
+
+async fn worker(
+    name: &str,
+    dial: &dyn Dial,
+    endpoint: &Endpoint,
+    options: &SendOptions,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    stats: &Stats,
+    mut cancel: watch::Receiver<bool>,
+) {
+    let mut conn: Option<Box<dyn Conn>> = None;
+    loop {
+        let job = rx.lock().await.recv().await;
+        let Some((payload, transactions, digest)) = job else {
+            break;
+        };
+        let (mut delay, mut not_ready) = (RECONNECT_FIRST, 0u32);
+        loop {
+            if *cancel.borrow() {
+                stats.update(|c| c.undelivered += 1);
+                break;
+            }
+            let c = match conn.as_mut() {
+                Some(c) => c,
+                None => {
+                    let dialled = tokio::select! {
+                        r = dial.dial(endpoint, options) => r,
+                        _ = cancel.wait_for(|c| *c) => continue,
+                    };
+                    match dialled {
+                        Ok(c) => conn.insert(c),
+                        Err(_) => {
+                            stats.error("ConnectFailed");
+                            backoff(&mut delay, RECONNECT_MAX, &mut cancel).await;
+                            continue;
+                        }
+                    }
+                }
+            };
+            stats.update(|c| {
+                c.first.get_or_insert_with(std::time::Instant::now);
+            });
+            let result = tokio::select! {
+                r = c.send(&payload) => r,
+                _ = cancel.wait_for(|c| *c) => continue,
+            };
+            if !matches!(result, Err(SendError::Broken(_))) {
+                stats.update(|c| {
+                    c.frames += 1;
+                    c.transactions += transactions;
+                    c.bytes += payload.len() as u64;
+                });
+            }
+            match result {
+                Ok(answered) => {
+                    stats.update(|c| {
+                        if answered {
+                            c.acknowledged += 1;
+                            c.responses_ok += 1;
+                        }
+                        c.delivered += 1;
+                        c.digest.merge(digest);
+                        c.touch();
+                    });
+                }
+                Err(SendError::NotReady(_)) if not_ready < NOT_READY_TRIES => {
+                    stats.update(|c| {
+                        c.responses_error += 1;
+                        *c.errors.entry("NotReady".into()).or_insert(0) += 1;
+                    });
+                    let mut d = NOT_READY_FIRST.saturating_mul(1 << not_ready.min(10));
+                    not_ready += 1;
+                    backoff(&mut d, NOT_READY_MAX, &mut cancel).await;
+                    continue;
+                }
+                Err(SendError::NotReady(e)) | Err(SendError::Rejected(e)) => {
+                    eprintln!("{name}: batch rejected: {e}");
+                    stats.update(|c| {
+                        c.responses_error += 1;
+                        c.undelivered += 1;
+                        *c.errors.entry("Rejected".into()).or_insert(0) += 1;
+                    });
+                }
+                Err(SendError::Broken(e)) => {
+                    eprintln!("{name}: connection lost, resending: {e}");
+                    stats.error("ConnectionLost");
+                    conn = None;
+                    backoff(&mut delay, RECONNECT_MAX, &mut cancel).await;
+                    continue;
+                }
+            }
+            break;
+        }
+    }
+}
+
+/// Sleep `*delay` (or until cancelled), then double it up to `max`.
+async fn backoff(delay: &mut Duration, max: Duration, cancel: &mut watch::Receiver<bool>) {
+    let d = (*delay).min(max);
+    tokio::select! {
+        _ = sleep(d) => {}
+        _ = cancel.wait_for(|c| *c) => {}
+    }
+    *delay = (*delay * 2).min(max);
+}
