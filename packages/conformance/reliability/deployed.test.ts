@@ -11,8 +11,8 @@ import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
 import { Envelope } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
-import { type CloseReport, createSender, type SenderOptions } from "@txlane/sender"
-import { Result, Schedule } from "effect"
+import { type CloseReport, type CreateSenderOptions, createSender } from "@txlane/sender"
+import { Result } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { locatePeerBinary } from "../src/harness/Peers.js"
 import { type Child, killAll, spawn } from "./lib/process.js"
@@ -53,12 +53,12 @@ const transactionsOf = (payload: Uint8Array) => {
 }
 
 /** Sends `payloads` with the library and returns the close report and the digest of what it calls delivered. */
-const sendAll = async (options: SenderOptions, payloads: ReadonlyArray<Uint8Array>) => {
+const sendAll = async (options: CreateSenderOptions, payloads: ReadonlyArray<Uint8Array>) => {
   const delivered = Digest.make()
   const rejected: Array<string> = []
   const sender = await createSender({
     // Not-ready retries at test speed (the default waits up to 4 s between retries, like the deployed producer).
-    transientRetry: Schedule.spaced("20 millis").pipe(Schedule.upTo({ times: 30 })),
+    transientRetry: { initialDelayMs: 20, maxDelayMs: 20, jitter: false, maxRetries: 30 },
     ...options,
     onOutcome: (o) => {
       if (o.status === "delivered") delivered.addAll(transactionsOf(o.payload))

@@ -11,14 +11,14 @@
  */
 import * as Path from "node:path"
 import { Workload } from "@txlane/protocol/testing"
-import { createSender, type SenderClient } from "@txlane/sender"
+import { createSender, type SenderHandle } from "@txlane/sender"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { type Child, killAll, spawnScript, startReceiver } from "./lib/process.js"
 import { batchKey, compare, type Incarnation, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, FULL, figure, sleep, tempDir, waitFor } from "./lib/util.js"
 
 const KILLS = FULL ? 20 : 5
-const senders: Array<SenderClient> = []
+const senders: Array<SenderHandle> = []
 
 afterEach(async () => {
   killAll()
@@ -27,7 +27,7 @@ afterEach(async () => {
 afterAll(cleanupTempDirs)
 
 /** Sends workload batches (10 × 200 B) until `stop()`, `window` outstanding; records outcomes by batch key. */
-const produce = (sender: SenderClient, window = 256) => {
+const produce = (sender: SenderHandle, window = 256) => {
   const acked = new Set<string>()
   const accepted = new Set<string>()
   const failures: Record<string, number> = {}
@@ -82,7 +82,7 @@ const receiversOn = (dir: string) => {
 }
 
 /** Kills the receiver `KILLS` times at random moments of the stream, restarting it each time. */
-const killLoop = async (start: () => Promise<Receiver>, first: Receiver, sender: SenderClient) => {
+const killLoop = async (start: () => Promise<Receiver>, first: Receiver, sender: SenderHandle) => {
   let receiver = first
   let midStream = 0
   const rng = new Workload.SplitMix64(7n)
@@ -107,7 +107,7 @@ describe("receiver SIGKILLed mid-stream and restarted", () => {
       delivery: "acknowledged",
       workers: 4,
       retries: "unbounded",
-      ackTimeout: 10_000
+      ackTimeoutMs: 10_000
     })
     senders.push(sender)
     const load = produce(sender)

@@ -13,14 +13,14 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Envelope } from "@txlane/protocol"
 import { Workload } from "@txlane/protocol/testing"
-import { createSender, type SenderClient } from "@txlane/sender"
+import { createSender, type SenderHandle } from "@txlane/sender"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { killAll, spawnScript, startReceiver } from "./lib/process.js"
 import { batchKey, compare, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, FULL, figure, sleep, tempDir, waitFor } from "./lib/util.js"
 
 const STALL_MS = FULL ? 10_000 : 5000
-const senders: Array<SenderClient> = []
+const senders: Array<SenderHandle> = []
 
 afterEach(async () => {
   killAll()
@@ -28,7 +28,7 @@ afterEach(async () => {
 })
 afterAll(cleanupTempDirs)
 
-const keep = <S extends SenderClient>(s: S) => {
+const keep = <S extends SenderHandle>(s: S) => {
   senders.push(s)
   return s
 }
@@ -137,7 +137,7 @@ describe("socket file removed, replaced, receiver restarted", () => {
         delivery: "acknowledged",
         workers: 4,
         retries: "unbounded",
-        ackTimeout: 5000
+        ackTimeoutMs: 5000
       })
     )
     const acked = new Set<string>()

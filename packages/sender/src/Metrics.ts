@@ -9,10 +9,13 @@
  *
  * @module
  */
+
+import { LATENCY_BUCKETS_SECONDS as BUCKETS } from "@txlane/protocol/internal"
 import type { Effect } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 
-export { LATENCY_BOUNDARIES_MS } from "./internal/metrics.js"
+/** Upper bounds of the latency histogram's buckets, in seconds (50 µs to 10 s; the receiver uses the same list). */
+export const LATENCY_BUCKETS_SECONDS: ReadonlyArray<number> = BUCKETS
 
 /** The names of every series a sender registers (Prometheus names; counters end in `_total`). */
 export const names = {
@@ -53,8 +56,8 @@ export const names = {
   inFlight: "txlane_sender_in_flight",
   /** Gauge with attribute `worker`: fraction of the worker's life spent not waiting for batches. */
   workerBusyRatio: "txlane_sender_worker_busy_ratio",
-  /** Histogram: acknowledged mode, write-to-response latency in milliseconds. */
-  ackLatency: "txlane_sender_ack_latency_ms"
+  /** Histogram: write-to-answer latency against an answering peer, in seconds. */
+  ackLatency: "txlane_sender_ack_latency_seconds"
 } as const
 
 /**

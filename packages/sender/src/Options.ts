@@ -3,12 +3,15 @@
  *
  * Every limit is an option with a documented default; the only limit that may be turned off is
  * the retry budget, and it is turned off with the explicit word `"unbounded"`, never with 0.
+ * Durations are `Duration.Input` (a number is milliseconds); the Promise facade takes `…Ms`
+ * numbers instead. One Effect Schema ({@link schema}) checks every option and applies the
+ * defaults; {@link resolve} turns its failures into `InvalidOptions` with the field's path.
  *
  * @module
  */
 import { Endpoint, Frame, Response } from "@txlane/protocol"
-import { Duration, Result, Schedule } from "effect"
-import { type ConnectFailed, type InvalidEndpoint, InvalidOption } from "./errors.js"
+import { Duration, Effect, Result, Schedule, Schema, SchemaIssue } from "effect"
+import { type ConnectFailed, type InvalidEndpoint, InvalidOptions } from "./errors.js"
 
 /**
  * What `send` does when the queue is full.
@@ -141,6 +144,28 @@ export interface Options {
    * the senders made in this process, so several senders never overwrite each other's series.
    */
   readonly name?: string | undefined
+  /**
+   * Called when a worker's connection changes state (see {@link ConnectionEvent}). Runs on the
+   * socket's event; keep it short. A throw is ignored. The Promise facade's `events` use it.
+   */
+  readonly onConnectionEvent?: ((event: ConnectionEvent) => void) | undefined
+}
+
+/** A change of one worker's connection (given to `onConnectionEvent`; the Promise facade's `events`). */
+export interface ConnectionEvent {
+  /**
+   * - `"connected"`: the worker connected (first time or again).
+   * - `"disconnected"`: its connection ended; `error` says why unless it was a clean close.
+   * - `"connect-failed"`: a connect attempt failed (`error`: `ENOENT`, `ECONNREFUSED`, …); it retries
+   *   on the `reconnect` schedule.
+   */
+  readonly type: "connected" | "disconnected" | "connect-failed"
+  /** The worker (0 … workers − 1). */
+  readonly worker: number
+  /** The endpoint, in canonical form. */
+  readonly endpoint: string
+  /** Why, for `"disconnected"` after an error and for `"connect-failed"`. */
+  readonly error: string | undefined
 }
 
 /** Default `workers`. */
@@ -189,18 +214,31 @@ export const defaultReconnect: Schedule.Schedule<unknown, ConnectFailed> = Sched
 ]).pipe(Schedule.jittered)
 
 /**
- * Builds a reconnect schedule: exponential from `base` by `factor`, capped at `cap`, jittered
- * (±20 %), and limited to `maxRetries` retries per outage when given (default: forever).
+ * A capped exponential backoff as plain numbers: what the Promise API takes for `reconnect` and
+ * `transientRetry` (the Effect API takes a `Schedule`; {@link backoffSchedule} makes one).
  */
-export const reconnectSchedule = (options: {
-  readonly base: Duration.Input
+export interface Backoff {
+  /** The first delay, in milliseconds (> 0). */
+  readonly initialDelayMs: number
+  /** The largest delay, in milliseconds (>= `initialDelayMs`). */
+  readonly maxDelayMs: number
+  /** Growth of each delay over the previous one (>= 1). Default 2. */
   readonly factor?: number | undefined
-  readonly cap: Duration.Input
+  /** Multiply each delay by a random factor in [0.8, 1.2], so many senders do not retry in step. Default true. */
+  readonly jitter?: boolean | undefined
+  /** Retries per outage (`reconnect`) or per batch (`transientRetry`). Default: forever / 30. */
   readonly maxRetries?: number | undefined
-}): Schedule.Schedule<unknown, ConnectFailed> => {
-  const capped = Schedule.min([Schedule.exponential(options.base, options.factor ?? 2), Schedule.spaced(options.cap)])
-  const jittered = Schedule.jittered(capped)
-  return options.maxRetries === undefined ? jittered : jittered.pipe(Schedule.upTo({ times: options.maxRetries }))
+}
+
+/** Builds the `Schedule` a {@link Backoff} describes. */
+export const backoffSchedule = (backoff: Backoff, defaultMaxRetries?: number): Schedule.Schedule<unknown, unknown> => {
+  const capped = Schedule.min([
+    Schedule.exponential(Duration.millis(backoff.initialDelayMs), backoff.factor ?? 2),
+    Schedule.spaced(Duration.millis(backoff.maxDelayMs))
+  ])
+  const jittered = backoff.jitter === false ? capped : Schedule.jittered(capped)
+  const times = backoff.maxRetries ?? defaultMaxRetries
+  return times === undefined ? jittered : jittered.pipe(Schedule.upTo({ times }))
 }
 
 /** Options with every default applied and every value checked. */
@@ -225,99 +263,113 @@ export interface Resolved {
   readonly transientRetry: Schedule.Schedule<unknown, string>
   readonly maxResponseBytes: number
   readonly onOutcome: ((outcome: Outcome) => void) | undefined
+  readonly onConnectionEvent: ((event: ConnectionEvent) => void) | undefined
   readonly name: string
+}
+
+const positiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const duration = Schema.declare(
+  (u: unknown): u is Duration.Input => {
+    const d = Duration.fromInput(u as Duration.Input)
+    return d._tag === "Some" && Duration.isFinite(d.value) && Duration.toMillis(d.value) > 0
+  },
+  { expected: "a positive, finite duration (milliseconds or a Duration.Input)" }
+)
+const fn = <F>() => Schema.declare((u: unknown): u is F => typeof u === "function", { expected: "a function" })
+const schedule = <I>() =>
+  Schema.declare((u: unknown): u is Schedule.Schedule<unknown, I> => Schedule.isSchedule(u), {
+    expected: "an Effect Schedule"
+  })
+const maxFrameBytes = Schema.Number.check(
+  Schema.makeFilter(
+    (n: number) => Result.isSuccess(Frame.validateMaxFrameBytes(n)) || `an integer from 0 to ${Frame.MAX_LENGTH}`
+  )
+)
+
+/**
+ * The schema of {@link Options}: checks every field and applies every default (durations stay
+ * `Duration.Input`). The CLI decodes its flags with it too, so both validate one way.
+ */
+export const schema = Schema.Struct({
+  endpoint: Schema.String,
+  workers: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_WORKERS))),
+  queueCapacity: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_QUEUE_CAPACITY))),
+  overflow: Schema.Literals(["suspend", "fail", "drop"]).pipe(
+    Schema.withDecodingDefault(Effect.succeed("suspend" as const))
+  ),
+  delivery: Schema.Literals(["fire-and-forget", "acknowledged"]).pipe(
+    Schema.withDecodingDefault(Effect.succeed("fire-and-forget" as const))
+  ),
+  maxFrameBytes: maxFrameBytes.pipe(Schema.withDecodingDefault(Effect.succeed(Frame.DEFAULT_MAX_FRAME_BYTES))),
+  maxBatchesPerWrite: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_MAX_BATCHES_PER_WRITE))),
+  maxInFlight: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_MAX_IN_FLIGHT))),
+  ackTimeout: duration.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_ACK_TIMEOUT_MS))),
+  retries: Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.Literal("unbounded")]).pipe(
+    Schema.withDecodingDefault(Effect.succeed(DEFAULT_RETRIES))
+  ),
+  reconnect: schedule<ConnectFailed>().pipe(Schema.withDecodingDefault(Effect.succeed(defaultReconnect))),
+  connectTimeout: duration.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_CONNECT_TIMEOUT_MS))),
+  closeTimeout: duration.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_CLOSE_TIMEOUT_MS))),
+  responses: Schema.Literals(["auto", "every-frame", "none"]).pipe(
+    Schema.withDecodingDefault(Effect.succeed("auto" as const))
+  ),
+  classifyError: fn<(error: string) => Response.ErrorKind>().pipe(
+    Schema.withDecodingDefault(Effect.succeed(Response.classifyError))
+  ),
+  transientRetry: schedule<string>().pipe(Schema.withDecodingDefault(Effect.succeed(defaultTransientRetry))),
+  maxResponseBytes: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_MAX_RESPONSE_BYTES))),
+  onOutcome: Schema.optional(fn<(outcome: Outcome) => void>()),
+  onConnectionEvent: Schema.optional(fn<(event: ConnectionEvent) => void>()),
+  name: Schema.optional(Schema.String)
+})
+
+/** The first issue of a failed decode of `input`, as `InvalidOptions` with the field's path and value. */
+export const toInvalidOptions = (error: Schema.SchemaError, input: unknown): InvalidOptions => {
+  const issue = SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues[0]
+  const path = (issue?.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
+  let value: unknown = input
+  for (const key of path) value = typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined
+  const got = typeof value === "function" ? "a function" : typeof value === "object" ? "an object" : String(value)
+  return new InvalidOptions({
+    option: path.length === 0 ? "options" : path.map(String).join("."),
+    reason: `${issue?.message ?? String(error)}, got ${got}`
+  })
 }
 
 let instances = 0
 
-const positiveInt = (option: string, value: number | undefined, fallback: number): number => {
-  const v = value ?? fallback
-  if (!Number.isSafeInteger(v) || v < 1)
-    throw new InvalidOption({ option, reason: `must be a positive integer, got ${v}` })
-  return v
-}
-
-const millis = (option: string, value: Duration.Input | undefined, fallback: number): number => {
-  if (value === undefined) return fallback
-  let ms: number
-  try {
-    ms = Duration.toMillis(value)
-  } catch {
-    throw new InvalidOption({ option, reason: `not a duration: ${String(value)}` })
-  }
-  if (!(ms > 0) || !Number.isFinite(ms)) {
-    throw new InvalidOption({ option, reason: `must be a positive, finite duration, got ${ms} ms` })
-  }
-  return ms
-}
-
-/** Applies the defaults and checks every option. */
-export const resolve = (options: Options): Result.Result<Resolved, InvalidEndpoint | InvalidOption> => {
-  const endpoint = Endpoint.parse(options.endpoint)
+/** Decodes the options with {@link schema} and resolves them for the internals. */
+export const resolve = (options: Options): Result.Result<Resolved, InvalidEndpoint | InvalidOptions> => {
+  const decoded = Schema.decodeUnknownResult(schema)(options)
+  if (Result.isFailure(decoded)) return Result.fail(toInvalidOptions(decoded.failure, options))
+  const o = decoded.success
+  const endpoint = Endpoint.parse(o.endpoint)
   if (Result.isFailure(endpoint)) return Result.fail(endpoint.failure)
-  try {
-    const overflow = options.overflow ?? "suspend"
-    if (overflow !== "suspend" && overflow !== "fail" && overflow !== "drop") {
-      throw new InvalidOption({ option: "overflow", reason: `must be "suspend", "fail" or "drop", got ${overflow}` })
-    }
-    const delivery = options.delivery ?? "fire-and-forget"
-    if (delivery !== "fire-and-forget" && delivery !== "acknowledged") {
-      throw new InvalidOption({
-        option: "delivery",
-        reason: `must be "fire-and-forget" or "acknowledged", got ${delivery}`
-      })
-    }
-    const maxFrameBytes = options.maxFrameBytes ?? Frame.DEFAULT_MAX_FRAME_BYTES
-    const checked = Frame.validateMaxFrameBytes(maxFrameBytes)
-    if (Result.isFailure(checked)) throw new InvalidOption(checked.failure)
-    const retries =
-      options.retries === "unbounded"
-        ? Number.POSITIVE_INFINITY
-        : options.retries === undefined
-          ? DEFAULT_RETRIES
-          : Number.isSafeInteger(options.retries) && options.retries >= 0
-            ? options.retries
-            : (() => {
-                throw new InvalidOption({
-                  option: "retries",
-                  reason: `must be a non-negative integer or "unbounded", got ${options.retries}`
-                })
-              })()
-    const responses = options.responses ?? "auto"
-    if (responses !== "auto" && responses !== "every-frame" && responses !== "none") {
-      throw new InvalidOption({
-        option: "responses",
-        reason: `must be "auto", "every-frame" or "none", got ${responses}`
-      })
-    }
-    if (responses === "none" && delivery === "acknowledged") {
-      throw new InvalidOption({ option: "responses", reason: `"none" needs delivery "fire-and-forget"` })
-    }
-    instances++
-    return Result.succeed({
-      endpoint: endpoint.success,
-      endpointText: Endpoint.format(endpoint.success),
-      workers: positiveInt("workers", options.workers, DEFAULT_WORKERS),
-      queueCapacity: positiveInt("queueCapacity", options.queueCapacity, DEFAULT_QUEUE_CAPACITY),
-      overflow,
-      acknowledged: delivery === "acknowledged",
-      maxFrameBytes,
-      maxBatchesPerWrite: positiveInt("maxBatchesPerWrite", options.maxBatchesPerWrite, DEFAULT_MAX_BATCHES_PER_WRITE),
-      maxInFlight: positiveInt("maxInFlight", options.maxInFlight, DEFAULT_MAX_IN_FLIGHT),
-      ackTimeoutMs: millis("ackTimeout", options.ackTimeout, DEFAULT_ACK_TIMEOUT_MS),
-      retries,
-      reconnect: options.reconnect ?? defaultReconnect,
-      connectTimeoutMs: millis("connectTimeout", options.connectTimeout, DEFAULT_CONNECT_TIMEOUT_MS),
-      closeTimeoutMs: millis("closeTimeout", options.closeTimeout, DEFAULT_CLOSE_TIMEOUT_MS),
-      responses,
-      classifyError: options.classifyError ?? Response.classifyError,
-      transientRetry: options.transientRetry ?? defaultTransientRetry,
-      maxResponseBytes: positiveInt("maxResponseBytes", options.maxResponseBytes, DEFAULT_MAX_RESPONSE_BYTES),
-      onOutcome: options.onOutcome,
-      name: options.name ?? `sender-${instances}`
-    })
-  } catch (e) {
-    if (e instanceof InvalidOption) return Result.fail(e)
-    throw e
+  if (o.responses === "none" && o.delivery === "acknowledged") {
+    return Result.fail(new InvalidOptions({ option: "responses", reason: `"none" needs delivery "fire-and-forget"` }))
   }
+  instances++
+  return Result.succeed({
+    endpoint: endpoint.success,
+    endpointText: Endpoint.format(endpoint.success),
+    workers: o.workers,
+    queueCapacity: o.queueCapacity,
+    overflow: o.overflow,
+    acknowledged: o.delivery === "acknowledged",
+    maxFrameBytes: o.maxFrameBytes,
+    maxBatchesPerWrite: o.maxBatchesPerWrite,
+    maxInFlight: o.maxInFlight,
+    ackTimeoutMs: Duration.toMillis(o.ackTimeout),
+    retries: o.retries === "unbounded" ? Number.POSITIVE_INFINITY : o.retries,
+    reconnect: o.reconnect,
+    connectTimeoutMs: Duration.toMillis(o.connectTimeout),
+    closeTimeoutMs: Duration.toMillis(o.closeTimeout),
+    responses: o.responses,
+    classifyError: o.classifyError,
+    transientRetry: o.transientRetry,
+    maxResponseBytes: o.maxResponseBytes,
+    onOutcome: o.onOutcome,
+    onConnectionEvent: o.onConnectionEvent,
+    name: o.name ?? `sender-${instances}`
+  })
 }

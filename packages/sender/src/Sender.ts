@@ -16,7 +16,6 @@
  */
 import { Envelope } from "@txlane/protocol"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
-import { PrometheusMetrics } from "effect/observability"
 import type { MakeError, SendError } from "./errors.js"
 import { makeCore, type SenderCore, type Submitted } from "./internal/core.js"
 import type { Options } from "./Options.js"
@@ -53,8 +52,9 @@ export interface SenderService {
   /** The same snapshot, synchronously (cheap: plain numbers). */
   readonly statsUnsafe: () => Stats
   /**
-   * Every metric in the registry this sender registered in (this sender's series and any
-   * other's), in the Prometheus text exposition format.
+   * This sender's series only, in the Prometheus text exposition format. (They are also in the
+   * registry of the context it was made in, with every other sender's and receiver's: render
+   * that one with `Metrics.renderPrometheus`.)
    */
   readonly metrics: Effect.Effect<string>
   /**
@@ -80,7 +80,7 @@ export const fromCore = (core: SenderCore): SenderService => {
     sendPayload: (payload) => Effect.suspend(() => run(core.submit(payload, 0))),
     stats: Effect.sync(() => core.stats()),
     statsUnsafe: () => core.stats(),
-    metrics: Effect.sync(() => PrometheusMetrics.formatUnsafe(core.context)),
+    metrics: Effect.sync(() => core.metrics()),
     close: (options) =>
       core.close(options?.timeout === undefined ? core.options.closeTimeoutMs : Duration.toMillis(options.timeout))
   })
@@ -88,7 +88,7 @@ export const fromCore = (core: SenderCore): SenderService => {
 
 /**
  * Makes a sender in the current scope: validates the options (failing with `InvalidEndpoint`
- * or `InvalidOption`), starts the workers (they connect lazily, on the first batch), and
+ * or `InvalidOptions`), starts the workers (they connect lazily, on the first batch), and
  * registers the metrics in the current `Metric.MetricRegistry`. Closing the scope closes the
  * sender gracefully within `closeTimeout`.
  */

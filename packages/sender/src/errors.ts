@@ -3,14 +3,15 @@
  *
  * Each is a `Data.TaggedError`, so it is an `Error`, can be `yield*`ed in an Effect, is matched
  * with `Effect.catchTag`, and is what the Promise facade rejects with (`e instanceof QueueFull`).
- * `FrameTooLarge` and `InvalidEndpoint` come from `@txlane/protocol` and are re-exported here.
+ * `FrameTooLarge`, `InvalidEndpoint` and `InvalidOptions` come from `@txlane/protocol` and are
+ * re-exported here (the receiver re-exports the same classes).
  *
  * @module
  */
-import { FrameTooLarge, InvalidEndpoint } from "@txlane/protocol"
+import { FrameTooLarge, InvalidEndpoint, InvalidOptions } from "@txlane/protocol"
 import { Data } from "effect"
 
-export { FrameTooLarge, InvalidEndpoint }
+export { FrameTooLarge, InvalidEndpoint, InvalidOptions }
 
 /** `send` found the queue full under the `"fail"` overflow policy (or `"drop"` in acknowledged mode). */
 export class QueueFull extends Data.TaggedError("QueueFull")<{
@@ -75,15 +76,22 @@ export class ConnectFailed extends Data.TaggedError("ConnectFailed")<{
   }
 }
 
-/** An option outside its allowed range (`make`/`createSender` fail with it before anything starts). */
-export class InvalidOption extends Data.TaggedError("InvalidOption")<{
-  /** The option's name. */
-  readonly option: string
-  /** What was wrong with it. */
-  readonly reason: string
+/**
+ * The Promise facade: the caller's `AbortSignal` fired. `accepted` says whether the batch was
+ * already queued: if it was (the signal fired while waiting for the acknowledgement), the sender
+ * still delivers it and reports it (`onOutcome`, the close report); if not, it was never queued.
+ * Its `name` is `"AbortError"`, like the DOM's, so `e.name === "AbortError"` checks work.
+ */
+export class AbortError extends Data.TaggedError("AbortError")<{
+  /** `signal.reason`. */
+  readonly reason: unknown
+  /** Whether the batch was queued before the abort. */
+  readonly accepted: boolean
 }> {
   override get message(): string {
-    return `invalid option ${this.option}: ${this.reason}`
+    return this.accepted
+      ? "aborted while waiting for the acknowledgement; the batch stays queued and is reported"
+      : "aborted before the batch was queued"
   }
 }
 
@@ -91,4 +99,4 @@ export class InvalidOption extends Data.TaggedError("InvalidOption")<{
 export type SendError = FrameTooLarge | QueueFull | SenderClosed | Rejected | AckTimeout | RetriesExhausted
 
 /** What building a sender can fail with. */
-export type MakeError = InvalidEndpoint | InvalidOption
+export type MakeError = InvalidEndpoint | InvalidOptions

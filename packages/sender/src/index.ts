@@ -7,8 +7,23 @@
  */
 export * from "./errors.js"
 export * as Metrics from "./Metrics.js"
-export type { Delivery, Options as SenderOptions, Outcome, Overflow, Responses } from "./Options.js"
+export type {
+  Backoff,
+  ConnectionEvent,
+  Delivery,
+  Options as SenderOptions,
+  Outcome,
+  Overflow,
+  Responses
+} from "./Options.js"
 export * as Options from "./Options.js"
-export { type CreateSenderOptions, createSender, type SenderClient } from "./promise.js"
+export {
+  type CloseOptions,
+  type CreateSenderOptions,
+  createSender,
+  type SenderEvents,
+  type SenderHandle,
+  type SendOptions
+} from "./promise.js"
 export * as Sender from "./Sender.js"
 export type { CloseReport, Stats, UndeliveredBatch, UndeliveredState } from "./Stats.js"

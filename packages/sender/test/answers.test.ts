@@ -8,9 +8,9 @@
 import * as net from "node:net"
 import { Envelope } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
-import { Result, Schedule } from "effect"
+import { Result } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { type CloseReport, createSender, Rejected, type SenderClient, type SenderOptions } from "../src/index.js"
+import { type CloseReport, type CreateSenderOptions, createSender, Rejected, type SenderHandle } from "../src/index.js"
 import { type ServerOptions, socketPath, startServer, type TestServer } from "./server.js"
 
 const cleanup: Array<() => Promise<unknown>> = []
@@ -31,11 +31,11 @@ interface Seen {
   failed: Array<string>
 }
 
-const sender = async (options: SenderOptions): Promise<{ s: SenderClient; seen: Seen }> => {
+const sender = async (options: CreateSenderOptions): Promise<{ s: SenderHandle; seen: Seen }> => {
   const seen: Seen = { delivered: Digest.make(), rejected: [], failed: [] }
   const s = await createSender({
     // Retries within a test's time: 20 ms apart, at most 10.
-    transientRetry: Schedule.spaced("20 millis").pipe(Schedule.upTo({ times: 10 })),
+    transientRetry: { initialDelayMs: 20, maxDelayMs: 20, jitter: false, maxRetries: 10 },
     ...options,
     onOutcome: (o) => {
       if (o.status === "delivered") seen.delivered.addAll(transactionsOf(o.payload))
@@ -69,7 +69,7 @@ const NOT_READY_CLOSE = "Node not ready: epoch transition"
 const SUBMIT_FAILED = "Transaction submission failed: emulated"
 
 /** Sends every batch: awaits each (fire-and-forget) or all together (acknowledged); returns the rejections. */
-const sendAll = async (s: SenderClient, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>, acknowledged: boolean) => {
+const sendAll = async (s: SenderHandle, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>, acknowledged: boolean) => {
   if (!acknowledged) {
     for (const b of batches) await s.send(b)
     return []
@@ -121,7 +121,7 @@ describe.each([
       endpoint: srv.path,
       workers: 1,
       delivery,
-      transientRetry: Schedule.spaced("10 millis").pipe(Schedule.upTo({ times: 3 }))
+      transientRetry: { initialDelayMs: 10, maxDelayMs: 10, jitter: false, maxRetries: 3 }
     })
     await sendAll(s, workload(2), acknowledged)
     const r = await s.close({ timeoutMs: 5_000 })
@@ -261,7 +261,7 @@ describe.each([
       socket.write(header)
       timers.push(setInterval(() => socket.writable && socket.write("x"), 20))
     })
-    const { s } = await sender({ endpoint: srv.path, workers: 1, delivery, responses, ackTimeout: 300 })
+    const { s } = await sender({ endpoint: srv.path, workers: 1, delivery, responses, ackTimeoutMs: 300 })
     await s.send(workload(1)[0]!)
     const r = await s.close({ timeoutMs: 5_000 })
     expect(r).toMatchObject({ accepted: 1, delivered: 1, retries: 1, undelivered: [] })

@@ -6,13 +6,12 @@ import {
   createSender,
   FrameTooLarge,
   InvalidEndpoint,
-  InvalidOption,
-  Options,
+  InvalidOptions,
   QueueFull,
   Rejected,
   RetriesExhausted,
-  type SenderClient,
-  SenderClosed
+  SenderClosed,
+  type SenderHandle
 } from "../src/index.js"
 import { socketPath, startServer, type TestServer } from "./server.js"
 
@@ -27,7 +26,7 @@ const server = async (options: Parameters<typeof startServer>[0] = {}): Promise<
   return s
 }
 
-const sender = async (options: Parameters<typeof createSender>[0]): Promise<SenderClient> => {
+const sender = async (options: Parameters<typeof createSender>[0]): Promise<SenderHandle> => {
   const s = await createSender(options)
   cleanup.push(() => s.close({ timeoutMs: 1000 }))
   return s
@@ -165,7 +164,7 @@ describe("deadlock guard", () => {
 describe("overflow policies (capacity 4, one worker holding one batch, no receiver yet)", () => {
   // One worker with maxBatchesPerWrite 1 takes the first batch and waits for a connection;
   // then exactly 4 more fit in the queue.
-  const fill = async (s: SenderClient, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) => {
+  const fill = async (s: SenderHandle, batches: ReadonlyArray<ReadonlyArray<Uint8Array>>) => {
     await s.send(batches[0]!)
     await sleep(50)
     expect(s.stats().inFlight).toBe(1)
@@ -255,7 +254,7 @@ describe("acknowledged mode", () => {
 
   it("ack timeout with no retries left fails the batch with AckTimeout { timeoutMs }", async () => {
     const srv = await server({ respond: "none" })
-    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", ackTimeout: 200, retries: 0 })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", ackTimeoutMs: 200, retries: 0 })
     const started = Date.now()
     const error = await s.send(workload(1)[0]!).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AckTimeout)
@@ -267,7 +266,7 @@ describe("acknowledged mode", () => {
   it("ack timeout within the retry budget: resent on a new connection and acknowledged", async () => {
     const srv = await server({ ignoreFirstConnections: 1 })
     const batch = workload(1)[0]!
-    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", ackTimeout: 150, retries: 2 })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", ackTimeoutMs: 150, retries: 2 })
     expect(await s.send(batch)).toBe(batch.length)
     const stats = s.stats()
     expect(stats.retries).toBe(1)
@@ -289,7 +288,7 @@ describe("acknowledged mode", () => {
       endpoint: socketPath(),
       workers: 1,
       delivery: "acknowledged",
-      reconnect: Options.reconnectSchedule({ base: "5 millis", cap: "10 millis", maxRetries: 2 })
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10, maxRetries: 2 }
     })
     const error = await s.send(workload(1)[0]!).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RetriesExhausted)
@@ -377,10 +376,10 @@ describe("bad input", () => {
   it("rejects a bad endpoint or option when created", async () => {
     await expect(createSender({ endpoint: "relative.sock" })).rejects.toBeInstanceOf(InvalidEndpoint)
     await expect(createSender({ endpoint: "/tmp/x.sock", workers: 0 })).rejects.toMatchObject({
-      _tag: "InvalidOption",
+      _tag: "InvalidOptions",
       option: "workers"
     })
-    await expect(createSender({ endpoint: "/tmp/x.sock", retries: -1 })).rejects.toBeInstanceOf(InvalidOption)
-    await expect(createSender({ endpoint: "/tmp/x.sock", ackTimeout: 0 })).rejects.toBeInstanceOf(InvalidOption)
+    await expect(createSender({ endpoint: "/tmp/x.sock", retries: -1 })).rejects.toBeInstanceOf(InvalidOptions)
+    await expect(createSender({ endpoint: "/tmp/x.sock", ackTimeoutMs: 0 })).rejects.toBeInstanceOf(InvalidOptions)
   })
 })

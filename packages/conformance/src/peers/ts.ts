@@ -91,7 +91,7 @@ const send = async (argv: Array<string>): Promise<number> => {
     maxFrameBytes,
     // PEERS.md: keep retrying until --timeout-ms; the deadline below bounds everything.
     retries: "unbounded",
-    closeTimeout: timeoutMs,
+    closeTimeoutMs: timeoutMs,
     onOutcome: (outcome) => {
       if (outcome.status !== "delivered") return
       deliveredBatches++

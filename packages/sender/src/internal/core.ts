@@ -10,9 +10,9 @@
  */
 import { Frame } from "@txlane/protocol"
 import { LogThrottle } from "@txlane/protocol/internal"
-import { type Cause, type Context, Deferred, Effect, Exit, Fiber, Queue, Result, type Scope } from "effect"
+import { type Cause, type Context, Deferred, Effect, Exit, Fiber, FiberSet, Queue, Result, type Scope } from "effect"
 import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderClosed } from "../errors.js"
-import { type Options, type Resolved, resolve } from "../Options.js"
+import { type ConnectionEvent, type Options, type Resolved, resolve } from "../Options.js"
 import type { CloseReport, Stats, UndeliveredBatch } from "../Stats.js"
 import { type AckError, Batch, Counters } from "./batch.js"
 import { LatencyHistogram, register } from "./metrics.js"
@@ -34,7 +34,7 @@ export class SenderCore implements Shared {
   readonly counters = new Counters()
   readonly idle = new Set<WorkerState>()
   readonly latency = new LatencyHistogram()
-  readonly recordLatency = this.latency.record
+  readonly recordLatency = this.latency.recordMs
   readonly workers: Array<WorkerState>
   fibers: Array<Fiber.Fiber<void>> = []
   /** Set when `close` begins: `submit` refuses from then on. */
@@ -42,6 +42,10 @@ export class SenderCore implements Shared {
   answering: boolean | undefined
   private report: Deferred.Deferred<CloseReport> | undefined = undefined
   private readonly throttle = new LogThrottle()
+  /** Runs a log line; `makeCore` replaces it with a runner owned by the sender's scope. */
+  runLog: (effect: Effect.Effect<void>) => unknown = (effect) => Effect.runForkWith(this.context)(effect)
+  /** This sender's series only, in the Prometheus text format (set by `makeCore`). */
+  metrics: () => string = () => ""
 
   constructor(
     readonly options: Resolved,
@@ -60,14 +64,25 @@ export class SenderCore implements Shared {
   /** At most one warning per key per second (a reconnect loop must not flood the log). */
   readonly warn = (key: string, message: string): void => {
     const text = this.throttle.admit(key, message)
-    if (text !== undefined) Effect.runForkWith(this.context)(Effect.logWarning(text))
+    if (text !== undefined) this.runLog(Effect.logWarning(text))
+  }
+
+  /** Passes a connection state change to `onConnectionEvent`; a throwing callback is ignored. */
+  readonly connectionEvent = (event: ConnectionEvent): void => {
+    const listener = this.options.onConnectionEvent
+    if (listener === undefined) return
+    try {
+      listener(event)
+    } catch {
+      // A host's callback must not take a worker down.
+    }
   }
 
   /**
    * Validates and enqueues one payload. Never waits: when waiting is needed (the `"suspend"`
    * policy on a full queue, or an acknowledgement) the returned Effect does it.
    */
-  submit(payload: Uint8Array, transactions: number): Submitted {
+  submit(payload: Uint8Array, transactions: number, onQueued?: () => void): Submitted {
     if (this.closing) return closedError()
     const tooLarge = Frame.checkLength(payload.length, this.options.maxFrameBytes)
     if (tooLarge !== undefined) return tooLarge
@@ -88,6 +103,8 @@ export class SenderCore implements Shared {
       case "suspend":
         return Effect.flatMap(Queue.offer(this.queue, batch), (queued) => {
           if (!queued) return Effect.fail(closedError())
+          // Tells an aborting caller that the batch got in (the Promise facade's AbortError.accepted).
+          onQueued?.()
           this.counters.accepted++
           if (this.idle.size > 0) this.wakeIdle()
           return acknowledged ? Deferred.await(batch.done!) : Effect.undefined
@@ -225,6 +242,8 @@ export const makeCore = (options: Options): Effect.Effect<SenderCore, MakeError,
     const context = yield* Effect.context<never>()
     const queue = yield* Queue.bounded<Batch, Cause.Done>(opts.queueCapacity)
     const core = new SenderCore(opts, queue, context)
+    // Warnings run as fibers of the sender's scope, not as unowned ones.
+    core.runLog = yield* FiberSet.makeRuntime<never, void, never>()
     core.fibers = yield* Effect.forEach(core.workers, (state) =>
       Effect.forkScoped(
         run(core, state).pipe(
@@ -237,7 +256,7 @@ export const makeCore = (options: Options): Effect.Effect<SenderCore, MakeError,
         )
       )
     )
-    const unregister = register(context, {
+    const metrics = register(context, {
       name: opts.name,
       counters: core.counters,
       latency: core.latency,
@@ -249,7 +268,8 @@ export const makeCore = (options: Options): Effect.Effect<SenderCore, MakeError,
         return core.workers.map((w) => w.busyRatio(now))
       }
     })
+    core.metrics = metrics.format
     // Finalizers run last-in first-out: the graceful close runs before the workers' scope ends.
-    yield* Effect.addFinalizer(() => core.close(opts.closeTimeoutMs).pipe(Effect.andThen(Effect.sync(unregister))))
+    yield* Effect.addFinalizer(() => core.close(opts.closeTimeoutMs).pipe(Effect.andThen(Effect.sync(metrics.remove))))
     return core
   })

@@ -21,7 +21,7 @@ import type * as net from "node:net"
 import { Frame, Response } from "@txlane/protocol"
 import { type Cause, Deferred, Duration, Effect, Exit, Pull, Queue, Result, Schedule } from "effect"
 import { AckTimeout, Rejected, RetriesExhausted } from "../errors.js"
-import { AUTO_SILENCE_MS, type Outcome, type Resolved } from "../Options.js"
+import { AUTO_SILENCE_MS, type ConnectionEvent, type Outcome, type Resolved } from "../Options.js"
 import type { AckError, Batch, Counters } from "./batch.js"
 import { Connection, connect } from "./connection.js"
 
@@ -38,6 +38,8 @@ export interface Shared {
   readonly warn: (key: string, message: string) => void
   /** Whether the peer answers every frame; `undefined` while `responses: "auto"` has not learned it. */
   answering: boolean | undefined
+  /** Tells the owner a worker's connection changed state (the `onConnectionEvent` option, the Promise facade's events). */
+  readonly connectionEvent: (event: ConnectionEvent) => void
 }
 
 const NONE: Array<Batch> = []
@@ -356,6 +358,12 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   connection.recovered = true
   state.connection = undefined
   if (!connection.graceful) counters.connectionErrors++
+  shared.connectionEvent({
+    type: "disconnected",
+    worker: state.id,
+    endpoint: options.endpointText,
+    error: connection.graceful ? undefined : (connection.error ?? "connection closed by the peer")
+  })
   if (
     connection.tracked &&
     connection.error === undefined &&
@@ -547,6 +555,12 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
         Effect.sync(() => {
           counters.connectFailures++
           shared.warn("connect", `${options.name}: ${error.message}; retrying`)
+          shared.connectionEvent({
+            type: "connect-failed",
+            worker: state.id,
+            endpoint: options.endpointText,
+            error: error.reason
+          })
         })
       )
     )
@@ -571,6 +585,7 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
       }
       const connection = connected.success
       state.connected(counters)
+      shared.connectionEvent({ type: "connected", worker: state.id, endpoint: options.endpointText, error: undefined })
       const finished = yield* session(shared, state, connection).pipe(
         Effect.onInterrupt(() => Effect.sync(() => connection.socket.destroy()))
       )
