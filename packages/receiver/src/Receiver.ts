@@ -25,12 +25,13 @@ import { LogThrottle } from "@txlane/protocol/internal"
 import { type Cause, Context, Deferred, Effect, Fiber, Layer, Queue, Result, type Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError, ListenFailed } from "./errors.js"
-import { Connection, type Core, type Job, type Settings } from "./internal/connection.js"
+import { Connection, type Core, type Job } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
 import * as Handler from "./internal/handler.js"
 import { type Bound, bind, stopListening } from "./internal/listen.js"
 import * as Metrics from "./internal/metrics.js"
 import { withoutStack } from "./internal/noStack.js"
+import * as Sweeper from "./internal/sweeper.js"
 import { type Options, validate } from "./Options.js"
 import type { ShutdownReport, Stats } from "./Stats.js"
 
@@ -62,13 +63,6 @@ export class Receiver extends Context.Service<Receiver, ReceiverApi>()("@txlane/
 
 // Process-wide, so ids stay unique when several receivers share a process and a log.
 let nextConnectionId = 1
-
-// How often timeouts are checked, from the shortest timeout: a quarter of it, 5 ms to 1 s.
-const sweepIntervalMs = (settings: Settings): number =>
-  Math.max(
-    5,
-    Math.min(1000, Math.floor(Math.min(settings.frameTimeoutMs, settings.idleTimeoutMs, settings.lingerMs || 1000) / 4))
-  )
 
 /**
  * Starts a receiver: validates options, binds (SPEC §7 rules for socket files), starts the
@@ -134,9 +128,11 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     const checkAllDone = () => {
       if (closing && connections.size === 0 && stats.queuedFrames === 0) Deferred.doneUnsafe(allDone, Effect.void)
     }
+    const clock = yield* Sweeper.makeClock
     const core: Core = {
       settings,
       stats,
+      clock,
       pausedForRoom: new Set(),
       dispatch: (job) => {
         Queue.offerUnsafe(ready, job)
@@ -175,7 +171,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     // connections, only when the limit is reached).
     const evictIdle = (): boolean => {
       if (settings.evictIdleAfterMs === Number.POSITIVE_INFINITY) return false
-      const now = Date.now()
+      const now = clock.millis
       let longest: Connection | undefined
       let longestMs = -1
       for (const conn of connections) {
@@ -240,16 +236,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     const handlers: Array<Fiber.Fiber<void>> = []
     for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
 
-    const interval = sweepIntervalMs(settings)
-    yield* Effect.forkScoped(
-      Effect.gen(function* () {
-        while (true) {
-          yield* Effect.sleep(interval)
-          const now = Date.now()
-          for (const conn of connections) conn.sweep(now)
-        }
-      })
-    )
+    yield* Effect.forkScoped(Sweeper.run(clock, connections, settings))
 
     let report: Deferred.Deferred<ShutdownReport> | undefined
     const runShutdown = (timeoutMs: number, done: Deferred.Deferred<ShutdownReport>) =>

@@ -58,13 +58,14 @@ export class Connection {
   private paused = false
   // Whether the budget was spent at any time during the current pause (see `sweep`).
   private roomDuringPause = false
+  // Times below are the receiver's coarse now (`core.clock`, see sweeper.ts), not Date.now().
   private pausedAt = 0
   private writeBlocked = false
   // Reading was stopped at the handle (see stopReading) and must be restarted there.
   private readStopped = false
   private corked = false
-  // When the current partial frame started (0 when between frames); see `sweep`.
-  private frameStartedAt = 0
+  // When the current partial frame started (-1 when between frames); see `sweep`.
+  private frameStartedAt = -1
   private lastActivityAt: number
   // Reads that arrived while the decoder still held an undecoded one (a read in flight as we
   // paused); normally empty, never more than a read or two.
@@ -82,7 +83,7 @@ export class Connection {
       maxFrameBytes: core.settings.maxFrameBytes,
       allocate: FramePool.shared.take
     })
-    this.lastActivityAt = Date.now()
+    this.lastActivityAt = core.clock.millis
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
     socket.on("end", () => this.onEnd())
     socket.on("drain", () => {
@@ -97,7 +98,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     // Lingering: input is read only to be dropped. Draining: a chunk already buffered by the stream.
     if (this.state !== "reading") return
-    const now = Date.now()
+    const now = this.core.clock.millis
     this.core.stats.bytesReceived += chunk.length
     this.lastActivityAt = now
     if (this.decoder.pendingBytes > 0 || this.backlog.length > 0) {
@@ -139,8 +140,8 @@ export class Connection {
       this.tooLarge(error)
       return queued
     }
-    if (!decoder.inFrame) this.frameStartedAt = 0
-    else if (!wasInFrame || queued > 0) this.frameStartedAt = Date.now() // a held read: its wait was ours
+    if (!decoder.inFrame) this.frameStartedAt = -1
+    else if (!wasInFrame || queued > 0) this.frameStartedAt = this.core.clock.millis // a held read: its wait was ours
     return queued
   }
 
@@ -323,7 +324,7 @@ export class Connection {
     this.flushPending()
     const discarded = this.decoder.end() !== undefined
     this.countDecoderBytes()
-    this.frameStartedAt = 0
+    this.frameStartedAt = -1
     this.maybeFinishDrain()
     return discarded
   }
@@ -331,7 +332,7 @@ export class Connection {
   private maybeFinishDrain(): void {
     if (this.state !== "draining" || this.queuedFrames > 0) return
     this.state = "lingering"
-    this.lingerSince = Date.now()
+    this.lingerSince = this.core.clock.millis
     this.socket.end()
     this.setPaused(false)
     startReading(this.socket, this.readStopped)
@@ -389,15 +390,15 @@ export class Connection {
       if (room) this.roomDuringPause = true
       if (!this.paused) {
         this.setPaused(true)
-        this.pausedAt = Date.now()
+        this.pausedAt = this.core.clock.millis
         this.roomDuringPause = room
         this.readStopped = stopReading(this.socket)
       }
     } else if (this.paused) {
       this.setPaused(false)
-      const now = Date.now()
+      const now = this.core.clock.millis
       // A pause caused only by our own slowness does not count against the sender's frame clock.
-      if (this.frameStartedAt > 0 && !this.roomDuringPause) this.frameStartedAt += now - this.pausedAt
+      if (this.frameStartedAt >= 0 && !this.roomDuringPause) this.frameStartedAt += now - this.pausedAt
       this.lastActivityAt = now
       startReading(this.socket, this.readStopped)
       this.readStopped = false
@@ -409,7 +410,7 @@ export class Connection {
    * undecoded — in milliseconds; -1 when it is not idle.
    */
   idleMs(now: number): number {
-    if (this.state !== "reading" || this.frameStartedAt > 0 || this.queuedFrames > 0) return -1
+    if (this.state !== "reading" || this.frameStartedAt >= 0 || this.queuedFrames > 0) return -1
     if (this.decoder.inFrame || this.hasPending()) return -1
     return now - this.lastActivityAt
   }
@@ -425,20 +426,25 @@ export class Connection {
    * chunk). The frame clock runs from a frame's first byte; it is frozen while we paused reading
    * for this connection's own backlog (our doing), and keeps running while the receiver-wide
    * budget is spent — otherwise partial frames holding that budget could never be timed out.
+   *
+   * `now` is exact (the sweeper just read the clock); this connection's stamps are the coarse now
+   * of their time, up to `slackMs` (one tick) earlier than the event. Every elapsed time is
+   * therefore reduced by `slackMs`, so that no timeout fires early.
    */
-  sweep(now: number): void {
+  sweep(now: number, slackMs: number): void {
     const settings = this.core.settings
     if (this.state === "reading") {
       const frozen = this.paused && !this.roomDuringPause
-      if (this.frameStartedAt > 0 && !frozen && now - this.frameStartedAt > settings.frameTimeoutMs) {
+      const inFrame = this.frameStartedAt >= 0 && !frozen
+      if (inFrame && now - this.frameStartedAt - slackMs > settings.frameTimeoutMs) {
         const received = this.decoder.bufferedBytes
         this.core.report(new FrameTimeout({ timeoutMs: settings.frameTimeoutMs, received }), this.id)
         this.startDrain()
-      } else if (this.idleMs(now) > settings.idleTimeoutMs) {
+      } else if (this.idleMs(now) - slackMs > settings.idleTimeoutMs) {
         this.core.report(new IdleTimeout({ timeoutMs: settings.idleTimeoutMs }), this.id)
         this.startDrain()
       }
-    } else if (this.state === "lingering" && now - this.lingerSince > settings.lingerMs) {
+    } else if (this.state === "lingering" && now - this.lingerSince - slackMs > settings.lingerMs) {
       this.socket.destroy()
     }
   }

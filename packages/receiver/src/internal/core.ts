@@ -7,6 +7,7 @@
 import type { InputError, InputErrorKind } from "../errors.js"
 import type { Connection } from "./connection.js"
 import type { Counters } from "./counters.js"
+import type { CoarseClock } from "./sweeper.js"
 
 /** One decoded frame on its way to a handler. */
 export interface Job {
@@ -33,6 +34,8 @@ export interface Settings {
 export interface Core {
   readonly settings: Settings
   readonly stats: Counters
+  /** The receiver's coarse now, set by its sweeper: what connections stamp events with. */
+  readonly clock: CoarseClock
   /** Connections paused because the receiver-wide budget is spent. */
   readonly pausedForRoom: Set<Connection>
   /** Hands a job to the handler pool (never blocks: admission is controlled by pausing reads). */
