@@ -4,8 +4,11 @@
  *
  * ```
  * latency-sender.ts --endpoint ENDPOINT --rate N|0 [--duration-ms D] [--warmup-ms W]
- *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N]
+ *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N] [--api payload|send]
  * ```
+ *
+ * `--api payload` (default) hands pre-encoded payloads to `sendPayload`; `--api send` hands
+ * transaction lists to `send(transactions)`, which encodes the envelope on every call.
  *
  * - `--rate N > 0` (open loop): batch `i` is *scheduled* at `start + i / N`; it is sent as soon as
  *   the producer gets there, and its latency is `ack time − scheduled time`. A producer that falls
@@ -15,7 +18,9 @@
  * - `--rate 0` (saturation, closed loop): `--window` batches are kept unanswered at all times;
  *   latency is measured from the `send` call. Throughput is what the pipeline sustains.
  *
- * Batches sent during the first `--warmup-ms` are not recorded (JIT, connection setup). Writes one
+ * Batches sent during the first `--warmup-ms` are not recorded (JIT, connection setup). The
+ * process's event-loop delay and GC pauses (lib/loop-stats.ts) are reported over the same
+ * recorded window, as `loop`. Writes one
  * JSON object (`{"event":"latency", …}`, percentiles in microseconds) to `--out FILE`, or to
  * stdout without it (the runner's process wrapper only accepts PEERS.md lines on stdout).
  */
@@ -23,7 +28,8 @@ import * as fs from "node:fs"
 import { parseArgs } from "node:util"
 import { createSender } from "@txlane/sender"
 import * as hdr from "hdr-histogram-js"
-import { payloadPool } from "./peers/pool.js"
+import { startLoopStats } from "./lib/loop-stats.js"
+import { payloadPool, transactionPool } from "./peers/pool.js"
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -38,9 +44,15 @@ const { values } = parseArgs({
     workers: { type: "string" },
     window: { type: "string", default: "64" },
     "max-outstanding": { type: "string", default: "100000" },
+    api: { type: "string", default: "payload" },
     out: { type: "string" }
   }
 })
+if (values.api !== "payload" && values.api !== "send") {
+  process.stderr.write("latency-sender: --api must be payload or send\n")
+  process.exit(2)
+}
+const byApi = values.api === "send"
 if (values.endpoint === undefined) {
   process.stderr.write("latency-sender: --endpoint is required\n")
   process.exit(2)
@@ -53,12 +65,9 @@ const maxOutstanding = Number(values["max-outstanding"])
 const txPerBatch = Number(values["tx-per-batch"])
 
 // Enough distinct payloads for a second at 50k/s would be 50k × 32 KiB: the pool cycles instead.
-const payloads = payloadPool({
-  seed: BigInt(values.seed),
-  batches: 4096,
-  txPerBatch,
-  txSize: Number(values["tx-size"])
-})
+const poolArgs = { seed: BigInt(values.seed), batches: 4096, txPerBatch, txSize: Number(values["tx-size"]) }
+const payloads = byApi ? [] : payloadPool(poolArgs)
+const txLists = byApi ? transactionPool(poolArgs) : []
 const sender = await createSender({
   endpoint: values.endpoint,
   delivery: "acknowledged",
@@ -96,14 +105,22 @@ const startAt = performance.now() + 50
 const recordFrom = startAt + warmupMs
 const stopAt = recordFrom + durationMs
 
+const loop = startLoopStats()
+let loopReset = false
+
 const sendOne = (scheduledAt: number, onDone?: () => void): void => {
-  const payload = payloads[sent % payloads.length]!
+  const i = sent
   sent++
   outstanding++
   if (outstanding > maxSeenOutstanding) maxSeenOutstanding = outstanding
   const sentAt = performance.now()
   const record = scheduledAt >= recordFrom
-  sender.sendPayload(payload).then(
+  if (record && !loopReset) {
+    loopReset = true
+    loop.reset()
+  }
+  const done = byApi ? sender.send(txLists[i % txLists.length]!) : sender.sendPayload(payloads[i % payloads.length]!)
+  done.then(
     () => {
       const now = performance.now()
       outstanding--
@@ -170,6 +187,8 @@ const produced = new Promise<void>((resolve) => {
   }
 })
 await produced
+const loopFigures = loop.read()
+loop.stop()
 const drainDeadline = performance.now() + 30_000
 while (outstanding > 0 && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 5))
 const closed = await sender.close({ timeoutMs: 5_000 })
@@ -195,6 +214,7 @@ const result = `${JSON.stringify({
   serviceP50Us: us(service.getValueAtPercentile(50)),
   serviceP99Us: us(service.getValueAtPercentile(99)),
   serviceP999Us: us(service.getValueAtPercentile(99.9)),
+  loop: loopFigures,
   errors
 })}\n`
 if (values.out === undefined) process.stdout.write(result)

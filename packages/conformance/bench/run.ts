@@ -14,7 +14,8 @@
  *
  * `--only` takes pairing or section names, comma-separated or repeated: `ts→rust` (also
  * `ts-rust`, `ts->rust`), `txlane`, `raw`, `zeromq`, `legacy`, `latency`, `sweeps`, `deployed`
- * (txlane against the emulators of the deployed peers, lib/deployed.ts).
+ * (txlane against the emulators of the deployed peers, lib/deployed.ts), `userpath` (the
+ * application's path next to a raw pump, lib/userpath.ts).
  *
  * @module
  */
@@ -27,15 +28,8 @@ import { Effect, Exit } from "effect"
 import { runTasks } from "../src/harness/Toolchain.js"
 import { runDeployed } from "./lib/deployed.js"
 import { judgeTargets, recommendDefaults } from "./lib/judge.js"
-import {
-  type CellResult,
-  calibrate,
-  type LatencyResult,
-  machine,
-  type RunContext,
-  runCell,
-  runLatency
-} from "./lib/measure.js"
+import { type LatencyResult, type LatencySeries, runLatency } from "./lib/latency.js"
+import { type CellResult, calibrate, machine, type RunContext, runCell } from "./lib/measure.js"
 import {
   benchDir,
   type CellSpec,
@@ -58,6 +52,7 @@ import {
   zeromq
 } from "./lib/plan.js"
 import { type Results, renderMarkdown, renderSvg, SCHEMA } from "./lib/report.js"
+import { runUserPath } from "./lib/userpath.js"
 
 const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
 
@@ -255,6 +250,7 @@ const main = Effect.gen(function* () {
     }
   }
 
+  const userPath = want("userpath") ? yield* runUserPath(quick, ctx) : []
   const deployed = want("deployed") ? yield* runDeployed(quick, ctx) : []
 
   const latency: Array<LatencyResult> = []
@@ -262,36 +258,24 @@ const main = Effect.gen(function* () {
   const durationMs = quick ? 400 : 3_000
   const warmupMs = quick ? 200 : 500
   if (runLatencySection) {
-    log("== acknowledged latency (upstream shape)")
-    latency.push(
-      ...(yield* runLatency(
-        {
-          series: "txlane",
-          receiver: txlane,
-          loads: latencyLoads.map((offered) => ({ offered })),
+    log("== acknowledged latency (upstream shape): the same sender into the txlane and the Rust receivers")
+    const loads = latencyLoads.map((offered) => ({ offered }))
+    // Quick runs (CI) measure the txlane receiver only: the Rust one may not be built there.
+    const receivers = quick ? [txlane] : [txlane, contractImpl("rust")]
+    for (const api of ["payload", "send"] as const)
+      for (const receiver of receivers) {
+        const series: LatencySeries = {
+          series: `${receiver.name}${api === "send" ? "-send" : ""}`,
+          receiver,
+          api,
+          receiverFlags: receiver === txlane ? ["--submit", "async"] : [],
+          loads,
           durationMs,
           warmupMs,
           window: 64
-        },
-        latencySender,
-        ctx
-      ))
-    )
-    if (!quick)
-      latency.push(
-        ...(yield* runLatency(
-          {
-            series: "rust",
-            receiver: contractImpl("rust"),
-            loads: latencyLoads.map((offered) => ({ offered })),
-            durationMs,
-            warmupMs,
-            window: 64
-          },
-          latencySender,
-          ctx
-        ))
-      )
+        }
+        latency.push(...(yield* runLatency(series, latencySender, ctx)))
+      }
   }
 
   const sweeps: Array<CellResult> = []
@@ -363,6 +347,7 @@ const main = Effect.gen(function* () {
     throughput,
     sweeps,
     deployed,
+    userPath,
     ackSweep,
     latency,
     recommended: recommendDefaults(sweeps, ackSweep),
@@ -387,7 +372,7 @@ const main = Effect.gen(function* () {
     `== wrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} (${results.durationS} s)`
   )
   const failed =
-    [...throughput, ...sweeps, ...deployed].filter((c) => c.status === "failed").length +
+    [...throughput, ...sweeps, ...deployed, ...userPath].filter((c) => c.status === "failed").length +
     [...latency, ...ackSweep].filter((l) => l.status === "failed").length
   if (failed > 0) log(`!! ${failed} cell(s) failed; see the report`)
 })

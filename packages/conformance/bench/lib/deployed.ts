@@ -13,7 +13,7 @@
  * @module
  */
 import { Effect } from "effect"
-import { int, num, times } from "./format.js"
+import { int, median, num, times } from "./format.js"
 import { type CellResult, type RunContext, runCell } from "./measure.js"
 import {
   type BenchImpl,
@@ -118,13 +118,6 @@ export const runDeployed = (quick: boolean, ctx: RunContext): Effect.Effect<Arra
       }
     return out
   })
-
-const median = (xs: ReadonlyArray<number>): number | null => {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
 
 export interface DeployedSummary {
   readonly row: Row

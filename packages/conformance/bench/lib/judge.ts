@@ -5,7 +5,8 @@
  * @module
  */
 import { int, mb, num, pct, times } from "./format.js"
-import type { CellResult, LatencyResult } from "./measure.js"
+import type { LatencyResult } from "./latency.js"
+import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
 import type { Recommendation, Results, Target } from "./report.js"
 

@@ -1,7 +1,6 @@
 /**
  * Running measurements: one throughput cell (a receiver and a sender process, each wrapped in
- * GNU time), one latency series (a receiver and the latency sender at each offered load), and
- * the machine description.
+ * GNU time) and the machine description. Latency series are in latency.ts.
  *
  * CPU time and peak RSS come from GNU time (`/usr/bin/time -f '%U %S %M'`) around every peer:
  * it reads the `wait4` rusage of the exited process, so the figures are exact, cover every
@@ -50,7 +49,7 @@ export const hasGnuTime = (): boolean => {
 }
 
 /** `argv` wrapped in GNU time writing to `file` (or as is without GNU time). */
-const timed = (argv: ReadonlyArray<string>, file: string): Array<string> =>
+export const timed = (argv: ReadonlyArray<string>, file: string): Array<string> =>
   hasGnuTime() ? [GNU_TIME, "-f", "%U %S %M", "-o", file, ...argv] : [...argv]
 
 /** Reads a GNU time output file: the last line is `USER SYS MAXRSS` (earlier lines: "Command exited with …"). */
@@ -248,162 +247,6 @@ export const calibrate = (spec: CellSpec, ctx: RunContext): Effect.Effect<CellRe
       })
     )
   )
-
-// ---------------------------------------------------------------------------------------------
-// Latency
-
-export interface LatencyResult {
-  readonly series: string
-  readonly receiver: string
-  /** Offered batches/s; 0 = saturation. */
-  readonly offered: number
-  readonly workers: number | null
-  readonly status: "ok" | "failed" | "skipped"
-  readonly reason?: string | undefined
-  readonly achievedRate: number | null
-  readonly recorded: number | null
-  readonly p50Us: number | null
-  readonly p99Us: number | null
-  readonly p999Us: number | null
-  readonly maxUs: number | null
-  readonly serviceP50Us: number | null
-  readonly serviceP99Us: number | null
-  readonly maxOutstanding: number | null
-  readonly senderUsage: ProcUsage
-}
-
-const latencyFailed = (
-  series: string,
-  receiver: string,
-  offered: number,
-  workers: number | null,
-  reason: string,
-  status: "failed" | "skipped" = "failed"
-): LatencyResult => ({
-  series,
-  receiver,
-  offered,
-  workers,
-  status,
-  reason,
-  achievedRate: null,
-  recorded: null,
-  p50Us: null,
-  p99Us: null,
-  p999Us: null,
-  maxUs: null,
-  serviceP50Us: null,
-  serviceP99Us: null,
-  maxOutstanding: null,
-  senderUsage: noUsage
-})
-
-export interface LatencySeries {
-  readonly series: string
-  readonly receiver: BenchImpl
-  readonly loads: ReadonlyArray<{ readonly offered: number; readonly workers?: number | undefined }>
-  readonly durationMs: number
-  readonly warmupMs: number
-  /** Batches kept unanswered in saturation mode. */
-  readonly window: number
-}
-
-/**
- * One receiver (`--respond json`), then `bench/latency-sender.ts` once per offered load, each in
- * its own process, on the upstream batch shape.
- */
-export const runLatency = (
-  s: LatencySeries,
-  latencySenderArgv: ReadonlyArray<string>,
-  ctx: RunContext
-): Effect.Effect<ReadonlyArray<LatencyResult>> => {
-  const a = s.receiver.availability()
-  if (!a.ok)
-    return Effect.succeed(
-      s.loads.map((l) => latencyFailed(s.series, s.receiver.name, l.offered, l.workers ?? null, a.reason, "skipped"))
-    )
-  const id = ++cellCounter
-  const listen = path.join(ctx.tmp, `l${id}.sock`)
-  return Effect.scoped(
-    Effect.gen(function* () {
-      const receiver = yield* Process.spawn(
-        `${s.receiver.name} receiver`,
-        s.receiver.command("receiver", listen, ["--respond", "json"])
-      )
-      const ready = yield* receiver.listening(30_000)
-      const out: Array<LatencyResult> = []
-      for (const load of s.loads) {
-        const file = path.join(ctx.tmp, `l${id}-${load.offered}-${load.workers ?? 0}.json`)
-        const timeFile = `${file}.time`
-        const argv = [
-          ...latencySenderArgv,
-          "--endpoint",
-          ready.endpoint,
-          "--rate",
-          String(load.offered),
-          "--duration-ms",
-          String(s.durationMs),
-          "--warmup-ms",
-          String(s.warmupMs),
-          "--window",
-          String(s.window),
-          "--out",
-          file,
-          ...(load.workers === undefined ? [] : ["--workers", String(load.workers)])
-        ]
-        const result = yield* Effect.scoped(
-          Effect.gen(function* () {
-            const sender = yield* Process.spawn("latency sender", timed(argv, timeFile))
-            const exit = yield* sender.exited(s.warmupMs + s.durationMs + 45_000)
-            if (!fs.existsSync(file))
-              return yield* transportError(
-                `latency sender: ${Process.describeExit(exit)}, no result; stderr: ${sender.stderrTail().trim().slice(-300)}`
-              )
-            const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, number>
-            const ok: LatencyResult = {
-              series: s.series,
-              receiver: s.receiver.name,
-              offered: load.offered,
-              workers: load.workers ?? null,
-              status: "ok",
-              achievedRate: r.achievedRate ?? null,
-              recorded: r.recorded ?? null,
-              p50Us: r.p50Us ?? null,
-              p99Us: r.p99Us ?? null,
-              p999Us: r.p999Us ?? null,
-              maxUs: r.maxUs ?? null,
-              serviceP50Us: r.serviceP50Us ?? null,
-              serviceP99Us: r.serviceP99Us ?? null,
-              maxOutstanding: r.maxOutstanding ?? null,
-              senderUsage: readUsage(timeFile)
-            }
-            return ok
-          })
-        ).pipe(
-          Effect.catchTag("CaseFailure", (e: CaseFailure) =>
-            Effect.succeed(latencyFailed(s.series, s.receiver.name, load.offered, load.workers ?? null, e.detail))
-          )
-        )
-        const rate = load.offered === 0 ? "saturation" : `${load.offered}/s`
-        ctx.log(
-          result.status === "ok"
-            ? `  ${s.series} ${rate}${load.workers ? ` workers=${load.workers}` : ""}: p50 ${result.p50Us} µs, p99 ${result.p99Us} µs, p99.9 ${result.p999Us} µs, ${result.achievedRate} acked/s`
-            : `  ${s.series} ${rate}: FAILED — ${result.reason}`
-        )
-        out.push(result)
-        if (receiver.hasExited()) break
-      }
-      yield* receiver.terminate(10_000).pipe(Effect.ignore)
-      return out
-    })
-  ).pipe(
-    Effect.catchTag("CaseFailure", (e: CaseFailure) =>
-      Effect.succeed(
-        s.loads.map((l) => latencyFailed(s.series, s.receiver.name, l.offered, l.workers ?? null, e.detail))
-      )
-    )
-  )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Machine

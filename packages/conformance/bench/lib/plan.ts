@@ -164,7 +164,7 @@ export const deployedProducer = fromPeer(deployedProducerPeer, 1, ["sender"])
 // ---------------------------------------------------------------------------------------------
 // Cells
 
-export type Section = "pairings" | "transports" | "sweeps" | "calibration" | "deployed"
+export type Section = "pairings" | "transports" | "sweeps" | "calibration" | "deployed" | "userpath"
 export type Transport = "unix" | "tcp"
 
 /** One fire-and-forget throughput measurement: a receiver and a sender process. */
@@ -232,7 +232,7 @@ export const sweepValues = (quick: boolean) =>
 export const currentDefaults = { workers: 4, handlers: 16, queue: 1_000 } as const
 
 /** Offered loads of the latency series (batches/s; 0 = saturation). */
-export const latencyLoads: ReadonlyArray<number> = [1_000, 10_000, 50_000, 0]
+export const latencyLoads: ReadonlyArray<number> = [1_000, 10_000, 0]
 
 /** Matches a `--only` term against a pairing or section name (`ts->ts`, `ts-ts`, `ts→ts`, `raw`, `latency`). */
 export const matchesOnly = (only: ReadonlyArray<string> | undefined, name: string): boolean => {

@@ -7,8 +7,10 @@
  */
 import { DEPLOYED_HEADING, renderDeployed } from "./deployed.js"
 import { int, mb, num, usage } from "./format.js"
-import type { CellResult, LatencyResult, Machine } from "./measure.js"
+import { type LatencyResult, renderLatency } from "./latency.js"
+import type { CellResult, Machine } from "./measure.js"
 import { currentDefaults, workloads } from "./plan.js"
+import { renderUserPath, USER_PATH_HEADING } from "./userpath.js"
 
 export const SCHEMA = "txlane-bench/1"
 
@@ -50,6 +52,8 @@ export interface Results {
   readonly sweeps: ReadonlyArray<CellResult>
   /** Section `deployed` (deployed.ts): every row × round, `params.round` numbers the round. */
   readonly deployed: ReadonlyArray<CellResult>
+  /** Section `userpath` (userpath.ts): every row × round, `params.round` numbers the round. */
+  readonly userPath: ReadonlyArray<CellResult>
   /** Acknowledged saturation throughput by `workers` (latency sender, closed loop). */
   readonly ackSweep: ReadonlyArray<LatencyResult>
   readonly latency: ReadonlyArray<LatencyResult>
@@ -71,6 +75,7 @@ export const REPORT_HEADINGS = [
   "## Targets",
   "## Throughput: cross-implementation pairings",
   "## Throughput: txlane vs the alternatives",
+  USER_PATH_HEADING,
   DEPLOYED_HEADING,
   "## Acknowledged latency",
   "## Sweeps",
@@ -98,26 +103,6 @@ const throughputTable = (rows: ReadonlyArray<CellResult>): Array<string> => {
     }
     out.push(
       `| ${r.pairing} | ${r.workload} | ${int(r.batchesPerSec)} | ${int(r.txPerSec)} | ${num(r.mbPerSec)} | ${usage(r.senderCpuUsPerBatch)} | ${usage(r.receiverCpuUsPerBatch)} | ${mb(r.senderUsage.maxRssKb)} | ${mb(r.receiverUsage.maxRssKb)} | ${int(r.batches)} |`
-    )
-  }
-  return out
-}
-
-const latencyTable = (rows: ReadonlyArray<LatencyResult>): Array<string> => {
-  const out = [
-    "| receiver | offered batches/s | achieved acked/s | p50 µs | p99 µs | p99.9 µs | max µs | service p50 µs | service p99 µs | max unanswered |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-  ]
-  for (const l of rows) {
-    const offered = l.offered === 0 ? "saturation" : int(l.offered)
-    if (l.status !== "ok") {
-      out.push(
-        `| ${l.receiver} | ${offered} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | |`
-      )
-      continue
-    }
-    out.push(
-      `| ${l.receiver} | ${offered} | ${int(l.achievedRate)} | ${num(l.p50Us)} | ${num(l.p99Us)} | ${num(l.p999Us)} | ${num(l.maxUs)} | ${num(l.serviceP50Us)} | ${num(l.serviceP99Us)} | ${int(l.maxOutstanding)} |`
     )
   }
   return out
@@ -211,14 +196,9 @@ export const renderMarkdown = (r: Results, o: RenderOptions): string => {
   L.push(...throughputTable(r.throughput.filter((c) => c.section === "transports")), "")
   L.push(`![Throughput by pairing and workload](${o.chartHref})`, "")
 
+  L.push(...renderUserPath(r))
   L.push(...renderDeployed(r))
-
-  L.push("## Acknowledged latency", "")
-  L.push(
-    '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate`, and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. Upstream batch shape; the receiver answers every frame (`--respond json`) and does nothing else; Unix socket.',
-    ""
-  )
-  L.push(...latencyTable(r.latency), "")
+  L.push(...renderLatency(r))
 
   L.push("## Sweeps", "")
   L.push(
@@ -351,7 +331,7 @@ export const validateResults = (value: unknown): Array<string> => {
   if (typeof value !== "object" || value === null) return ["not an object"]
   const r = value as Record<string, unknown>
   if (r.schema !== SCHEMA) problems.push(`schema is ${String(r.schema)}, expected ${SCHEMA}`)
-  for (const key of ["throughput", "sweeps", "deployed", "ackSweep", "latency", "targets", "workloads"]) {
+  for (const key of ["throughput", "sweeps", "deployed", "userPath", "ackSweep", "latency", "targets", "workloads"]) {
     if (!Array.isArray(r[key])) problems.push(`${key} is not an array`)
   }
   if (typeof r.machine !== "object" || r.machine === null) problems.push("machine missing")
@@ -364,7 +344,8 @@ export const validateResults = (value: unknown): Array<string> => {
   const cells = [
     ...(Array.isArray(r.throughput) ? r.throughput : []),
     ...(Array.isArray(r.sweeps) ? r.sweeps : []),
-    ...(Array.isArray(r.deployed) ? r.deployed : [])
+    ...(Array.isArray(r.deployed) ? r.deployed : []),
+    ...(Array.isArray(r.userPath) ? r.userPath : [])
   ] as Array<Record<string, unknown>>
   for (const c of cells) {
     if (!["ok", "failed", "skipped"].includes(String(c.status))) problems.push(`cell ${String(c.pairing)}: bad status`)

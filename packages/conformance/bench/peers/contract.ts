@@ -27,6 +27,10 @@ export interface Args {
   readonly handlers: number | undefined
   /** `--api payload|send` (txlane peer only): `sendPayload(pre-encoded)` or `send(transactions)`. */
   readonly api: "payload" | "send"
+  /** `--submit sync|async` (txlane receiver only): `async` resolves each `submit` on a later turn, as a consensus engine would. */
+  readonly submit: "sync" | "async"
+  /** `--loop-stats FILE` (txlane receiver only): writes its event-loop delay and GC pause figures there on exit. */
+  readonly loopStats: string | undefined
 }
 
 /** Parses `send|receive --flag value ...`; exits with code 2 on a bad command line, as PEERS.md says. */
@@ -48,12 +52,15 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
         delivery: { type: "string" },
         queue: { type: "string" },
         handlers: { type: "string" },
-        api: { type: "string", default: "payload" }
+        api: { type: "string", default: "payload" },
+        submit: { type: "string", default: "sync" },
+        "loop-stats": { type: "string" }
       }
     })
     const role = positionals[0]
     if (role !== "send" && role !== "receive") throw new Error("first argument must be send or receive")
     if (values.api !== "payload" && values.api !== "send") throw new Error("--api must be payload or send")
+    if (values.submit !== "sync" && values.submit !== "async") throw new Error("--submit must be sync or async")
     return {
       role,
       listen: values.listen ?? "",
@@ -69,7 +76,9 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
       delivery: values.delivery,
       queue: values.queue === undefined ? undefined : Number(values.queue),
       handlers: values.handlers === undefined ? undefined : Number(values.handlers),
-      api: values.api
+      api: values.api,
+      submit: values.submit,
+      loopStats: values["loop-stats"]
     }
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)

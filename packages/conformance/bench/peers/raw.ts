@@ -2,7 +2,9 @@
  * The Node ceiling: a plain `node:net` pump with corked writes and the protocol's decoder.
  *
  * - `send`: pre-encodes the workload's frames, then each of `--workers` connections writes its
- *   share in corked runs of 64 frames, waiting for `drain` when the socket buffer is full.
+ *   share in corked runs of 64 frames, waiting for `drain` when the socket buffer is full. With
+ *   `--api send` it encodes each batch's `Transactions` envelope and header as it writes it
+ *   (`Envelope.encode`), the work `send(transactions)` does: the user path's reference.
  * - `receive`: one `FrameDecoder` per connection and `Envelope.decode` per frame (the same work
  *   the txlane receiver does per frame, without handlers, queues or responses).
  */
@@ -10,7 +12,7 @@ import { createConnection, createServer, type Socket } from "node:net"
 import { Endpoint, Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
 import { Result } from "effect"
 import { listening, parse, report, totals } from "./contract.js"
-import { payloadPool } from "./pool.js"
+import { payloadPool, transactionPool } from "./pool.js"
 
 const CORK_FRAMES = 64
 const args = parse(process.argv.slice(2), 1)
@@ -49,7 +51,13 @@ if (args.role === "receive") {
   })
 } else {
   // A bounded pool of pre-encoded frames, cycled (see pool.ts): batch i is frames[i % frames.length].
-  const frames = payloadPool(args).map((payload) => Result.getOrThrow(FrameEncoder.encode(payload)))
+  const encodeEach = args.api === "send"
+  const frames = encodeEach ? [] : payloadPool(args).map((payload) => Result.getOrThrow(FrameEncoder.encode(payload)))
+  const txLists = encodeEach ? transactionPool(args) : []
+  const frameOf = (i: number) =>
+    encodeEach
+      ? Result.getOrThrow(FrameEncoder.encode(Envelope.encode(txLists[i % txLists.length]!)))
+      : frames[i % frames.length]!
   const t = totals()
   // Worker w writes batches w, w + workers, w + 2*workers, … < batches.
   const send = (socket: Socket, w: number) =>
@@ -60,7 +68,7 @@ if (args.role === "receive") {
           socket.cork()
           let ok = true
           for (let n = 0; n < CORK_FRAMES && next < args.batches; n++, next += args.workers) {
-            const frame = frames[next % frames.length]!
+            const frame = frameOf(next)
             socket.write(frame[0])
             ok = socket.write(frame[1])
             t.frames++

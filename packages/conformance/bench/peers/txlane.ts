@@ -9,14 +9,17 @@
  *   bounded pool of transaction lists instead, each handed to `sender.send(transactions)`, which
  *   encodes the `Transactions` envelope on every call (as an application holding transactions would).
  * - `receive`: the receiver decodes every frame's envelope (its default `payload: "transactions"`);
- *   `submit` only counts. No digest, unlike the conformance peer (`src/peers/ts.ts`), whose
+ *   `submit` only counts. With `--submit async` it answers on a later turn of the event loop
+ *   (`setImmediate`), as an application whose consensus engine answers later does. No digest, unlike the conformance peer (`src/peers/ts.ts`), whose
  *   per-transaction SHA-256 would otherwise dominate the measurement.
  *
- * Flags: those of contract.ts, plus `--respond`, `--handlers` (receive) and `--delivery`,
+ * Flags: those of contract.ts, plus `--respond`, `--handlers`, `--submit`, `--loop-stats` (receive) and `--delivery`,
  * `--queue`, `--api payload|send` (send). `--workers`, `--handlers` and `--queue` default to the packages' defaults.
  */
+import * as fs from "node:fs"
 import { createReceiver } from "@txlane/receiver"
 import { createSender } from "@txlane/sender"
+import { startLoopStats } from "../lib/loop-stats.js"
 import { listening, parse, report, totals } from "./contract.js"
 import { payloadPool, transactionPool } from "./pool.js"
 
@@ -27,25 +30,44 @@ if (args.role === "receive") {
   const t = totals()
   const expect = args.expectTransactions
   let stopping = false
+  const loop = args.loopStats === undefined ? undefined : startLoopStats()
+  const count = (transactions: number, bytes: number): void => {
+    const now = performance.now()
+    if (t.frames === 0) {
+      t.firstAt = now
+      // The figures cover the traffic (warm-up included), not start-up and the idle wait before it.
+      loop?.reset()
+    }
+    t.lastAt = now
+    t.frames++
+    t.transactions += transactions
+    t.bytes += bytes
+    if (expect !== undefined && t.transactions >= expect) setImmediate(stop)
+  }
   const receiver = await createReceiver({
     listen: args.listen,
     respond: args.respond === "none" ? "none" : "json",
     handlers: args.handlers,
-    submit: ({ transactions, payload }) => {
-      const now = performance.now()
-      if (t.frames === 0) t.firstAt = now
-      t.lastAt = now
-      t.frames++
-      t.transactions += transactions.length
-      t.bytes += payload.length
-      if (expect !== undefined && t.transactions >= expect) setImmediate(stop)
-      return { count: transactions.length }
-    }
+    submit:
+      args.submit === "async"
+        ? ({ transactions, payload }) =>
+            new Promise((resolve) =>
+              setImmediate(() => {
+                count(transactions.length, payload.length)
+                resolve({ count: transactions.length })
+              })
+            )
+        : ({ transactions, payload }) => {
+            count(transactions.length, payload.length)
+            return { count: transactions.length }
+          }
   })
   const stop = () => {
     if (stopping) return
     stopping = true
     void receiver.close({ timeoutMs: 5_000 }).then(() => {
+      if (loop !== undefined && args.loopStats !== undefined)
+        fs.writeFileSync(args.loopStats, JSON.stringify(loop.read()))
       report("txlane", "receiver", t)
       process.exit(0)
     })

@@ -1,0 +1,232 @@
+/**
+ * Latency series: one receiver process per offered load (so each load gets its own event-loop
+ * and GC figures), and `bench/latency-sender.ts` at that load, both on the upstream batch shape.
+ *
+ * @module
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Effect } from "effect"
+import { type CaseFailure, transportError } from "../../src/harness/Outcome.js"
+import * as Process from "../../src/harness/Process.js"
+import { int, num, times } from "./format.js"
+import type { LoopFigures } from "./loop-stats.js"
+import { noUsage, type ProcUsage, type RunContext, readUsage, timed } from "./measure.js"
+import type { BenchImpl } from "./plan.js"
+import type { Results } from "./report.js"
+
+/** How the latency sender hands batches over: `sendPayload(pre-encoded)` or `send(transactions)`. */
+export type Api = "payload" | "send"
+
+/** One offered load of one series. */
+export interface LatencyResult {
+  readonly series: string
+  readonly receiver: string
+  readonly api: Api
+  /** Offered batches/s; 0 = saturation. */
+  readonly offered: number
+  readonly workers: number | null
+  readonly status: "ok" | "failed" | "skipped"
+  readonly reason?: string | undefined
+  readonly achievedRate: number | null
+  readonly recorded: number | null
+  readonly p50Us: number | null
+  readonly p99Us: number | null
+  readonly p999Us: number | null
+  readonly maxUs: number | null
+  readonly serviceP50Us: number | null
+  readonly serviceP99Us: number | null
+  readonly maxOutstanding: number | null
+  readonly senderUsage: ProcUsage
+  /** The latency sender's event-loop delay and GC pauses over the recorded window. */
+  readonly senderLoop: LoopFigures | null
+  /** The receiver's, from its first frame to its exit (TS receivers only; null for Rust). */
+  readonly receiverLoop: LoopFigures | null
+}
+
+const latencyFailed = (
+  s: LatencySeries,
+  offered: number,
+  workers: number | null,
+  reason: string,
+  status: "failed" | "skipped" = "failed"
+): LatencyResult => ({
+  series: s.series,
+  receiver: s.receiver.name,
+  api: s.api ?? "payload",
+  offered,
+  workers,
+  status,
+  reason,
+  achievedRate: null,
+  recorded: null,
+  p50Us: null,
+  p99Us: null,
+  p999Us: null,
+  maxUs: null,
+  serviceP50Us: null,
+  serviceP99Us: null,
+  maxOutstanding: null,
+  senderUsage: noUsage,
+  senderLoop: null,
+  receiverLoop: null
+})
+
+/** A receiver and the loads to offer it. */
+export interface LatencySeries {
+  readonly series: string
+  readonly receiver: BenchImpl
+  /** Default `payload`. */
+  readonly api?: Api | undefined
+  /** Extra receiver flags, e.g. `--submit async` for the txlane receiver. */
+  readonly receiverFlags?: ReadonlyArray<string> | undefined
+  readonly loads: ReadonlyArray<{ readonly offered: number; readonly workers?: number | undefined }>
+  readonly durationMs: number
+  readonly warmupMs: number
+  /** Batches kept unanswered in saturation mode. */
+  readonly window: number
+}
+
+let seriesCounter = 0
+
+const readLoop = (file: string): LoopFigures | null => {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as LoopFigures
+  } catch {
+    return null
+  }
+}
+
+const figures = (l: LoopFigures | null): string =>
+  l === null ? "n/a" : `loop p99 ${l.eventLoopDelayP99Us} µs, GC p99 ${l.gcPauseP99Us} µs`
+
+/**
+ * For each load: a receiver (`--respond json`), then `bench/latency-sender.ts` in its own
+ * process; then the receiver is stopped and its event-loop figures read. Never fails: a failure
+ * is a `failed` result.
+ */
+export const runLatency = (
+  s: LatencySeries,
+  latencySenderArgv: ReadonlyArray<string>,
+  ctx: RunContext
+): Effect.Effect<ReadonlyArray<LatencyResult>> => {
+  const a = s.receiver.availability()
+  if (!a.ok)
+    return Effect.succeed(s.loads.map((l) => latencyFailed(s, l.offered, l.workers ?? null, a.reason, "skipped")))
+  const id = ++seriesCounter
+  // Only the TS receivers measure their own event loop.
+  const measuresLoop = s.receiver.name === "txlane"
+  return Effect.forEach(s.loads, (load) => {
+    const base = path.join(ctx.tmp, `l${id}-${load.offered}-${load.workers ?? 0}`)
+    const file = `${base}.json`
+    const receiverLoopFile = `${base}.receiver-loop.json`
+    const timeFile = `${file}.time`
+    const argv = [
+      ...latencySenderArgv,
+      "--rate",
+      String(load.offered),
+      "--duration-ms",
+      String(s.durationMs),
+      "--warmup-ms",
+      String(s.warmupMs),
+      "--window",
+      String(s.window),
+      "--api",
+      s.api ?? "payload",
+      "--out",
+      file,
+      ...(load.workers === undefined ? [] : ["--workers", String(load.workers)])
+    ]
+    return Effect.scoped(
+      Effect.gen(function* () {
+        const receiver = yield* Process.spawn(
+          `${s.receiver.name} receiver`,
+          s.receiver.command("receiver", path.join(ctx.tmp, `l${id}.sock`), [
+            "--respond",
+            "json",
+            ...(s.receiverFlags ?? []),
+            ...(measuresLoop ? ["--loop-stats", receiverLoopFile] : [])
+          ])
+        )
+        const ready = yield* receiver.listening(30_000)
+        const sender = yield* Process.spawn("latency sender", timed([...argv, "--endpoint", ready.endpoint], timeFile))
+        const exit = yield* sender.exited(s.warmupMs + s.durationMs + 45_000)
+        if (!fs.existsSync(file))
+          return yield* transportError(
+            `latency sender: ${Process.describeExit(exit)}, no result; stderr: ${sender.stderrTail().trim().slice(-300)}`
+          )
+        yield* receiver.terminate(10_000).pipe(Effect.ignore)
+        const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, number> & { loop?: LoopFigures }
+        const ok: LatencyResult = {
+          ...latencyFailed(s, load.offered, load.workers ?? null, ""),
+          status: "ok",
+          reason: undefined,
+          achievedRate: r.achievedRate ?? null,
+          recorded: r.recorded ?? null,
+          p50Us: r.p50Us ?? null,
+          p99Us: r.p99Us ?? null,
+          p999Us: r.p999Us ?? null,
+          maxUs: r.maxUs ?? null,
+          serviceP50Us: r.serviceP50Us ?? null,
+          serviceP99Us: r.serviceP99Us ?? null,
+          maxOutstanding: r.maxOutstanding ?? null,
+          senderUsage: readUsage(timeFile),
+          senderLoop: r.loop ?? null,
+          receiverLoop: measuresLoop ? readLoop(receiverLoopFile) : null
+        }
+        return ok
+      })
+    ).pipe(
+      Effect.catchTag("CaseFailure", (e: CaseFailure) =>
+        Effect.succeed(latencyFailed(s, load.offered, load.workers ?? null, e.detail))
+      ),
+      Effect.tap((result) =>
+        Effect.sync(() => {
+          const rate = load.offered === 0 ? "saturation" : `${load.offered}/s`
+          ctx.log(
+            result.status === "ok"
+              ? `  ${s.series} ${rate}${load.workers ? ` workers=${load.workers}` : ""}: p50 ${result.p50Us} µs, p99 ${result.p99Us} µs, p99.9 ${result.p999Us} µs, ${result.achievedRate} acked/s; sender ${figures(result.senderLoop)}; receiver ${figures(result.receiverLoop)}`
+              : `  ${s.series} ${rate}: FAILED — ${result.reason}`
+          )
+        })
+      )
+    )
+  })
+}
+
+const LATENCY_NOTE =
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate`, and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receiver from its first frame to its exit (warm-up included); the Rust receiver has neither (n/a).'
+
+const loopCell = (l: LoopFigures | null, key: "eventLoopDelayP99Us" | "gcPauseP99Us"): string =>
+  l === null ? "n/a" : num(l[key], 0)
+
+/** The acknowledged-latency section's Markdown (heading included). */
+export const renderLatency = (r: Results): Array<string> => {
+  const L: Array<string> = ["## Acknowledged latency", "", LATENCY_NOTE, ""]
+  L.push(
+    "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99.9 µs | p99 ÷ Rust's | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs |",
+    "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+  )
+  const apiName = (a: Api) => (a === "payload" ? "`sendPayload`" : "`send(txs)`")
+  // sendPayload then send(txs); by offered load (saturation last); txlane before Rust.
+  const rank = (l: LatencyResult): number =>
+    (l.api === "send" ? 1e9 : 0) + (l.offered === 0 ? 1e8 : l.offered) * 2 + (l.receiver === "txlane" ? 0 : 1)
+  const ordered = [...r.latency].sort((a, b) => rank(a) - rank(b))
+  for (const l of ordered) {
+    const offered = l.offered === 0 ? "saturation" : int(l.offered)
+    const head = `| ${apiName(l.api)} | ${offered} | ${l.receiver}`
+    if (l.status !== "ok") {
+      L.push(`${head} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | | | |`)
+      continue
+    }
+    const rust = r.latency.find(
+      (x) => x.receiver === "rust" && x.api === l.api && x.offered === l.offered && x.status === "ok"
+    )
+    const ratio = l.receiver !== "rust" && rust?.p99Us && l.p99Us !== null ? times(l.p99Us / rust.p99Us) : "–"
+    L.push(
+      `${head} | ${int(l.achievedRate)} | ${num(l.p50Us)} | ${num(l.p99Us)} | ${num(l.p999Us)} | ${ratio} | ${num(l.serviceP99Us)} | ${loopCell(l.senderLoop, "eventLoopDelayP99Us")} | ${loopCell(l.senderLoop, "gcPauseP99Us")} | ${loopCell(l.receiverLoop, "eventLoopDelayP99Us")} | ${loopCell(l.receiverLoop, "gcPauseP99Us")} |`
+    )
+  }
+  L.push("")
+  return L
+}
