@@ -19,16 +19,16 @@
  *
  * @module
  */
-import * as Net from "node:net"
+import type * as Net from "node:net"
 import { Endpoint } from "@txlane/protocol"
 import { LogThrottle } from "@txlane/protocol/internal"
 import { type Cause, Context, Deferred, Effect, Fiber, Layer, Queue, Result, type Scope } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError, ListenFailed } from "./errors.js"
+import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError } from "./errors.js"
 import { Connection, type Core, type Job } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
 import * as Handler from "./internal/handler.js"
-import { type Bound, bind, stopListening } from "./internal/listen.js"
+import { type Bound, listen, stopListening } from "./internal/listen.js"
 import * as Metrics from "./internal/metrics.js"
 import { withoutStack } from "./internal/noStack.js"
 import * as Sweeper from "./internal/sweeper.js"
@@ -189,8 +189,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       return true
     }
 
-    const server = Net.createServer({ allowHalfOpen: true, noDelay: true })
-    server.on("connection", (socket) => {
+    const onConnection = (socket: Net.Socket) => {
       if (closing) {
         socket.destroy()
         return
@@ -204,28 +203,16 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       stats.connectionsTotal++
       stats.connectionsOpen++
       connections.add(new Connection(nextConnectionId++, socket, core))
+    }
+    // The scope owns the server and the socket file (internal/listen.ts); the graceful shutdown
+    // registered below also stops listening and removes the file when it runs (both idempotent).
+    const bound: Bound = yield* listen(endpoint, {
+      socketMode: settings.socketMode,
+      given: options.listen,
+      onConnection,
+      // Errors of the listening socket after bind (e.g. EMFILE on accept) are survivable: log them.
+      onError: (error) => log(`listener error: ${error.message}`, 0, "ListenerError")
     })
-    // Errors of the listening socket after bind (e.g. EMFILE on accept) are survivable: log them.
-    server.on("error", (error) => log(`listener error: ${error.message}`, 0, "ListenerError"))
-
-    // Binding cannot be interrupted half-way (a SIGTERM during start-up): it runs to its end and
-    // the release then closes the server and removes the socket file, so an interrupted start
-    // leaves nothing behind. (The graceful shutdown registered below does the same when it runs;
-    // both are idempotent.)
-    const bound: Bound = yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => bind(server, endpoint, settings.socketMode, options.listen),
-        catch: (error) =>
-          typeof error === "object" && error !== null && "_tag" in error
-            ? (error as ListenError)
-            : new ListenFailed({ address: options.listen, code: undefined, reason: String(error) })
-      }),
-      (bound) =>
-        Effect.promise(async () => {
-          await stopListening(bound.server)
-          await bound.removeSocketFile()
-        })
-    )
     const address = bound.address
     if (options.name === undefined) name = address
     const startedAt = performance.now()
@@ -243,8 +230,8 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       Effect.gen(function* () {
         const started = performance.now()
         closing = true
-        yield* Effect.promise(() => stopListening(server))
-        yield* Effect.promise(bound.removeSocketFile)
+        yield* stopListening(bound.server)
+        yield* bound.removeSocketFile
         let partialFramesDiscarded = 0
         for (const conn of connections) if (conn.startDrain()) partialFramesDiscarded++
         checkAllDone()

@@ -24,12 +24,21 @@
  * same path (after someone removed ours) keeps its socket. libuv also unlinks the path it bound
  * when the server closes; that is the private name, long gone by then.
  *
+ * {@link listen} is an Effect whose Scope owns what it makes: the server's finalizer is registered
+ * before the server is created, the private directory has a scope of its own that ends once the
+ * socket is linked (or binding failed), and removing the socket file is registered as soon as the
+ * link exists. Binding runs uninterruptibly to its end (a SIGTERM during start-up waits for it),
+ * so no step is left half-done; a failed bind closes the server at once. Failures are typed
+ * (`AddressInUse`, `PathNotSocket`, `ListenFailed`); system errors become `ListenFailed` with
+ * their `code`.
+ *
  * @module
  */
 import * as Fs from "node:fs/promises"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import type { Endpoint } from "@txlane/protocol"
+import { Effect, Result, type Scope } from "effect"
 import { AddressInUse, ListenFailed, PathNotSocket } from "../errors.js"
 
 /** A listening server and how to clean up its address. */
@@ -37,8 +46,23 @@ export interface Bound {
   readonly server: Net.Server
   /** The actual endpoint: the path, or `tcp://host:port` with the port assigned by the kernel. */
   readonly address: string
-  /** Removes the socket file if it is still ours (no-op for TCP). Never fails. */
-  readonly removeSocketFile: () => Promise<void>
+  /**
+   * Removes the socket file if it is still ours (no-op for TCP). Never fails; idempotent. Also
+   * registered in the Scope given to {@link listen}.
+   */
+  readonly removeSocketFile: Effect.Effect<void>
+}
+
+/** What {@link listen} needs besides the endpoint. */
+export interface ListenOptions {
+  /** Permission bits of the socket file. */
+  readonly socketMode: number
+  /** The endpoint as the user wrote it (for error messages). */
+  readonly given: string
+  /** Called for every accepted connection. */
+  readonly onConnection: (socket: Net.Socket) => void
+  /** Called for errors of the listening socket after bind (e.g. EMFILE on accept). */
+  readonly onError: (error: Error) => void
 }
 
 // sun_path is 108 bytes on Linux, including the terminating NUL.
@@ -59,6 +83,22 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 const failed = (address: string, error: unknown): ListenFailed =>
   new ListenFailed({ address, code: codeOf(error), reason: messageOf(error) })
 
+/** A system call whose error is expected in some cases: the error comes back as a value, to be classified. */
+const attempt = <A>(call: () => Promise<A>): Effect.Effect<Result.Result<A, unknown>> =>
+  Effect.promise(() =>
+    call().then(
+      (value) => Result.succeed(value),
+      (error: unknown) => Result.fail(error)
+    )
+  )
+
+/** A system call whose every error means `ListenFailed` for `address`. */
+const system = <A>(address: string, call: () => Promise<A>): Effect.Effect<A, ListenFailed> =>
+  Effect.tryPromise({ try: call, catch: (error) => failed(address, error) })
+
+const kindOf = (stat: import("node:fs").Stats): PathNotSocket["kind"] =>
+  stat.isSymbolicLink() ? "symlink" : stat.isFile() ? "file" : stat.isDirectory() ? "directory" : "other"
+
 const listenOn = (server: Net.Server, options: Net.ListenOptions): Promise<void> =>
   new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error)
@@ -67,12 +107,6 @@ const listenOn = (server: Net.Server, options: Net.ListenOptions): Promise<void>
       server.off("error", onError)
       resolve()
     })
-  })
-
-const closeServer = (server: Net.Server): Promise<void> =>
-  new Promise((resolve) => {
-    if (!server.listening) return resolve()
-    server.close(() => resolve())
   })
 
 /** "live" when something accepts connections at `path`, else the connect error's code. */
@@ -93,167 +127,169 @@ const probe = (path: string): Promise<"live" | string> =>
  * Step 2: makes sure the path is free to bind, or fails. A stale socket is moved into
  * `privateDir` (which the caller removes) by `rename`, then identified by its inode.
  */
-const clearPath = async (path: string, privateDir: string): Promise<void> => {
-  let stat: import("node:fs").Stats
-  try {
-    stat = await Fs.lstat(path)
-  } catch (error) {
-    if (codeOf(error) === "ENOENT") return
-    throw failed(path, error)
-  }
-  if (!stat.isSocket()) {
-    const kind = stat.isSymbolicLink() ? "symlink" : stat.isFile() ? "file" : stat.isDirectory() ? "directory" : "other"
-    throw new PathNotSocket({ path, kind })
-  }
-  // Hold the inode we are about to probe with a hard link of our own: while we hold it, its
-  // number cannot be reused by a file created meanwhile (a filesystem may hand a freed inode
-  // number to the very next file), so the identity check below cannot be fooled.
-  const held = Path.join(privateDir, "probed")
-  try {
-    await Fs.rm(held, { force: true })
-    await Fs.link(path, held)
-  } catch (error) {
-    if (codeOf(error) === "ENOENT") return // removed meanwhile: the path is free
-    throw failed(path, error)
-  }
-  const identity = await Fs.lstat(held)
-  if (!identity.isSocket()) return clearPath(path, privateDir) // replaced meanwhile: look again
-  const outcome = await probe(path)
-  if (outcome === "ENOENT") return
-  if (outcome !== "ECONNREFUSED") {
-    // "live", or EAGAIN (a listener with a full backlog): someone owns it.
-    if (outcome === "live" || outcome === "EAGAIN") throw new AddressInUse({ address: path })
-    throw new ListenFailed({ address: path, code: outcome, reason: `cannot probe the existing socket (${outcome})` })
-  }
-  const moved = Path.join(privateDir, "stale")
-  try {
-    await Fs.rename(path, moved)
-  } catch (error) {
-    if (codeOf(error) === "ENOENT") return // someone else removed it meanwhile
-    throw failed(path, error)
-  }
-  const now = await Fs.lstat(moved)
-  if (now.dev === identity.dev && now.ino === identity.ino) return
-  // Not the socket we probed: put it back (`link` never replaces; if yet another file took the
-  // path meanwhile, that one stays and this one is lost with the private directory — a
-  // three-way race on one path, which a deployment with one receiver per path never sees).
-  await Fs.link(moved, path).catch(() => undefined)
-  throw new AddressInUse({ address: path })
-}
-
-const bindUnix = async (server: Net.Server, path: string, mode: number): Promise<Bound> => {
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
-    throw new ListenFailed({
-      address: path,
-      code: undefined,
-      reason: `path longer than ${MAX_SOCKET_PATH_BYTES} bytes`
+const clearPath = (
+  path: string,
+  privateDir: string
+): Effect.Effect<void, ListenFailed | PathNotSocket | AddressInUse> =>
+  Effect.gen(function* () {
+    const stat = yield* attempt(() => Fs.lstat(path))
+    if (Result.isFailure(stat)) {
+      if (codeOf(stat.failure) === "ENOENT") return
+      return yield* failed(path, stat.failure)
+    }
+    if (!stat.success.isSocket()) return yield* new PathNotSocket({ path, kind: kindOf(stat.success) })
+    // Hold the inode we are about to probe with a hard link of our own: while we hold it, its
+    // number cannot be reused by a file created meanwhile (a filesystem may hand a freed inode
+    // number to the very next file), so the identity check below cannot be fooled.
+    const held = Path.join(privateDir, "probed")
+    const linked = yield* attempt(async () => {
+      await Fs.rm(held, { force: true })
+      await Fs.link(path, held)
     })
-  }
-  // The path is checked before anything is created: a symlink or a file there fails with nothing done.
-  try {
-    await Fs.lstat(path).then((stat) => {
-      if (!stat.isSocket()) {
-        const kind = stat.isSymbolicLink()
-          ? "symlink"
-          : stat.isFile()
-            ? "file"
-            : stat.isDirectory()
-              ? "directory"
-              : "other"
-        throw new PathNotSocket({ path, kind })
-      }
-    })
-  } catch (error) {
-    if (error instanceof PathNotSocket) throw error
-    if (codeOf(error) !== "ENOENT") throw failed(path, error)
-  }
-  let privateDir: string
-  try {
-    privateDir = await Fs.mkdtemp(Path.join(Path.dirname(path), ".txl-"))
-  } catch (error) {
-    throw failed(path, error)
-  }
-  const privatePath = Path.join(privateDir, "s")
-  let linked = false
-  try {
-    await clearPath(path, privateDir)
-    if (Buffer.byteLength(privatePath) > MAX_SOCKET_PATH_BYTES) {
-      throw new ListenFailed({
+    if (Result.isFailure(linked)) {
+      if (codeOf(linked.failure) === "ENOENT") return // removed meanwhile: the path is free
+      return yield* failed(path, linked.failure)
+    }
+    const identity = yield* system(path, () => Fs.lstat(held))
+    if (!identity.isSocket()) return yield* clearPath(path, privateDir) // replaced meanwhile: look again
+    const outcome = yield* Effect.promise(() => probe(path))
+    if (outcome === "ENOENT") return
+    if (outcome !== "ECONNREFUSED") {
+      // "live", or EAGAIN (a listener with a full backlog): someone owns it.
+      if (outcome === "live" || outcome === "EAGAIN") return yield* new AddressInUse({ address: path })
+      return yield* new ListenFailed({
         address: path,
-        code: undefined,
-        reason: `the private bind path ${privatePath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter directory`
+        code: outcome,
+        reason: `cannot probe the existing socket (${outcome})`
       })
     }
-    try {
-      await listenOn(server, { path: privatePath })
-      await Fs.chmod(privatePath, mode)
-    } catch (error) {
-      throw failed(path, error)
+    const moved = Path.join(privateDir, "stale")
+    const renamed = yield* attempt(() => Fs.rename(path, moved))
+    if (Result.isFailure(renamed)) {
+      if (codeOf(renamed.failure) === "ENOENT") return // someone else removed it meanwhile
+      return yield* failed(path, renamed.failure)
     }
-    for (let attempt = 1; !linked; attempt++) {
-      try {
-        await Fs.link(privatePath, path)
-        linked = true
-      } catch (error) {
-        if (codeOf(error) !== "EEXIST") throw failed(path, error)
-        if (attempt >= MAX_LINK_ATTEMPTS) throw new AddressInUse({ address: path })
-        await clearPath(path, privateDir)
-      }
-    }
-    const { dev, ino } = await Fs.lstat(path)
-    return {
-      server,
-      address: path,
-      removeSocketFile: async () => {
-        try {
-          const now = await Fs.lstat(path)
-          if (now.dev === dev && now.ino === ino) await Fs.unlink(path)
-        } catch {
-          // Already gone, or not ours to remove: either way nothing to do.
-        }
-      }
-    }
-  } catch (error) {
-    await closeServer(server)
-    throw error
-  } finally {
-    await Fs.rm(privateDir, { recursive: true, force: true }).catch(() => undefined)
-  }
-}
+    const now = yield* system(path, () => Fs.lstat(moved))
+    if (now.dev === identity.dev && now.ino === identity.ino) return
+    // Not the socket we probed: put it back (`link` never replaces; if yet another file took the
+    // path meanwhile, that one stays and this one is lost with the private directory — a
+    // three-way race on one path, which a deployment with one receiver per path never sees).
+    yield* attempt(() => Fs.link(moved, path))
+    return yield* new AddressInUse({ address: path })
+  })
 
-const bindTcp = async (server: Net.Server, host: string, port: number, given: string): Promise<Bound> => {
-  try {
-    await listenOn(server, { host, port })
-  } catch (error) {
-    if (codeOf(error) === "EADDRINUSE") throw new AddressInUse({ address: given })
-    throw failed(given, error)
-  }
-  const info = server.address()
-  const actualPort = typeof info === "object" && info !== null ? info.port : port
-  const shown = host.includes(":") ? `[${host}]` : host
-  return { server, address: `tcp://${shown}:${actualPort}`, removeSocketFile: async () => undefined }
-}
+const bindUnix = (
+  server: Net.Server,
+  path: string,
+  mode: number
+): Effect.Effect<Bound, ListenFailed | PathNotSocket | AddressInUse, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+      return yield* new ListenFailed({
+        address: path,
+        code: undefined,
+        reason: `path longer than ${MAX_SOCKET_PATH_BYTES} bytes`
+      })
+    }
+    // The path is checked before anything is created: a symlink or a file there fails with nothing done.
+    const existing = yield* attempt(() => Fs.lstat(path))
+    if (Result.isSuccess(existing) && !existing.success.isSocket()) {
+      return yield* new PathNotSocket({ path, kind: kindOf(existing.success) })
+    }
+    if (Result.isFailure(existing) && codeOf(existing.failure) !== "ENOENT")
+      return yield* failed(path, existing.failure)
+    // The private directory lives only while binding: its own scope ends once the socket is
+    // linked at `path`, or binding failed.
+    const linkedAt = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const privateDir = yield* Effect.acquireRelease(
+          system(path, () => Fs.mkdtemp(Path.join(Path.dirname(path), ".txl-"))),
+          (dir) => attempt(() => Fs.rm(dir, { recursive: true, force: true }))
+        )
+        const privatePath = Path.join(privateDir, "s")
+        yield* clearPath(path, privateDir)
+        if (Buffer.byteLength(privatePath) > MAX_SOCKET_PATH_BYTES) {
+          return yield* new ListenFailed({
+            address: path,
+            code: undefined,
+            reason: `the private bind path ${privatePath} is longer than ${MAX_SOCKET_PATH_BYTES} bytes; use a shorter directory`
+          })
+        }
+        yield* system(path, () => listenOn(server, { path: privatePath }))
+        yield* system(path, () => Fs.chmod(privatePath, mode))
+        for (let n = 1; ; n++) {
+          const linked = yield* attempt(() => Fs.link(privatePath, path))
+          if (Result.isSuccess(linked)) break
+          if (codeOf(linked.failure) !== "EEXIST") return yield* failed(path, linked.failure)
+          if (n >= MAX_LINK_ATTEMPTS) return yield* new AddressInUse({ address: path })
+          yield* clearPath(path, privateDir)
+        }
+        return yield* system(path, () => Fs.lstat(path))
+      })
+    )
+    const { dev, ino } = linkedAt
+    const removeSocketFile = attempt(async () => {
+      const now = await Fs.lstat(path)
+      if (now.dev === dev && now.ino === ino) await Fs.unlink(path)
+    }).pipe(Effect.asVoid) // already gone, or not ours to remove: either way nothing to do
+    yield* Effect.addFinalizer(() => removeSocketFile)
+    return { server, address: path, removeSocketFile }
+  })
+
+const bindTcp = (
+  server: Net.Server,
+  host: string,
+  port: number,
+  given: string
+): Effect.Effect<Bound, ListenFailed | AddressInUse> =>
+  Effect.gen(function* () {
+    const listened = yield* attempt(() => listenOn(server, { host, port }))
+    if (Result.isFailure(listened)) {
+      if (codeOf(listened.failure) === "EADDRINUSE") return yield* new AddressInUse({ address: given })
+      return yield* failed(given, listened.failure)
+    }
+    const info = server.address()
+    const actualPort = typeof info === "object" && info !== null ? info.port : port
+    const shown = host.includes(":") ? `[${host}]` : host
+    return { server, address: `tcp://${shown}:${actualPort}`, removeSocketFile: Effect.void }
+  })
 
 /**
- * Binds `server` to `endpoint`. Rejects with `AddressInUse`, `PathNotSocket` or `ListenFailed`;
- * on rejection the server is not listening and nothing was left on disk.
+ * Creates a server and binds it to `endpoint`, in the current Scope: closing the Scope stops
+ * listening and removes the socket file if it is still ours. Fails with `AddressInUse`,
+ * `PathNotSocket` or `ListenFailed`; on failure the server is already closed and nothing was left
+ * on disk.
  */
-export const bind = (
-  server: Net.Server,
+export const listen = (
   endpoint: Endpoint.Endpoint,
-  socketMode: number,
-  given: string
-): Promise<Bound> =>
-  endpoint._tag === "Unix"
-    ? bindUnix(server, endpoint.path, socketMode)
-    : bindTcp(server, endpoint.host, endpoint.port, given)
+  options: ListenOptions
+): Effect.Effect<Bound, ListenFailed | PathNotSocket | AddressInUse, Scope.Scope> =>
+  Effect.uninterruptible(
+    Effect.gen(function* () {
+      let server: Net.Server | undefined
+      yield* Effect.addFinalizer(() => (server === undefined ? Effect.void : stopListening(server)))
+      server = Net.createServer({ allowHalfOpen: true, noDelay: true })
+      server.on("connection", options.onConnection)
+      const bound = server
+      const bind =
+        endpoint._tag === "Unix"
+          ? bindUnix(bound, endpoint.path, options.socketMode)
+          : bindTcp(bound, endpoint.host, endpoint.port, options.given)
+      const result = yield* bind.pipe(Effect.onError(() => stopListening(bound)))
+      // Errors of the listening socket after bind are reported, not fatal (a listen error before
+      // this point was the bind's own failure).
+      bound.on("error", options.onError)
+      return result
+    })
+  )
 
-/** Stops accepting; resolves when the listening handle is closed (open connections are not waited for). */
-export const stopListening = (server: Net.Server): Promise<void> =>
-  new Promise((resolve) => {
-    if (!server.listening) return resolve()
+/**
+ * Stops accepting; done when the listening handle is closed (open connections are not waited
+ * for). Idempotent.
+ */
+export const stopListening = (server: Net.Server): Effect.Effect<void> =>
+  Effect.sync(() => {
     // `close` waits for every connection to end before calling back; we only need the listening
     // handle gone, which happens synchronously inside `close`.
-    server.close()
-    resolve()
+    if (server.listening) server.close()
   })
