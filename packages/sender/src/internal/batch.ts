@@ -5,7 +5,7 @@
  * @module
  */
 import { Frame } from "@txlane/protocol"
-import type { Deferred, Duration, Pull } from "effect"
+import type { Deferred, Duration, Pull, Tracer } from "effect"
 import type { AckTimeout, Rejected, RetriesExhausted, SenderClosed } from "../errors.js"
 
 /** Why an acknowledged batch's `send` can fail after it was queued. */
@@ -28,6 +28,8 @@ export class Batch {
   retryStep: TransientStep | undefined = undefined
   /** The latest transient answer's text (what the batch fails with when the schedule ends). */
   lastError = ""
+  /** Its `txlane.send` span, when the sender has a tracer (span.ts). */
+  span: Tracer.Span | undefined = undefined
   /** The frame header. A pooled `Buffer` slice: cheaper than a fresh typed array, and sockets take Buffers without conversion. */
   readonly header: Buffer
 

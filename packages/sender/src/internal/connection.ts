@@ -106,9 +106,10 @@ export class Connection {
 }
 
 /**
- * Connects once, within `connectTimeoutMs`. The `Connection` (with every listener attached) is
- * built in the same tick as 'connect', so no socket event is ever missed or left unhandled, and
- * handed to `adopt` before the fiber resumes, so an interruption cannot leak the socket.
+ * Connects once, within `connectTimeoutMs` of the `Clock`. The `Connection` (with every listener
+ * attached) is built in the same tick as 'connect', so no socket event is ever missed or left
+ * unhandled, and handed to `make` before the fiber resumes; a timeout interrupts the attempt,
+ * whose finalizer destroys the socket, so neither path can leak it.
  */
 export const connect = (
   options: Resolved,
@@ -116,13 +117,11 @@ export const connect = (
 ): Effect.Effect<Connection, ConnectFailed> =>
   Effect.callback<Connection, ConnectFailed>((resume) => {
     const socket = net.connect(Endpoint.toNetOptions(options.endpoint))
-    const fail = (reason: string) => {
+    const onError = (error: NodeJS.ErrnoException) => {
       cleanup()
       socket.destroy()
-      resume(Effect.fail(new ConnectFailed({ endpoint: options.endpointText, reason })))
+      resume(Effect.fail(new ConnectFailed({ endpoint: options.endpointText, reason: error.code ?? error.message })))
     }
-    const timer = setTimeout(() => fail("ETIMEDOUT"), options.connectTimeoutMs)
-    const onError = (error: NodeJS.ErrnoException) => fail(error.code ?? error.message)
     const onConnect = () => {
       cleanup()
       // Frames are corked into large writes already; Nagle would only delay small acknowledged frames.
@@ -130,7 +129,6 @@ export const connect = (
       resume(Effect.succeed(make(socket)))
     }
     const cleanup = () => {
-      clearTimeout(timer)
       socket.off("error", onError)
       socket.off("connect", onConnect)
     }
@@ -140,4 +138,9 @@ export const connect = (
       cleanup()
       socket.destroy()
     })
-  })
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: options.connectTimeoutMs,
+      orElse: () => Effect.fail(new ConnectFailed({ endpoint: options.endpointText, reason: "ETIMEDOUT" }))
+    })
+  )

@@ -10,12 +10,27 @@
  */
 import { Frame } from "@txlane/protocol"
 import { LogThrottle } from "@txlane/protocol/internal"
-import { type Cause, type Context, Deferred, Effect, Exit, Fiber, FiberSet, Queue, Result, type Scope } from "effect"
+import {
+  type Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  FiberSet,
+  Option,
+  Queue,
+  Result,
+  type Scope,
+  type Tracer
+} from "effect"
 import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderClosed } from "../errors.js"
 import { type ConnectionEvent, type Options, type Resolved, resolve } from "../Options.js"
 import type { CloseReport, Stats, UndeliveredBatch } from "../Stats.js"
 import { type AckError, Batch, Counters } from "./batch.js"
 import { LatencyHistogram, register } from "./metrics.js"
+import { endSpan, startSpan, tracerOf } from "./span.js"
 import { run, type Shared, WorkerState } from "./worker.js"
 
 /** The outcome of {@link SenderCore.submit}: done (`undefined`), an error now, or an Effect to run. */
@@ -42,6 +57,10 @@ export class SenderCore implements Shared {
   answering: boolean | undefined
   private report: Deferred.Deferred<CloseReport> | undefined = undefined
   private readonly throttle = new LogThrottle()
+  /** The sender's `Clock`, from the context it was made in (a `TestClock` in tests). */
+  readonly clock: Clock.Clock
+  /** The tracer of the context it was made in, when one was provided: batches then get spans. */
+  readonly tracer: Tracer.Tracer | undefined
   /** Runs a log line; `makeCore` replaces it with a runner owned by the sender's scope. */
   runLog: (effect: Effect.Effect<void>) => unknown = (effect) => Effect.runForkWith(this.context)(effect)
   /** This sender's series only, in the Prometheus text format (set by `makeCore`). */
@@ -52,7 +71,9 @@ export class SenderCore implements Shared {
     readonly queue: Queue.Queue<Batch, Cause.Done>,
     readonly context: Context.Context<never>
   ) {
-    this.workers = Array.from({ length: options.workers }, (_, id) => new WorkerState(id))
+    this.clock = Context.get(context, Clock.Clock)
+    this.tracer = tracerOf(context)
+    this.workers = Array.from({ length: options.workers }, (_, id) => new WorkerState(id, this.now))
     this.answering =
       options.acknowledged || options.responses === "every-frame"
         ? true
@@ -60,6 +81,9 @@ export class SenderCore implements Shared {
           ? false
           : undefined
   }
+
+  /** Monotonic milliseconds of the sender's `Clock` (`performance.now()` with the live clock). */
+  readonly now = (): number => Number(this.clock.monotonicTimeNanosUnsafe()) / 1e6
 
   /** At most one warning per key per second (a reconnect loop must not flood the log). */
   readonly warn = (key: string, message: string): void => {
@@ -90,26 +114,49 @@ export class SenderCore implements Shared {
     const batch = new Batch(payload, transactions, acknowledged ? Deferred.makeUnsafe<number, AckError>() : undefined)
     if (Queue.offerUnsafe(this.queue, batch)) {
       this.counters.accepted++
+      if (this.tracer !== undefined) this.trace(batch)
       if (this.idle.size > 0) this.wakeIdle()
       return acknowledged ? Deferred.await(batch.done!) : undefined
     }
     switch (this.options.overflow) {
       case "fail":
         this.counters.queueFull++
-        return new QueueFull({ capacity: this.options.queueCapacity })
+        return this.refused(batch, new QueueFull({ capacity: this.options.queueCapacity }))
       case "drop":
         this.counters.dropped++
-        return acknowledged ? new QueueFull({ capacity: this.options.queueCapacity }) : undefined
+        return this.refused(batch, acknowledged ? new QueueFull({ capacity: this.options.queueCapacity }) : undefined)
       case "suspend":
         return Effect.flatMap(Queue.offer(this.queue, batch), (queued) => {
           if (!queued) return Effect.fail(closedError())
           // Tells an aborting caller that the batch got in (the Promise facade's AbortError.accepted).
           onQueued?.()
           this.counters.accepted++
+          // The span starts once the batch is queued: an abandoned wait for room leaves none open.
+          if (this.tracer !== undefined) this.trace(batch)
           if (this.idle.size > 0) this.wakeIdle()
           return acknowledged ? Deferred.await(batch.done!) : Effect.undefined
         })
     }
+  }
+
+  /** Opens the batch's `txlane.send` span (only called with a tracer). */
+  private trace(batch: Batch): void {
+    batch.span = startSpan(
+      this.tracer!,
+      this.clock,
+      this.options.endpointText,
+      batch.payload.length,
+      batch.transactions
+    )
+  }
+
+  /** A batch the full queue did not take: with a tracer, its span opens and ends at once. */
+  private refused<E extends QueueFull | undefined>(batch: Batch, error: E): E {
+    if (this.tracer !== undefined) {
+      this.trace(batch)
+      endSpan(batch.span!, this.clock, Exit.fail(error ?? { _tag: "Dropped" }))
+    }
+    return error
   }
 
   private wakeIdle(): void {
@@ -123,7 +170,7 @@ export class SenderCore implements Shared {
   /** A synchronous snapshot of the counters. */
   stats(): Stats {
     const c = this.counters
-    const now = performance.now()
+    const now = this.now()
     return {
       queued: Queue.sizeUnsafe(this.queue),
       queueCapacity: this.options.queueCapacity,
@@ -173,18 +220,16 @@ export class SenderCore implements Shared {
     this.closing = true
     const self = this
     return Effect.gen(function* () {
-      const started = performance.now()
+      const started = self.now()
       // Ending (not shutting down) the queue lets workers take what is buffered, including the
       // batches of `send`s already suspended on a full queue, and then see the end.
       yield* Queue.end(self.queue)
-      const finished = yield* Effect.raceFirst(
-        Fiber.awaitAll(self.fibers).pipe(Effect.as(true)),
-        Effect.sleep(timeoutMs).pipe(Effect.as(false))
-      )
+      const finished = Option.isSome(yield* Effect.timeoutOption(Fiber.awaitAll(self.fibers), timeoutMs))
       if (!finished) yield* Fiber.interruptAll(self.fibers)
       const undelivered: Array<UndeliveredBatch> = []
       const giveBack = (batch: Batch, state: UndeliveredBatch["state"]) => {
         undelivered.push({ payload: batch.payload, transactions: batch.transactions, state })
+        if (batch.span !== undefined) endSpan(batch.span, self.clock, exitClosed)
         if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exitClosed)
       }
       for (const worker of self.workers) {
@@ -222,7 +267,7 @@ export class SenderCore implements Shared {
         outOfStep: c.outOfStep,
         undelivered,
         timedOut: !finished,
-        durationMs: performance.now() - started
+        durationMs: self.now() - started
       }
       Deferred.doneUnsafe(report, Exit.succeed(result))
       return result
@@ -264,7 +309,7 @@ export const makeCore = (options: Options): Effect.Effect<SenderCore, MakeError,
       queueCapacity: opts.queueCapacity,
       inFlight: () => core.inFlight(),
       workerBusy: () => {
-        const now = performance.now()
+        const now = core.now()
         return core.workers.map((w) => w.busyRatio(now))
       }
     })

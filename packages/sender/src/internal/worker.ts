@@ -19,11 +19,12 @@
  */
 import type * as net from "node:net"
 import { Frame, Response } from "@txlane/protocol"
-import { type Cause, Deferred, Duration, Effect, Exit, Pull, Queue, Result, Schedule } from "effect"
+import { type Cause, type Clock, Deferred, Duration, Effect, Exit, Latch, Pull, Queue, Result, Schedule } from "effect"
 import { AckTimeout, Rejected, RetriesExhausted } from "../errors.js"
 import { AUTO_SILENCE_MS, type ConnectionEvent, type Outcome, type Resolved } from "../Options.js"
 import type { AckError, Batch, Counters } from "./batch.js"
 import { Connection, connect } from "./connection.js"
+import { endSpan, spanWrite } from "./span.js"
 
 /** What the workers of one sender share. */
 export interface Shared {
@@ -36,6 +37,10 @@ export interface Shared {
   readonly recordLatency: (ms: number) => void
   /** Logs a warning, rate-limited per key so a misbehaving peer cannot flood the log. */
   readonly warn: (key: string, message: string) => void
+  /** The sender's `Clock` (a `TestClock` in tests): every deadline is read from it. */
+  readonly clock: Clock.Clock
+  /** Monotonic milliseconds from {@link clock}: write times, deadlines, latency. */
+  readonly now: () => number
   /** Whether the peer answers every frame; `undefined` while `responses: "auto"` has not learned it. */
   answering: boolean | undefined
   /** Tells the owner a worker's connection changed state (the `onConnectionEvent` option, the Promise facade's events). */
@@ -43,7 +48,6 @@ export interface Shared {
 }
 
 const NONE: Array<Batch> = []
-const WAKE = Effect.void
 
 /** The per-worker state (readable by `close` and `stats` at any time). */
 export class WorkerState {
@@ -53,7 +57,7 @@ export class WorkerState {
   transient: Array<Batch> = []
   /** Batches waiting for their transient retry (`retryAt`). */
   delayed: Array<Batch> = []
-  /** After a transient answer: nothing is written before this `performance.now()` (the peer is not ready). */
+  /** After a transient answer: nothing is written before this `now()` (the peer is not ready). */
   holdUntil = 0
   /** The current connection, if any. */
   connection: Connection | undefined = undefined
@@ -61,53 +65,40 @@ export class WorkerState {
   queueDone = false
   private connectedBefore = false
   // Busy-time accounting: a worker is idle only while it waits for the queue.
-  private readonly startedAt = performance.now()
+  private readonly startedAt: number
   private busyMs = 0
-  private busySince = performance.now()
+  private busySince: number
   // A worker with nothing to do is idle, from its start until its first batch.
   idleNow = true
-  // The wake-up latch: events set `signaled` when no one waits, so a wake-up between a
-  // condition check and the wait is never lost.
-  private resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
-  private timer: ReturnType<typeof setTimeout> | undefined = undefined
-  private signaled = false
+  // The wake-up latch: events open it, the worker closes it (`arm`) before checking the
+  // conditions a wait depends on, so a wake-up between that check and the wait is never lost.
+  private readonly latch = Latch.makeUnsafe(false)
 
-  constructor(readonly id: number) {}
+  constructor(
+    readonly id: number,
+    /** Monotonic milliseconds (the sender's `Clock`). */
+    readonly now: () => number
+  ) {
+    this.startedAt = now()
+    this.busySince = this.startedAt
+  }
 
   /** Wakes the worker if it waits in {@link wait}; otherwise makes its next wait return at once. */
   readonly wake = (): void => {
-    const resume = this.resume
-    if (resume === undefined) {
-      this.signaled = true
-      return
-    }
-    this.resume = undefined
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    resume(WAKE)
+    this.latch.openUnsafe()
   }
 
-  /** Clears the latch before the conditions a following {@link wait} depends on are checked. */
+  /** Closes the latch before the conditions a following {@link wait} depends on are checked. */
   arm(): void {
-    this.signaled = false
+    this.latch.closeUnsafe()
   }
 
-  /** Waits for a wake-up, or `timeoutMs` (when given). */
+  /** Waits for a wake-up, or `timeoutMs` of the `Clock` (when given). */
   wait(timeoutMs: number | undefined): Effect.Effect<void> {
-    return Effect.callback<void>((resume) => {
-      if (this.signaled) {
-        this.signaled = false
-        resume(WAKE)
-        return
-      }
-      this.resume = resume
-      if (timeoutMs !== undefined) this.timer = setTimeout(this.wake, Math.max(1, Math.ceil(timeoutMs)))
-      return Effect.sync(() => {
-        this.resume = undefined
-        if (this.timer !== undefined) clearTimeout(this.timer)
-        this.timer = undefined
-      })
-    })
+    // Already woken: no fiber for the timeout race (the common case under load).
+    if (this.latch.isOpen()) return Effect.void
+    if (timeoutMs === undefined) return this.latch.await
+    return Effect.asVoid(Effect.timeoutOption(this.latch.await, Math.max(1, Math.ceil(timeoutMs))))
   }
 
   /** Batches held by this worker right now. */
@@ -130,13 +121,13 @@ export class WorkerState {
 
   /** @internal */
   markIdle(): void {
-    this.busyMs += performance.now() - this.busySince
+    this.busyMs += this.now() - this.busySince
     this.idleNow = true
   }
 
   /** @internal */
   markBusy(): void {
-    this.busySince = performance.now()
+    this.busySince = this.now()
     this.idleNow = false
   }
 
@@ -148,7 +139,9 @@ export class WorkerState {
   }
 }
 
-const complete = (batch: Batch, exit: Exit.Exit<number, AckError>): void => {
+const complete = (shared: Shared, batch: Batch, exit: Exit.Exit<number, AckError>): void => {
+  // The span first: completing the Deferred may resume the sender's caller synchronously.
+  if (batch.span !== undefined) endSpan(batch.span, shared.clock, exit)
   if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exit)
 }
 
@@ -160,7 +153,7 @@ const tell = (shared: Shared, batch: Batch, status: Outcome["status"], error?: s
 /** The peer accepted the batch (or, untracked, the kernel took it). */
 export const settleDelivered = (shared: Shared, batch: Batch, count?: number): void => {
   shared.counters.delivered++
-  complete(batch, Exit.succeed(count ?? batch.transactions))
+  complete(shared, batch, Exit.succeed(count ?? batch.transactions))
   tell(shared, batch, "delivered")
 }
 
@@ -168,14 +161,14 @@ export const settleDelivered = (shared: Shared, batch: Batch, count?: number): v
 const settleRejected = (shared: Shared, batch: Batch, error: string): void => {
   shared.counters.rejected++
   shared.warn("rejected", `${shared.options.name}: peer rejected a batch: ${error}`)
-  complete(batch, Exit.fail(new Rejected({ error })))
+  complete(shared, batch, Exit.fail(new Rejected({ error })))
   tell(shared, batch, "rejected", error)
 }
 
 /** The sender gave up on the batch. */
 const settleFailed = (shared: Shared, batch: Batch, error: AckTimeout | RetriesExhausted): void => {
   shared.counters.failed++
-  complete(batch, Exit.fail(error))
+  complete(shared, batch, Exit.fail(error))
   tell(shared, batch, "failed", error.message)
 }
 
@@ -210,7 +203,7 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
   const socket: net.Socket = connection.socket
   const batches = state.pending
   const tracked = connection.tracked
-  const now = tracked ? performance.now() : 0
+  const now = tracked ? shared.now() : 0
   const unknown = tracked && shared.answering === undefined
   let bytes = 0
   let transactions = 0
@@ -218,6 +211,7 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
   for (let i = 0; i < n; i++) {
     const batch = batches[i]!
     batch.attempts++
+    if (batch.span !== undefined) spanWrite(batch.span, shared.clock, batch.attempts)
     socket.write(batch.header)
     if (tracked) {
       if (unknown) socket.write(batch.payload, connection.onFlushedUnknown)
@@ -244,7 +238,7 @@ export const onFrames =
   (shared: Shared, state: WorkerState) =>
   (connection: Connection, frames: ReadonlyArray<Uint8Array>): void => {
     const { counters, options } = shared
-    const now = performance.now()
+    const now = shared.now()
     for (const frame of frames) {
       counters.responses++
       connection.answered++
@@ -307,7 +301,7 @@ const scheduleTransient = (shared: Shared, state: WorkerState): Effect.Effect<vo
     state.transient = []
     for (const batch of batches) {
       batch.retryStep ??= yield* Schedule.toStep(shared.options.transientRetry)
-      const delay = yield* batch.retryStep(Date.now(), batch.lastError).pipe(
+      const delay = yield* batch.retryStep(shared.clock.currentTimeMillisUnsafe(), batch.lastError).pipe(
         Effect.map(([, duration]) => Duration.toMillis(duration)),
         Pull.catchDone(() => Effect.succeed(undefined))
       )
@@ -318,7 +312,7 @@ const scheduleTransient = (shared: Shared, state: WorkerState): Effect.Effect<vo
       // The peer never judged it: the resend is not charged to the `retries` budget.
       batch.free++
       shared.counters.retries++
-      batch.retryAt = performance.now() + delay
+      batch.retryAt = shared.now() + delay
       state.holdUntil = Math.max(state.holdUntil, batch.retryAt)
       state.delayed.push(batch)
     }
@@ -450,7 +444,7 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
         yield* scheduleTransient(shared, state)
         continue
       }
-      const now = performance.now()
+      const now = shared.now()
       const oldest = connection.inflight[0]
       if (oldest !== undefined) {
         if (now - oldest.sentAt >= options.ackTimeoutMs) {
