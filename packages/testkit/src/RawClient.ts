@@ -31,7 +31,8 @@ export class RawClient {
   error: Error | undefined
   /** Why the server's bytes did not decode as responses, if they did not. */
   malformed: Error | undefined
-  private readonly decoder = new FrameDecoder.FrameDecoder()
+  /** The decoder of the server's bytes: its `bufferedBytes` are an answer cut short. */
+  readonly decoder = new FrameDecoder.FrameDecoder()
   private readonly waiters = new Set<() => void>()
 
   private constructor(

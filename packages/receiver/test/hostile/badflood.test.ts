@@ -10,8 +10,8 @@
  * connection keeps its round trips under a second (SPEC §6).
  */
 import { afterAll, afterEach, expect, it } from "vitest"
-import { cleanupTempDirs, tempSocketPath } from "../helpers.js"
-import { destroyAll, eventually, figure, healthyLoop } from "./net.js"
+import { cleanupTempDirs, tempSocketPath, waitFor } from "../helpers.js"
+import { destroyAll, figure, healthyLoop } from "./net.js"
 import { killAll, spawnAttacker, spawnReceiver } from "./process.js"
 
 afterEach(() => {
@@ -64,6 +64,6 @@ it(`${ATTACKERS} connections flooding empty frames: queue bounded, a legitimate 
   expect(rt.frames).toBeGreaterThan(20)
   expect(rt.max).toBeLessThan(WORST_RTT_MS)
   destroyAll()
-  await eventually(async () => (await receiver.stats()).connectionsOpen === 0, 10_000, "attackers gone")
+  await waitFor(async () => (await receiver.stats()).connectionsOpen === 0, 10_000, "attackers gone", 50)
   expect(await receiver.terminate()).toBe(0)
 }, 60_000)

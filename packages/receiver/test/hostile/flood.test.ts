@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, expect, it } from "vitest"
 import { cleanupTempDirs, tempSocketPath, waitFor } from "../helpers.js"
-import { destroyAll, eventually, figure, healthyLoop, openMany } from "./net.js"
+import { destroyAll, figure, healthyLoop, openMany } from "./net.js"
 import { killAll, spawnReceiver } from "./process.js"
 
 afterEach(() => {
@@ -34,13 +34,14 @@ it(`a flood of ${FLOOD} connections against maxConnections ${MAX_CONNECTIONS}: e
   )
   const rejectMs = Date.now() - started
   const stillOpen = flood.filter((r) => r.closedAt === undefined)
-  await eventually(
+  await waitFor(
     async () => {
       const s = await receiver.stats()
       return s.connectionsRejected + s.errors.IdleEvicted! === flood.length - (MAX_CONNECTIONS - 1)
     },
     5000,
-    "rejections counted"
+    "rejections counted",
+    50
   )
   let stats = await receiver.stats()
   expect(flood.length).toBeGreaterThan(FLOOD / 2)
@@ -55,11 +56,11 @@ it(`a flood of ${FLOOD} connections against maxConnections ${MAX_CONNECTIONS}: e
   // The admitted flood connections are real connections: one of them gets an answer.
   const rt = await healthy.stop()
   destroyAll()
-  await eventually(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "flood gone")
+  await waitFor(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "flood gone", 50)
   const again = await healthyLoop(receiver.address)
   await new Promise((r) => setTimeout(r, 200))
   const rt2 = await again.stop()
-  await eventually(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "all closed")
+  await waitFor(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "all closed", 50)
   stats = await receiver.stats()
   figure("connection-flood", {
     connections: FLOOD,

@@ -9,8 +9,8 @@
 import type * as Net from "node:net"
 import { Workload } from "@txlane/protocol/testing"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { Client, cleanupTempDirs, header, tempSocketPath } from "../helpers.js"
-import { destroyAll, eventually, figure, healthyLoop, openMany } from "./net.js"
+import { Client, cleanupTempDirs, header, tempSocketPath, waitFor } from "../helpers.js"
+import { destroyAll, figure, healthyLoop, openMany } from "./net.js"
 import { killAll, spawnReceiver } from "./process.js"
 
 afterEach(() => {
@@ -70,7 +70,7 @@ describe("a header announcing 4 GiB − 1", () => {
       // Closed after at most lingerMs (1 s) of read-and-drop, well before 256 MiB could be sent.
       expect(closedMs).toBeLessThan(1000 + 3000)
       expect(grown).toBeLessThan(32 * 1024 * 1024)
-      await eventually(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "closed")
+      await waitFor(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "closed", 50)
       expect(await receiver.terminate()).toBe(0)
     }, 30_000)
   }
@@ -128,15 +128,16 @@ describe("garbage", () => {
       else c.socket.end()
       c.socket.on("error", () => {})
     }
-    await eventually(async () => (await receiver.stats()).connectionsOpen === 1, 15_000, "garbage connections closed")
+    await waitFor(async () => (await receiver.stats()).connectionsOpen === 1, 15_000, "garbage connections closed", 50)
     const rt = await healthy.stop()
-    await eventually(
+    await waitFor(
       async () => {
         const s = await receiver.stats()
         return s.connectionsOpen === 0 && s.bufferedBytes === 0 && s.queuedFrames === 0
       },
       5000,
-      "idle"
+      "idle",
+      50
     )
     const stats = await receiver.stats()
     figure("garbage", {

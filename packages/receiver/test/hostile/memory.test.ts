@@ -8,7 +8,7 @@
  */
 import { afterAll, afterEach, expect, it } from "vitest"
 import { cleanupTempDirs, header, tempSocketPath, waitFor } from "../helpers.js"
-import { destroyAll, eventually, figure, healthyLoop, openMany } from "./net.js"
+import { destroyAll, figure, healthyLoop, openMany } from "./net.js"
 import { killAll, spawnReceiver } from "./process.js"
 
 afterEach(() => {
@@ -71,7 +71,7 @@ it(`${ATTACKERS} connections × a slow 9 MiB frame: maxBufferedBytes holds, RSS 
   const offered = [...sent.values()].reduce((a, b) => a + b, 0)
   // frameTimeoutMs then cuts every attacker, and the memory is given back.
   await waitFor(() => attackers.every((a) => a.closedAt !== undefined), FRAME_TIMEOUT_MS + 15_000, "attackers cut")
-  await eventually(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "connections closed")
+  await waitFor(async () => (await receiver.stats()).connectionsOpen === 0, 5000, "connections closed", 50)
   const after = await receiver.stats()
   const bound = MAX_BUFFERED + ATTACKERS * (FREE_PARTIAL + SOCKET_READ)
   figure("memory-attack", {

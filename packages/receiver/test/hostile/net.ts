@@ -127,12 +127,3 @@ export const healthyLoop = async (address: string, everyMs = 20) => {
 export const figure = (name: string, values: Record<string, unknown>): void => {
   console.log(`RELIABILITY ${JSON.stringify({ name, ...values })}`)
 }
-
-/** Polls an async predicate every 50 ms; fails after `timeoutMs`. */
-export const eventually = async (predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
