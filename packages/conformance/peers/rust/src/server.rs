@@ -13,22 +13,22 @@
 //! queue before reading more, so a slow handler pool or a client that does
 //! not read its responses stops that connection's reads, never memory.
 
-use crate::connection::{frame_error, FrameReader, FrameWriter};
-use crate::digest::Digest;
-use crate::envelope;
-use crate::frame::{FrameError, DEFAULT_MAX_FRAME_BYTES};
-use crate::listener::{Listener, Stream, WriteHalf, DEFAULT_SOCKET_MODE};
+mod connection;
+mod handler;
+
+use crate::frame::DEFAULT_MAX_FRAME_BYTES;
+use crate::listener::{Listener, DEFAULT_SOCKET_MODE};
 use crate::report::{Counters, Stats};
-use crate::response::Response;
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
+use connection::serve_connection;
+use handler::{Job, Shared};
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{broadcast, mpsc, Semaphore};
 
 /// Default handler pool size: the TypeScript receiver's 16, enough parallel
 /// submits for 16 sender connections.
@@ -148,133 +148,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// What a handler decided about one frame.
-#[derive(Debug)]
-struct Outcome {
-    /// The JSON response (written in `json` mode only).
-    response: Response,
-    /// Transactions submitted (0 unless accepted).
-    submitted: u64,
-}
-
-/// One decoded frame waiting for a handler.
-struct Job {
-    payload: Bytes,
-    /// Where the outcome goes, in `json` mode; the connection's writer holds
-    /// the other end in its ordered queue.
-    reply: Option<oneshot::Sender<Outcome>>,
-}
-
-/// One entry of a connection's ordered response queue.
-enum Slot {
-    /// A handler will fill it.
-    Waiting(oneshot::Receiver<Outcome>),
-    /// Decided by the reader itself (the oversize-frame error).
-    Ready(Outcome),
-}
-
-/// State shared by every task of one server.
-struct Shared {
-    config: ServerConfig,
-    /// The application; [`AcceptAll`] unless [`run_with_submit`] got another.
-    submitter: Arc<dyn Submit>,
-    stats: Arc<Stats>,
-    record: Option<Mutex<std::fs::File>>,
-    /// Transactions submitted *and* answered (json) or submitted (none).
-    done_transactions: AtomicU64,
-    /// Woken when `done_transactions` reaches `expect_transactions`.
-    expect_reached: Notify,
-}
-
-impl Shared {
-    fn transactions_done(&self, n: u64) {
-        if n == 0 {
-            return;
-        }
-        let total = self.done_transactions.fetch_add(n, Ordering::AcqRel) + n;
-        if let Some(want) = self.config.expect_transactions {
-            if total >= want {
-                // notify_one stores a permit, so the accept loop sees it even
-                // if it is not waiting right now.
-                self.expect_reached.notify_one();
-            }
-        }
-    }
-
-    /// Submit a batch: hand it to the application, then record it and
-    /// count it (PEERS.md).
-    async fn submit(&self, payload: &Bytes, transactions: &[&[u8]]) -> Result<(), String> {
-        let views = transactions.iter().map(|t| payload.slice_ref(t)).collect();
-        self.submitter.submit(views).await?;
-        self.record_and_count(payload, transactions)
-            .map_err(|e| e.to_string())
-    }
-
-    /// Record an accepted batch (`--record`), then count it.
-    fn record_and_count(&self, payload: &Bytes, transactions: &[&[u8]]) -> io::Result<()> {
-        if let Some(file) = &self.record {
-            // One write(2) per frame on an O_APPEND file, so a SIGKILL never
-            // leaves half a frame interleaved with another handler's frame.
-            let mut buf = Vec::with_capacity(4 + payload.len());
-            buf.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-            buf.extend_from_slice(payload);
-            let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
-            f.write_all(&buf)?;
-        }
-        let mut digest = Digest::new();
-        for t in transactions {
-            digest.add(t);
-        }
-        self.stats.update(|c| {
-            c.frames += 1;
-            c.transactions += transactions.len() as u64;
-            c.bytes += payload.len() as u64;
-            c.digest.merge(digest);
-            c.touch();
-        });
-        Ok(())
-    }
-
-    /// Decide what to do with one frame (SPEC §6 table).
-    async fn handle(&self, payload: Bytes) -> Outcome {
-        let reject = |kind: &str, text: String| {
-            self.stats.error(kind);
-            Outcome {
-                response: Response::err(text),
-                submitted: 0,
-            }
-        };
-        if payload.is_empty() {
-            return reject("EmptyFrame", "Empty Transactions message".into());
-        }
-        let transactions: Vec<&[u8]> = match self.config.payload {
-            PayloadMode::Raw => vec![&payload[..]],
-            PayloadMode::Transactions => match envelope::decode_slice(&payload) {
-                Ok(t) => t,
-                Err(e) => {
-                    return reject(
-                        "MalformedEnvelope",
-                        format!("Invalid Transactions protobuf: {e}"),
-                    )
-                }
-            },
-        };
-        if transactions.is_empty() {
-            return reject("EmptyFrame", "Empty Transactions message".into());
-        }
-        match self.submit(&payload, &transactions).await {
-            Ok(()) => Outcome {
-                response: Response::ok(transactions.len() as u64),
-                submitted: transactions.len() as u64,
-            },
-            Err(e) => reject(
-                "SubmitFailed",
-                format!("Transaction submission failed: {e}"),
-            ),
-        }
-    }
-}
-
 /// Run a receiver on `listener` until `shutdown` completes (or
 /// `expect_transactions` is reached), then drain gracefully: stop accepting,
 /// remove the socket file, finish every decoded frame, flush responses.
@@ -318,14 +191,7 @@ pub async fn run_with_submit(
     };
     let handlers = config.handlers.max(1);
     let (job_tx, job_rx) = mpsc::channel::<Job>(config.queue_capacity.max(1));
-    let shared = Arc::new(Shared {
-        config,
-        submitter,
-        stats: stats.clone(),
-        record,
-        done_transactions: AtomicU64::new(0),
-        expect_reached: Notify::new(),
-    });
+    let shared = Arc::new(Shared::new(config, submitter, stats.clone(), record));
 
     // The handler pool: N tasks sharing one receiver. The mutex is held only
     // while waiting for the next job, never while handling one.
@@ -410,125 +276,4 @@ pub async fn run_with_submit(
         eprintln!("txlane-receiver: drain timed out; abandoning unfinished connections");
     }
     Ok(stats.snapshot())
-}
-
-/// Serve one connection until end of stream, an error that closes it, or
-/// shutdown.
-async fn serve_connection(
-    stream: Stream,
-    shared: Arc<Shared>,
-    jobs: mpsc::Sender<Job>,
-    mut stop: Shutdown,
-) {
-    let (rd, wr) = stream.into_split();
-    let mut reader = FrameReader::new(
-        rd,
-        shared.config.max_frame_bytes,
-        shared.config.frame_timeout,
-    );
-    let json = shared.config.respond == RespondMode::Json;
-    let (slot_tx, slot_rx) = mpsc::channel::<Slot>(shared.config.pending_responses.max(1));
-    let writer = json.then(|| tokio::spawn(write_responses(wr, slot_rx, shared.clone())));
-    let mut linger = false;
-
-    loop {
-        let frame = tokio::select! {
-            // Finish the frame being decoded? No: a frame not yet complete
-            // is not "decoded"; frames already handed on are still finished.
-            _ = stop.recv() => break,
-            f = reader.read_frame() => f,
-        };
-        match frame {
-            Ok(Some(payload)) => {
-                let reply = if json {
-                    let (tx, rx) = oneshot::channel();
-                    // Reserve the response's place in order *before* the job
-                    // can complete, so responses cannot overtake each other.
-                    if slot_tx.send(Slot::Waiting(rx)).await.is_err() {
-                        break; // writer gone: the client stopped reading
-                    }
-                    Some(tx)
-                } else {
-                    None
-                };
-                if jobs.send(Job { payload, reply }).await.is_err() {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                match frame_error(&e) {
-                    Some(FrameError::FrameTooLarge { length, max }) => {
-                        shared.stats.error("FrameTooLarge");
-                        if json {
-                            let outcome = Outcome {
-                                response: Response::err(format!(
-                                    "Transaction too large: {length} bytes (max: {max})"
-                                )),
-                                submitted: 0,
-                            };
-                            let _ = slot_tx.send(Slot::Ready(outcome)).await;
-                        }
-                        linger = true;
-                    }
-                    Some(FrameError::TruncatedFrame { .. }) => shared.stats.error("TruncatedFrame"),
-                    None if e.kind() == io::ErrorKind::TimedOut => {
-                        shared.stats.error("FrameTimeout")
-                    }
-                    None => shared.stats.error("ConnectionLost"),
-                }
-                break;
-            }
-        }
-    }
-    // Dropping the slot sender lets the writer finish what is queued, then
-    // half-close; only then is the connection dropped.
-    drop(slot_tx);
-    if let Some(writer) = writer {
-        let _ = writer.await;
-    }
-    if linger && !stop.is_shutdown() {
-        reader.discard_until_eof(DEFAULT_LINGER).await;
-    }
-}
-
-/// The writer task: write each slot's response as soon as it and every slot
-/// before it are decided, then half-close.
-async fn write_responses(wr: WriteHalf, mut slots: mpsc::Receiver<Slot>, shared: Arc<Shared>) {
-    let mut writer = FrameWriter::new(tokio::io::BufWriter::new(wr));
-    while let Some(slot) = slots.recv().await {
-        let outcome = match slot {
-            Slot::Ready(o) => o,
-            Slot::Waiting(rx) => match rx.await {
-                Ok(o) => o,
-                // A handler dropped the job without answering: only at
-                // runtime shutdown. Nothing sensible to write.
-                Err(_) => break,
-            },
-        };
-        let payload = outcome.response.encode();
-        if let Err(e) = writer.write_frame(&payload).await {
-            eprintln!("txlane-receiver: write failed: {e}");
-            shared.stats.error("ConnectionLost");
-            return;
-        }
-        // Flush when nothing else is ready: one syscall for a burst of
-        // responses, no delay for a lone one.
-        if slots.is_empty() {
-            if let Err(e) = writer.flush().await {
-                eprintln!("txlane-receiver: write failed: {e}");
-                shared.stats.error("ConnectionLost");
-                return;
-            }
-        }
-        shared.stats.update(|c| {
-            if outcome.response.success {
-                c.responses_ok += 1;
-            } else {
-                c.responses_error += 1;
-            }
-        });
-        shared.transactions_done(outcome.submitted);
-    }
-    let _ = writer.shutdown().await;
 }

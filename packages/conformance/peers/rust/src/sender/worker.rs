@@ -8,15 +8,16 @@
 //!                                                   └ error   → rejected
 //! ```
 
+mod answers;
+
 use super::conn::{next_event, Conn, Event};
-use super::retry::{classify, Backoff, ErrorKind};
+use super::retry::Backoff;
 use super::{
-    Delivery, SenderConfig, AUTO_SILENCE, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    Delivery, SenderConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     FIRE_AND_FORGET_WINDOW, LINGER,
 };
 use crate::listener::Stream;
 use crate::report::Stats;
-use crate::response::{self, Response};
 use crate::workload::Batch;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -28,7 +29,7 @@ use tokio::time::Instant;
 pub(super) const UNKNOWN: u8 = 0;
 /// The peer answers: every frame is settled by its answer.
 pub(super) const ANSWERS: u8 = 1;
-/// The peer left a frame unanswered for [`AUTO_SILENCE`] and never
+/// The peer left a frame unanswered for [`AUTO_SILENCE`](super::AUTO_SILENCE) and never
 /// answered anything: a `--respond none` receiver; done when written.
 pub(super) const SILENT: u8 = 2;
 
@@ -178,198 +179,6 @@ impl Worker {
             }
         }
         self.finish().await;
-    }
-
-    /// Handle every event already waiting, without blocking.
-    fn poll_events(&mut self) {
-        while let Some(conn) = self.conn.as_mut().filter(|c| !c.eof) {
-            match conn.events.try_recv() {
-                Ok(ev) => self.on_event(Some(ev)),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => self.on_event(None),
-            }
-        }
-    }
-
-    fn on_event(&mut self, ev: Option<Event>) {
-        match ev {
-            Some(Event::Response(r)) => self.on_response(r),
-            Some(Event::Closed { clean: true }) => self.on_eof(),
-            Some(Event::Closed { clean: false }) | None => self.drop_connection(true),
-        }
-    }
-
-    /// End of stream from the peer. A peer that never answered and shut its
-    /// write side down is silent: writing may go on, and frames are done
-    /// when written. Otherwise the unanswered frames are resent.
-    fn on_eof(&mut self) {
-        let Some(conn) = &mut self.conn else { return };
-        let silent_peer = !self.config.delivery.eq(&Delivery::Acknowledged)
-            && conn.answered == 0
-            && self.answering.load(Ordering::Acquire) != ANSWERS;
-        if !silent_peer {
-            self.drop_connection(true);
-            return;
-        }
-        conn.eof = true;
-        conn.tracked = false;
-        let _ =
-            self.answering
-                .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire);
-        while let Some(w) = self.inflight.pop_front() {
-            self.settle(w.item.batch, false, Some(w.at));
-        }
-    }
-
-    /// Settle the oldest written frame with its answer.
-    fn on_response(&mut self, r: Result<Response, response::MalformedResponse>) {
-        let Some(conn) = &mut self.conn else { return };
-        conn.answered += 1;
-        let (tracked, surplus) = (conn.tracked, conn.answered > conn.written);
-        if !tracked {
-            // A silent peer's frames were done when written; answers only
-            // tell us whether the stream is still in step.
-            if surplus {
-                self.out_of_step("more answers than frames written");
-            }
-            return;
-        }
-        if !self.acknowledged() {
-            let _ = self.answering.compare_exchange(
-                UNKNOWN,
-                ANSWERS,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
-        }
-        let Some(front) = self.inflight.pop_front() else {
-            self.out_of_step("an answer with no frame waiting for one");
-            return;
-        };
-        match r {
-            // We cannot tell what the peer did with the batch, and the
-            // pairing of later answers is suspect: resend (at-least-once).
-            Err(_) => {
-                self.inflight.push_front(front);
-                self.drop_connection(true);
-            }
-            Ok(resp) if resp.success => {
-                if let Some(conn) = &mut self.conn {
-                    conn.probing = false;
-                }
-                self.settle(front.item.batch, true, None);
-            }
-            Ok(resp) => {
-                let error = resp.error.unwrap_or_default();
-                match classify(&error) {
-                    ErrorKind::Transient => {
-                        if let Some(conn) = &mut self.conn {
-                            conn.saw_transient = true;
-                            conn.probing = true;
-                        }
-                        self.stats.error("NotReady");
-                        self.retry_later(front.item, &error);
-                    }
-                    ErrorKind::OutOfStep => {
-                        self.stats.error("Rejected");
-                        eprintln!("txlane-sender: worker {}: rejected: {error}", self.id);
-                        self.out_of_step("the peer refused a frame as too large");
-                    }
-                    ErrorKind::Final => self.stats.error("Rejected"),
-                }
-            }
-        }
-    }
-
-    /// A not-ready answer: retry the batch after the schedule's delay, and
-    /// write nothing on this worker until then.
-    fn retry_later(&mut self, mut item: Item, error: &str) {
-        let Some(delay) = self.config.transient_retry.delay(item.not_ready) else {
-            eprintln!(
-                "txlane-sender: worker {}: still not ready after {} retries: {error}",
-                self.id, item.not_ready
-            );
-            self.stats.error("Rejected");
-            return;
-        };
-        item.not_ready += 1;
-        let at = Instant::now() + delay;
-        self.hold_until = Some(self.hold_until.map_or(at, |h| h.max(at)));
-        self.delayed.push(item);
-    }
-
-    /// The answers no longer match our frames: close the connection;
-    /// everything unanswered is resent on a new one.
-    fn out_of_step(&mut self, why: &str) {
-        self.stats.error("OutOfStep");
-        eprintln!(
-            "txlane-sender: worker {}: out of step ({why}); reconnecting and resending",
-            self.id
-        );
-        self.drop_connection(false);
-    }
-
-    /// Forget the connection; everything unanswered goes back, in order,
-    /// ahead of anything else waiting to be resent. A close after a
-    /// not-ready answer is the peer's normal epoch-transition close.
-    fn drop_connection(&mut self, count_lost: bool) {
-        if let Some(conn) = self.conn.take() {
-            if count_lost && !conn.saw_transient {
-                self.stats.error("ConnectionLost");
-            }
-        }
-        while let Some(w) = self.inflight.pop_back() {
-            self.resend.push_front(w.item);
-        }
-    }
-
-    /// A batch is delivered: answered with success (`answered`), or written
-    /// to a silent peer (at `written`).
-    fn settle(&self, batch: Batch, answered: bool, written: Option<Instant>) {
-        self.stats.update(|c| {
-            if answered {
-                c.acknowledged += 1;
-            }
-            c.delivered += 1;
-            c.digest.merge(batch.digest);
-            match written.map(Instant::into_std) {
-                Some(at) => {
-                    c.first.get_or_insert(at);
-                    c.last = Some(c.last.map_or(at, |l| l.max(at)));
-                }
-                None => c.touch(),
-            }
-        });
-    }
-
-    /// Fire-and-forget: decide whether the peer is silent. Returns when to
-    /// look again.
-    fn check_silence(&mut self, now: Instant) -> Option<Instant> {
-        if self.acknowledged() || !self.conn.as_ref().is_some_and(|c| c.tracked) {
-            return None;
-        }
-        let state = self.answering.load(Ordering::Acquire);
-        if state == ANSWERS {
-            return None;
-        }
-        let front = self.inflight.front()?.at;
-        if state == UNKNOWN && now < front + AUTO_SILENCE {
-            return Some(front + AUTO_SILENCE);
-        }
-        if self
-            .answering
-            .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            eprintln!("txlane-sender: no answer within {AUTO_SILENCE:?}; taking the peer as silent (done when written)");
-        }
-        if let Some(conn) = &mut self.conn {
-            conn.tracked = false;
-        }
-        while let Some(w) = self.inflight.pop_front() {
-            self.settle(w.item.batch, false, Some(w.at));
-        }
-        None
     }
 
     /// Connect if needed, then write the item's frame once. A frame that
