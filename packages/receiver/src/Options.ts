@@ -2,10 +2,14 @@
  * The receiver's options: every limit with its default and what happens past it, and their
  * validation into the numbers the internals use (`Infinity` where "unbounded").
  *
+ * Durations are `Duration.Input` (a number is milliseconds); the Promise facade takes `…Ms`
+ * numbers instead. One Effect Schema ({@link schema}) checks every option and applies the
+ * defaults; {@link validate} turns its failures into `InvalidOptions` with the field's path.
+ *
  * @module
  */
 import { Frame } from "@txlane/protocol"
-import { type Effect, Result } from "effect"
+import { Duration, Effect, Result, Schema, SchemaIssue } from "effect"
 import { type InputError, InvalidOptions } from "./errors.js"
 import type { Settings } from "./internal/connection.js"
 
@@ -39,8 +43,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
  * clients out for long; long enough that a sender pausing between batches is not churned.
  */
 export const DEFAULT_EVICT_IDLE_AFTER_MS = 5_000
-/** Default deadline of the graceful shutdown run when the Scope closes. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+/** Default deadline of the graceful close run when the Scope closes. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000
 
 /** One frame's batch, as given to `submit`. */
 export interface Batch {
@@ -93,24 +97,24 @@ export interface Options<E = unknown> {
   /** Connections open at once. Default 1024. Past it: a new connection is closed at once and counted. */
   readonly maxConnections?: Limit | undefined
   /** Longest time from a frame's first byte to its last. Default 10 s. Past it: the connection is closed. */
-  readonly frameTimeoutMs?: Limit | undefined
+  readonly frameTimeout?: DurationLimit | undefined
   /**
-   * Longest silence between frames, in milliseconds. Default 60 s ({@link DEFAULT_IDLE_TIMEOUT_MS});
+   * Longest silence between frames. Default 60 s ({@link DEFAULT_IDLE_TIMEOUT_MS});
    * `"unbounded"` lets persistent connections idle for ever. Past it: the connection is closed
    * (`IdleTimeout`). Trade-off: every open connection holds a slot of `maxConnections`, so idle
    * ones can lock clients out; a closed txlane sender reconnects on its next batch (a frame it
    * writes in the very moment of the close is resent in acknowledged mode, lost in
    * fire-and-forget mode, like any connection loss).
    */
-  readonly idleTimeoutMs?: Limit | undefined
+  readonly idleTimeout?: DurationLimit | undefined
   /**
    * When `maxConnections` are open, a new connection replaces the connection idle longest, if it
-   * has been idle (between frames, nothing queued) for at least this long, in milliseconds; it is
+   * has been idle (between frames, nothing queued) for at least this long; it is
    * closed and counted as `IdleEvicted`. Default 5 s ({@link DEFAULT_EVICT_IDLE_AFTER_MS}).
    * `"unbounded"`: never evict (a new connection past the limit is rejected). A connection that
    * sends frames is never evicted, so busy senders keep their slots.
    */
-  readonly evictIdleAfterMs?: Limit | undefined
+  readonly evictIdleAfter?: DurationLimit | undefined
   /**
    * Memory held for frames across all connections, in bytes: queued frames' payloads, partial
    * frames by the allocations they pin (see `FrameDecoder.retainedBytes`), undecoded reads.
@@ -130,14 +134,29 @@ export interface Options<E = unknown> {
   /** Decoded, unfinished frames of one connection. Default 64. When reached, that connection's reading pauses. */
   readonly connectionQueueCapacity?: number | undefined
   /** After our last response and FIN, how long to wait for the peer to close before closing. Default 1000 ms. */
-  readonly lingerMs?: number | undefined
-  /** Deadline of the graceful shutdown run when the Scope closes. Default 10 s. */
-  readonly shutdownTimeoutMs?: number | undefined
+  readonly linger?: Duration.Input | undefined
+  /** Deadline of the graceful close run when the Scope closes. Default 10 s. What is left then is discarded and reported. */
+  readonly closeTimeout?: Duration.Input | undefined
   /** The `receiver` attribute of every metric series. Default: the address. */
   readonly name?: string | undefined
   /** Called for every bad input or refused connection (after it is counted and logged). Must not throw. */
   readonly onInputError?: ((error: InputError, connectionId: number) => void) | undefined
+  /** Called when a client connects or its connection ends (see {@link ConnectionEvent}). Must not throw. */
+  readonly onConnectionEvent?: ((event: ConnectionEvent) => void) | undefined
 }
+
+/** A client connection opened or closed (given to `onConnectionEvent`; the Promise facade's `events`). */
+export interface ConnectionEvent {
+  /** `"connected"`: a client connection was accepted. `"disconnected"`: it is closed. */
+  readonly type: "connected" | "disconnected"
+  /** Process-unique id of the connection (as in the logs and `onInputError`). */
+  readonly connectionId: number
+  /** The receiver's address. */
+  readonly address: string
+}
+
+/** A duration limit that can be turned off. */
+export type DurationLimit = Duration.Input | "unbounded"
 
 /** True for an integer in [min, max]. */
 export const isInt = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER): n is number =>
@@ -148,67 +167,105 @@ export interface Validated extends Settings {
   readonly handlers: number
   readonly payload: "transactions" | "raw"
   readonly socketMode: number
-  readonly shutdownTimeoutMs: number
+  readonly closeTimeoutMs: number
   readonly maxConnections: number
   readonly evictIdleAfterMs: number
 }
 
-/** Checks every option; the first bad one is the `InvalidOptions` failure. */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(min), Schema.isLessThanOrEqualTo(max))
+const limit = (min: number) =>
+  Schema.Union([Schema.Finite.check(Schema.isGreaterThanOrEqualTo(min)), Schema.Literal("unbounded")])
+const isDuration = (u: unknown, min: number): boolean => {
+  const d = Duration.fromInput(u as Duration.Input)
+  return d._tag === "Some" && Duration.isFinite(d.value) && Duration.toMillis(d.value) >= min
+}
+const duration = (min: number) =>
+  Schema.declare((u: unknown): u is Duration.Input => isDuration(u, min), {
+    expected: `a finite duration of at least ${min} ms (milliseconds or a Duration.Input)`
+  })
+const durationLimit = (min: number) =>
+  Schema.declare((u: unknown): u is DurationLimit => u === "unbounded" || isDuration(u, min), {
+    expected: `a duration of at least ${min} ms (milliseconds or a Duration.Input) or "unbounded"`
+  })
+const fn = <F>() => Schema.declare((u: unknown): u is F => typeof u === "function", { expected: "a function" })
+
+/**
+ * The schema of {@link Options}: checks every field and applies every default (durations stay
+ * `Duration.Input`, limits may be `"unbounded"`). The CLI decodes its flags with it too.
+ */
+export const schema = Schema.Struct({
+  listen: Schema.String,
+  submit: fn<Options["submit"]>(),
+  handlers: int(1, 65536).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_HANDLERS))),
+  respond: Schema.Literals(["json", "none"]).pipe(Schema.withDecodingDefault(Effect.succeed("json" as const))),
+  payload: Schema.Literals(["transactions", "raw"]).pipe(
+    Schema.withDecodingDefault(Effect.succeed("transactions" as const))
+  ),
+  ordering: Schema.Literals(["per-connection", "none"]).pipe(
+    Schema.withDecodingDefault(Effect.succeed("per-connection" as const))
+  ),
+  socketMode: int(0, 0o777).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_SOCKET_MODE))),
+  maxFrameBytes: int(0, Frame.MAX_LENGTH).pipe(
+    Schema.withDecodingDefault(Effect.succeed(Frame.DEFAULT_MAX_FRAME_BYTES))
+  ),
+  maxConnections: limit(1).pipe(Schema.withDecodingDefault(Effect.succeed<Limit>(DEFAULT_MAX_CONNECTIONS))),
+  frameTimeout: durationLimit(1).pipe(
+    Schema.withDecodingDefault(Effect.succeed<DurationLimit>(DEFAULT_FRAME_TIMEOUT_MS))
+  ),
+  idleTimeout: durationLimit(1).pipe(
+    Schema.withDecodingDefault(Effect.succeed<DurationLimit>(DEFAULT_IDLE_TIMEOUT_MS))
+  ),
+  evictIdleAfter: durationLimit(0).pipe(
+    Schema.withDecodingDefault(Effect.succeed<DurationLimit>(DEFAULT_EVICT_IDLE_AFTER_MS))
+  ),
+  maxBufferedBytes: limit(1).pipe(Schema.withDecodingDefault(Effect.succeed<Limit>(DEFAULT_MAX_BUFFERED_BYTES))),
+  queueCapacity: int(1).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_QUEUE_CAPACITY))),
+  connectionQueueCapacity: int(1).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_CONNECTION_QUEUE_CAPACITY))),
+  linger: duration(0).pipe(Schema.withDecodingDefault(Effect.succeed<Duration.Input>(DEFAULT_LINGER_MS))),
+  closeTimeout: duration(0).pipe(Schema.withDecodingDefault(Effect.succeed<Duration.Input>(DEFAULT_CLOSE_TIMEOUT_MS))),
+  name: Schema.optional(Schema.String),
+  onInputError: Schema.optional(fn<NonNullable<Options["onInputError"]>>()),
+  onConnectionEvent: Schema.optional(fn<NonNullable<Options["onConnectionEvent"]>>())
+})
+
+/** The first issue of a failed decode of `input`, as `InvalidOptions` with the field's path and value. */
+export const toInvalidOptions = (error: Schema.SchemaError, input: unknown): InvalidOptions => {
+  const issue = SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues[0]
+  const path = (issue?.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
+  let value: unknown = input
+  for (const key of path) value = typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined
+  const got = typeof value === "function" ? "a function" : typeof value === "object" ? "an object" : String(value)
+  return new InvalidOptions({
+    option: path.length === 0 ? "options" : path.map(String).join("."),
+    reason: `${issue?.message ?? String(error)}, got ${got}`
+  })
+}
+
+const millis = (value: DurationLimit): number =>
+  value === "unbounded" ? Number.POSITIVE_INFINITY : Duration.toMillis(value)
+const count = (value: Limit): number => (value === "unbounded" ? Number.POSITIVE_INFINITY : value)
+
+/** Decodes the options with {@link schema}; the first bad one is the `InvalidOptions` failure. */
 export const validate = <E>(options: Options<E>): Result.Result<Validated, InvalidOptions> => {
-  const bad = (option: string, reason: string) => Result.fail(new InvalidOptions({ option, reason }))
-  const limit = (name: string, value: Limit | undefined, fallback: Limit, min: number): number | InvalidOptions => {
-    const v = value ?? fallback
-    if (v === "unbounded") return Number.POSITIVE_INFINITY
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
-      return new InvalidOptions({ option: name, reason: `must be a number >= ${min} or "unbounded", got ${String(v)}` })
-    }
-    return v
-  }
-  if (typeof options.submit !== "function") return bad("submit", "must be a function")
-  const handlers = options.handlers ?? DEFAULT_HANDLERS
-  if (!isInt(handlers, 1, 65536)) return bad("handlers", `must be an integer from 1 to 65536, got ${handlers}`)
-  const respond = options.respond ?? "json"
-  if (respond !== "json" && respond !== "none") return bad("respond", `must be "json" or "none"`)
-  const payload = options.payload ?? "transactions"
-  if (payload !== "transactions" && payload !== "raw") return bad("payload", `must be "transactions" or "raw"`)
-  const ordering = options.ordering ?? "per-connection"
-  if (ordering !== "per-connection" && ordering !== "none") return bad("ordering", `must be "per-connection" or "none"`)
-  const socketMode = options.socketMode ?? DEFAULT_SOCKET_MODE
-  if (!isInt(socketMode, 0, 0o777)) return bad("socketMode", `must be a permission mode from 0 to 0o777`)
-  const maxFrameBytes = options.maxFrameBytes ?? Frame.DEFAULT_MAX_FRAME_BYTES
-  if (!isInt(maxFrameBytes, 0, Frame.MAX_LENGTH))
-    return bad("maxFrameBytes", `must be an integer from 0 to ${Frame.MAX_LENGTH}`)
-  const queueCapacity = options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY
-  if (!isInt(queueCapacity, 1)) return bad("queueCapacity", "must be an integer >= 1")
-  const connectionQueueCapacity = options.connectionQueueCapacity ?? DEFAULT_CONNECTION_QUEUE_CAPACITY
-  if (!isInt(connectionQueueCapacity, 1)) return bad("connectionQueueCapacity", "must be an integer >= 1")
-  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
-  if (!isInt(lingerMs, 0)) return bad("lingerMs", "must be an integer >= 0")
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
-  if (!isInt(shutdownTimeoutMs, 0)) return bad("shutdownTimeoutMs", "must be an integer >= 0")
-  const maxConnections = limit("maxConnections", options.maxConnections, DEFAULT_MAX_CONNECTIONS, 1)
-  const frameTimeoutMs = limit("frameTimeoutMs", options.frameTimeoutMs, DEFAULT_FRAME_TIMEOUT_MS, 1)
-  const idleTimeoutMs = limit("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, 1)
-  const evictIdleAfterMs = limit("evictIdleAfterMs", options.evictIdleAfterMs, DEFAULT_EVICT_IDLE_AFTER_MS, 0)
-  const maxBufferedBytes = limit("maxBufferedBytes", options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 1)
-  for (const v of [maxConnections, frameTimeoutMs, idleTimeoutMs, evictIdleAfterMs, maxBufferedBytes]) {
-    if (v instanceof InvalidOptions) return Result.fail(v)
-  }
+  const decoded = Schema.decodeUnknownResult(schema)(options)
+  if (Result.isFailure(decoded)) return Result.fail(toInvalidOptions(decoded.failure, options))
+  const o = decoded.success
   return Result.succeed({
-    handlers,
-    respond,
-    payload,
-    ordering,
-    socketMode,
-    maxFrameBytes,
-    queueCapacity,
-    connectionQueueCapacity,
-    lingerMs,
-    shutdownTimeoutMs,
-    maxConnections: maxConnections as number,
-    frameTimeoutMs: frameTimeoutMs as number,
-    idleTimeoutMs: idleTimeoutMs as number,
-    evictIdleAfterMs: evictIdleAfterMs as number,
-    maxBufferedBytes: maxBufferedBytes as number
+    handlers: o.handlers,
+    respond: o.respond,
+    payload: o.payload,
+    ordering: o.ordering,
+    socketMode: o.socketMode,
+    maxFrameBytes: o.maxFrameBytes,
+    queueCapacity: o.queueCapacity,
+    connectionQueueCapacity: o.connectionQueueCapacity,
+    lingerMs: millis(o.linger),
+    closeTimeoutMs: millis(o.closeTimeout),
+    maxConnections: count(o.maxConnections),
+    frameTimeoutMs: millis(o.frameTimeout),
+    idleTimeoutMs: millis(o.idleTimeout),
+    evictIdleAfterMs: millis(o.evictIdleAfter),
+    maxBufferedBytes: count(o.maxBufferedBytes)
   })
 }

@@ -2,7 +2,7 @@
  * The txlane receiver: a Unix-socket (or TCP) server that accepts many persistent connections,
  * decodes frames with `@txlane/protocol`, and hands each batch to the application's `submit`
  * through a bounded pool of handler fibers — with backpressure to the senders, per-connection
- * ordering, one JSON response per frame, and a graceful, deadline-bounded shutdown.
+ * ordering, one JSON response per frame, and a graceful, deadline-bounded close.
  *
  * ```
  *  socket 'data' ─▶ FrameDecoder ─▶ per-connection FIFO ─▶ ready queue ─▶ `handlers` fibers ─▶ submit
@@ -11,7 +11,7 @@
  * ```
  *
  * - `make(options)` listens now and returns the {@link Receiver} service value; closing its
- *   Scope shuts it down gracefully (`shutdownTimeoutMs`). `layer(options)` provides it.
+ *   Scope closes it gracefully (`closeTimeout`). `layer(options)` provides it.
  * - Admission is by pausing reads, never by queueing without bound: a connection stops being
  *   read when its own backlog reaches `connectionQueueCapacity`, when the receiver holds
  *   `queueCapacity` frames or `maxBufferedBytes` bytes, or when its peer does not read its
@@ -22,56 +22,74 @@
 import type * as Net from "node:net"
 import { Endpoint } from "@txlane/protocol"
 import { LogThrottle } from "@txlane/protocol/internal"
-import { type Cause, Context, Deferred, Effect, Fiber, Layer, Queue, Result, type Scope } from "effect"
-import { PrometheusMetrics } from "effect/observability"
+import {
+  type Cause,
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Fiber,
+  FiberSet,
+  Layer,
+  Option,
+  Queue,
+  Result,
+  type Scope
+} from "effect"
 import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError } from "./errors.js"
 import { Connection, type Core, type Job } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
 import * as Handler from "./internal/handler.js"
 import { type Bound, listen, stopListening } from "./internal/listen.js"
-import * as Metrics from "./internal/metrics.js"
+import * as InternalMetrics from "./internal/metrics.js"
 import { withoutStack } from "./internal/noStack.js"
 import * as Sweeper from "./internal/sweeper.js"
 import { type Options, validate } from "./Options.js"
-import type { ShutdownReport, Stats } from "./Stats.js"
+import type { CloseReport, Stats } from "./Stats.js"
 
 export * from "./Options.js"
-export type { ShutdownReport, Stats } from "./Stats.js"
+export type { CloseReport, Stats } from "./Stats.js"
 
-/** Options of {@link ReceiverApi.shutdown}. */
-export interface ShutdownOptions {
-  /** Deadline; default `shutdownTimeoutMs` (10 s). At the deadline, the rest is discarded and reported. */
-  readonly timeoutMs?: number | undefined
+/** Options of {@link ReceiverService.close}. */
+export interface CloseOptions {
+  /**
+   * Deadline; default the receiver's `closeTimeout` (10 s). At the deadline, the rest is
+   * discarded and reported. `0` on a close already running cuts it short now.
+   */
+  readonly timeout?: Duration.Input | undefined
 }
 
-/** A running receiver. */
-export interface ReceiverApi {
+/** The operations of a running receiver. */
+export interface ReceiverService {
   /** The actual endpoint: the socket path, or `tcp://host:port` with the port the kernel chose. */
   readonly address: string
   /** A synchronous snapshot of the numbers. */
   readonly stats: () => Stats
+  /** This receiver's series only, in the Prometheus text exposition format. */
+  readonly metrics: Effect.Effect<string>
   /**
-   * Graceful shutdown: stop accepting, stop reading, submit every frame already decoded, flush
+   * Graceful close: stop accepting, stop reading, submit every frame already decoded, flush
    * responses, close connections, remove the socket file. Idempotent; later calls return the
-   * first call's report. Scope closure runs it too.
+   * first call's report, and a later call with `timeout: 0` ends the wait at once. Scope closure
+   * runs it too.
    */
-  readonly shutdown: (options?: ShutdownOptions) => Effect.Effect<ShutdownReport>
+  readonly close: (options?: CloseOptions) => Effect.Effect<CloseReport>
 }
 
 /** The receiver as a service (provided by {@link layer}). */
-export class Receiver extends Context.Service<Receiver, ReceiverApi>()("@txlane/receiver/Receiver") {}
+export class Receiver extends Context.Service<Receiver, ReceiverService>()("@txlane/receiver/Receiver") {}
 
 // Process-wide, so ids stay unique when several receivers share a process and a log.
 let nextConnectionId = 1
 
 /**
  * Starts a receiver: validates options, binds (SPEC §7 rules for socket files), starts the
- * handler fibers, and returns the running {@link ReceiverApi}. The Scope owns everything:
- * closing it runs a graceful {@link ReceiverApi.shutdown} bounded by `shutdownTimeoutMs`.
+ * handler fibers, and returns the running {@link ReceiverService}. The Scope owns everything:
+ * closing it runs a graceful {@link ReceiverService.close} bounded by `closeTimeout`.
  *
  * Fails with `InvalidOptions`, `AddressInUse`, `PathNotSocket` or `ListenFailed`.
  */
-export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenError, Scope.Scope> =>
+export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, ListenError, Scope.Scope> =>
   Effect.gen(function* () {
     const settings = yield* Effect.fromResult(validate(options))
     const endpoint = yield* Effect.fromResult(
@@ -89,7 +107,8 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     // Connections evicted and not closed yet: they no longer count against maxConnections.
     let evicting = 0
     let name = options.name ?? options.listen
-    const runLog = Effect.runForkWith(context)
+    // Warnings run as fibers of the receiver's scope, not as unowned ones.
+    const runLog = yield* FiberSet.makeRuntime<never, void, never>()
 
     // Any client can trigger these at wire speed (a flood of bad frames or connections): at
     // most one per kind per second reaches the log; `stats().errors` counts every one.
@@ -123,6 +142,14 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
         } catch {
           // A throwing callback must not take the connection down with it.
         }
+      }
+    }
+    const connectionEvent = (type: "connected" | "disconnected", connectionId: number) => {
+      if (options.onConnectionEvent === undefined) return
+      try {
+        options.onConnectionEvent({ type, connectionId, address: name })
+      } catch {
+        // A throwing callback must not take the connection down with it.
       }
     }
     const checkAllDone = () => {
@@ -159,6 +186,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
         if (closing) checkAllDone()
       },
       closed: (conn) => {
+        connectionEvent("disconnected", conn.id)
         if (conn.evicted) evicting--
         connections.delete(conn)
         stats.connectionsOpen--
@@ -202,9 +230,11 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       }
       stats.connectionsTotal++
       stats.connectionsOpen++
-      connections.add(new Connection(nextConnectionId++, socket, core))
+      const id = nextConnectionId++
+      connections.add(new Connection(id, socket, core))
+      connectionEvent("connected", id)
     }
-    // The scope owns the server and the socket file (internal/listen.ts); the graceful shutdown
+    // The scope owns the server and the socket file (internal/listen.ts); the graceful close
     // registered below also stops listening and removes the file when it runs (both idempotent).
     const bound: Bound = yield* listen(endpoint, {
       socketMode: settings.socketMode,
@@ -216,17 +246,19 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
     const address = bound.address
     if (options.name === undefined) name = address
     const startedAt = performance.now()
-    const metrics = Metrics.register(stats, context, name, settings.handlers, startedAt)
+    const metrics = InternalMetrics.register(stats, context, name, settings.handlers, startedAt)
     yield* Effect.addFinalizer(() => Effect.sync(metrics.remove))
 
-    const handler = Handler.make(core, settings, options.submit, ready, metrics)
+    const handler = Handler.make(core, settings, options.submit, ready, metrics, address)
     const handlers: Array<Fiber.Fiber<void>> = []
     for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
 
     yield* Effect.forkScoped(Sweeper.run(clock, connections, settings))
 
-    let report: Deferred.Deferred<ShutdownReport> | undefined
-    const runShutdown = (timeoutMs: number, done: Deferred.Deferred<ShutdownReport>) =>
+    let report: Deferred.Deferred<CloseReport> | undefined
+    // Completed by a `close({ timeout: 0 })` while a close waits: the deadline is now.
+    const cutShort = Deferred.makeUnsafe<void>()
+    const runClose = (timeoutMs: number, done: Deferred.Deferred<CloseReport>) =>
       Effect.gen(function* () {
         const started = performance.now()
         closing = true
@@ -235,7 +267,10 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
         let partialFramesDiscarded = 0
         for (const conn of connections) if (conn.startDrain()) partialFramesDiscarded++
         checkAllDone()
-        const finished = yield* Deferred.await(allDone).pipe(Effect.timeoutOption(timeoutMs))
+        const finished = yield* Effect.raceFirst(
+          Deferred.await(allDone).pipe(Effect.timeoutOption(timeoutMs)),
+          Deferred.await(cutShort).pipe(Effect.as(Option.none<void>()))
+        )
         const timedOut = finished._tag === "None"
         let unsubmittedFrames = 0
         let interruptedSubmits = 0
@@ -249,7 +284,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
           yield* Queue.end(ready)
           yield* Fiber.joinAll(handlers)
         }
-        const result: ShutdownReport = {
+        const result: CloseReport = {
           timedOut,
           unsubmittedFrames,
           interruptedSubmits,
@@ -257,7 +292,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
           durationMs: performance.now() - started
         }
         if (unsubmittedFrames > 0) {
-          yield* Effect.logWarning(`shutdown deadline passed: ${unsubmittedFrames} frames not submitted`).pipe(
+          yield* Effect.logWarning(`close deadline passed: ${unsubmittedFrames} frames not submitted`).pipe(
             Effect.annotateLogs({ receiver: name })
           )
         }
@@ -265,19 +300,23 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
         return result
       })
 
-    const shutdown = (shutdownOptions?: ShutdownOptions): Effect.Effect<ShutdownReport> =>
+    const close = (closeOptions?: CloseOptions): Effect.Effect<CloseReport> =>
       Effect.suspend(() => {
-        if (report !== undefined) return Deferred.await(report)
-        const done = Deferred.makeUnsafe<ShutdownReport>()
+        const timeoutMs =
+          closeOptions?.timeout === undefined ? settings.closeTimeoutMs : Duration.toMillis(closeOptions.timeout)
+        if (report !== undefined) {
+          if (timeoutMs <= 0) Deferred.doneUnsafe(cutShort, Effect.void)
+          return Deferred.await(report)
+        }
+        const done = Deferred.makeUnsafe<CloseReport>()
         report = done
-        const timeoutMs = shutdownOptions?.timeoutMs ?? settings.shutdownTimeoutMs
-        // Shutdown runs to the end even if its caller is interrupted: a half-done drain helps nobody.
-        return Effect.uninterruptible(runShutdown(timeoutMs, done))
+        // A close runs to the end even if its caller is interrupted: a half-done drain helps nobody.
+        return Effect.uninterruptible(runClose(timeoutMs, done))
       })
 
     // Registered after the handlers were forked: finalizers run in reverse, so the graceful
-    // shutdown runs while the handlers are still alive to drain the queue.
-    yield* Effect.addFinalizer(() => shutdown())
+    // close runs while the handlers are still alive to drain the queue.
+    yield* Effect.addFinalizer(() => close())
 
     const snapshot = (): Stats => ({
       address,
@@ -294,23 +333,13 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverApi, ListenE
       bufferedBytes: stats.bufferedBytes,
       handlers: settings.handlers,
       handlersBusy: stats.handlersBusy,
-      handlerBusyRatio: Metrics.busyRatio(stats, settings.handlers, startedAt, performance.now()),
+      handlerBusyRatio: InternalMetrics.busyRatio(stats, settings.handlers, startedAt, performance.now()),
       errors: { ...stats.errors }
     })
 
-    return Receiver.of({ address, stats: snapshot, shutdown })
+    return Receiver.of({ address, stats: snapshot, metrics: Effect.sync(metrics.format), close })
   })
 
-/** A layer providing {@link Receiver}; the receiver shuts down gracefully when the layer is released. */
+/** A layer providing {@link Receiver}; the receiver closes gracefully when the layer is released. */
 export const layer = <E>(options: Options<E>): Layer.Layer<Receiver, ListenError> =>
   Layer.effect(Receiver, make(options))
-
-/**
- * The Prometheus text exposition of every metric in the current registry (the receiver's series
- * carry `receiver="NAME"`). Serve it from any HTTP handler.
- */
-export const prometheus = (options?: PrometheusMetrics.FormatOptions): Effect.Effect<string> =>
-  PrometheusMetrics.format(options)
-
-/** The metric names this module registers (all prefixed `txlane_receiver_`). */
-export const metricNames = Metrics.names

@@ -1,6 +1,6 @@
 /**
  * What a running receiver reports: the synchronous {@link Stats} snapshot and the
- * {@link ShutdownReport}.
+ * {@link CloseReport} of a graceful close.
  *
  * @module
  */
@@ -34,8 +34,8 @@ export interface Stats {
   readonly errors: Readonly<Record<InputErrorKind, number>>
 }
 
-/** What a shutdown did. */
-export interface ShutdownReport {
+/** What a graceful close did. */
+export interface CloseReport {
   /** True when the deadline passed before every connection closed; the rest were destroyed. */
   readonly timedOut: boolean
   /** Frames fully received but not submitted (queued, or interrupted mid-submit, at the deadline). */

@@ -11,20 +11,11 @@
  *
  * @module
  */
-import type { FrameTooLarge, MalformedEnvelope, TruncatedFrame } from "@txlane/protocol"
+import { type FrameTooLarge, InvalidOptions, type MalformedEnvelope, type TruncatedFrame } from "@txlane/protocol"
 import { Data } from "effect"
 
-/** An option has a value the receiver cannot use. */
-export class InvalidOptions extends Data.TaggedError("InvalidOptions")<{
-  /** The option's name. */
-  readonly option: string
-  /** What is wrong with it. */
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `invalid option ${this.option}: ${this.reason}`
-  }
-}
+/** An option the receiver cannot use (the same class as the sender's, from `@txlane/protocol`). */
+export { InvalidOptions }
 
 /** Something is already listening at the address (SPEC §7): a connect to it succeeded. */
 export class AddressInUse extends Data.TaggedError("AddressInUse")<{

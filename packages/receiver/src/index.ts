@@ -1,13 +1,23 @@
 /**
  * `@txlane/receiver`: the multi-handler txlane server — Unix socket or TCP, bounded,
- * backpressured, with graceful shutdown. See README.md.
+ * backpressured, with a graceful close. See README.md.
  *
  * - `Receiver`: the Effect API (`Receiver.make`, `Receiver.layer`, the `Receiver.Receiver` service).
- * - `createReceiver`: the Promise facade.
+ * - `createReceiver`: the Promise facade (a `ReceiverHandle`).
+ * - `Metrics`: the metric names and a Prometheus rendering helper.
  * - the error classes.
  *
  * @module
  */
 export * from "./errors.js"
-export { createReceiver, type PromiseReceiver, type ReceiverOptions } from "./promise.js"
+export * as Metrics from "./Metrics.js"
+export type { ConnectionEvent, Options as ReceiverOptions } from "./Options.js"
+export {
+  type CloseOptions,
+  type CreateReceiverOptions,
+  createReceiver,
+  type ReceiverEvents,
+  type ReceiverHandle
+} from "./promise.js"
 export * as Receiver from "./Receiver.js"
+export type { CloseReport, Stats } from "./Stats.js"

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Envelope, FrameEncoder } from "@txlane/protocol"
 import { Data, Effect, Layer, Logger, Metric, References } from "effect"
 import { afterAll } from "vitest"
-import { Receiver } from "../src/index.js"
+import { Metrics, Receiver } from "../src/index.js"
 import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
 
 afterAll(cleanupTempDirs)
@@ -67,12 +67,16 @@ describe("Receiver (Effect API)", () => {
       const a = yield* Receiver.make({ listen: tempSocketPath(), name: "node-0", submit: () => Effect.succeed({}) })
       yield* Receiver.make({ listen: tempSocketPath(), name: "node-1", submit: () => Effect.succeed({}) })
       yield* roundTrip(a.address, ["x", "y"])
-      const text = yield* Receiver.prometheus()
+      const text = yield* Metrics.renderPrometheus()
       assert.include(text, 'txlane_receiver_frames_received_total{receiver="node-0"} 2')
       assert.include(text, 'txlane_receiver_frames_received_total{receiver="node-1"} 0')
       assert.include(text, 'txlane_receiver_errors_total{receiver="node-0",kind="FrameTooLarge"} 0')
-      assert.include(text, 'txlane_receiver_submit_duration_ms_count{receiver="node-0"} 2')
-      for (const name of Object.values(Receiver.metricNames)) assert.include(text, name)
+      assert.include(text, 'txlane_receiver_submit_duration_seconds_count{receiver="node-0"} 2')
+      for (const name of Object.values(Metrics.names)) assert.include(text, name)
+      // A receiver's own `metrics` holds its series only.
+      const own = yield* a.metrics
+      assert.include(own, 'txlane_receiver_frames_received_total{receiver="node-0"} 2')
+      assert.notInclude(own, 'receiver="node-1"')
       const stats = a.stats()
       assert.strictEqual(stats.framesSubmitted, 2)
       // Two frames were handled, so the handlers were busy for some time, and never more than always.
@@ -117,7 +121,7 @@ describe("Receiver (Effect API)", () => {
         { handlers: 0 },
         { socketMode: 0o1777 },
         { maxConnections: 0 },
-        { frameTimeoutMs: -1 },
+        { frameTimeout: -1 },
         { maxBufferedBytes: Number.NaN },
         { maxFrameBytes: 2 ** 32 }
       ]

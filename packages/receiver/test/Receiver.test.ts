@@ -2,13 +2,13 @@ import { Envelope, Response } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import * as fc from "fast-check"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { createReceiver, type InputError, type PromiseReceiver, type ReceiverOptions } from "../src/index.js"
+import { type CreateReceiverOptions, createReceiver, type InputError, type ReceiverHandle } from "../src/index.js"
 import { Client, cleanupTempDirs, frames, header, tempSocketPath, waitFor } from "./helpers.js"
 
-const open: Array<PromiseReceiver> = []
+const open: Array<ReceiverHandle> = []
 const clients: Array<Client> = []
 
-const start = async (options: Partial<ReceiverOptions> & Pick<ReceiverOptions, "submit">) => {
+const start = async (options: Partial<CreateReceiverOptions> & Pick<CreateReceiverOptions, "submit">) => {
   const receiver = await createReceiver({ listen: tempSocketPath(), logLevel: "none", ...options })
   open.push(receiver)
   return receiver

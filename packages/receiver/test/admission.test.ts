@@ -6,10 +6,10 @@
  */
 import * as Net from "node:net"
 import { afterAll, afterEach, expect, it } from "vitest"
-import { createReceiver, type PromiseReceiver } from "../src/index.js"
+import { createReceiver, type ReceiverHandle } from "../src/index.js"
 import { Client, cleanupTempDirs, frames, tempSocketPath, waitFor } from "./helpers.js"
 
-const open: Array<PromiseReceiver> = []
+const open: Array<ReceiverHandle> = []
 afterEach(async () => {
   await Promise.all(open.splice(0).map((r) => r.close({ timeoutMs: 1000 })))
 })

@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto"
 import { Envelope, Response } from "@txlane/protocol"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { createReceiver, type PromiseReceiver } from "../src/index.js"
+import { createReceiver, type ReceiverHandle } from "../src/index.js"
 import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
 
 // 1 MiB frames arrive in many reads and are assembled into buffers of the receiver's frame pool
 // (src/internal/framePool.ts), reused once a frame's submit has settled.
 
-const open: Array<PromiseReceiver> = []
+const open: Array<ReceiverHandle> = []
 const clients: Array<Client> = []
 afterEach(async () => {
   for (const c of clients.splice(0)) c.destroy()

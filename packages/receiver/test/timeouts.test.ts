@@ -22,7 +22,8 @@ const start = (options: { readonly frameTimeoutMs?: number; readonly idleTimeout
       listen: tempSocketPath(),
       submit: () => Effect.succeed({}),
       onInputError: (error) => errors.push(error),
-      ...options
+      frameTimeout: options.frameTimeoutMs,
+      idleTimeout: options.idleTimeoutMs
     })
     return { receiver, errors }
   }).pipe(Effect.provideService(References.MinimumLogLevel, "None"))

@@ -5,14 +5,14 @@
  * @module
  */
 import * as Path from "node:path"
-import type { Receiver, ReceiverOptions } from "@txlane/receiver"
+import type { CreateReceiverOptions, Receiver } from "@txlane/receiver"
 import { type Child, rssOf, spawnScript } from "./Children.js"
 
 /** The receiver child script, for tests that start it themselves. */
 export const RECEIVER_CHILD = Path.join(import.meta.dirname, "children", "receiver.ts")
 
 /** What the child takes: JSON-serialisable receiver options plus its own (see the script). */
-export interface ReceiverChildOptions extends Omit<ReceiverOptions, "submit"> {
+export interface ReceiverChildOptions extends Omit<CreateReceiverOptions, "submit"> {
   /** Append every accepted frame to this file before answering it. */
   readonly record?: string
   /** Print a `sample` line this often. */

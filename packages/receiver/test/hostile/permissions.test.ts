@@ -19,14 +19,14 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Util from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createReceiver, type PromiseReceiver } from "../../src/index.js"
+import { createReceiver, type ReceiverHandle } from "../../src/index.js"
 import { cleanupTempDirs, tempSocketPath } from "../helpers.js"
 import { figure } from "./net.js"
 
 const ROOT = process.getuid?.() === 0
 const INTRUDER = "txlane-intruder"
 let createdUser = false
-const receivers: Array<PromiseReceiver> = []
+const receivers: Array<ReceiverHandle> = []
 const sharedDirs: Array<string> = []
 // The intruder's own copy of node and of its script (see the module comment).
 let intruderNode = ""

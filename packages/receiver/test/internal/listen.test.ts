@@ -2,10 +2,10 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { createReceiver, type PromiseReceiver } from "../../src/index.js"
+import { createReceiver, type ReceiverHandle } from "../../src/index.js"
 import { Client, cleanupTempDirs, frames, tempSocketPath } from "../helpers.js"
 
-const open: Array<PromiseReceiver> = []
+const open: Array<ReceiverHandle> = []
 const start = async (listen: string, socketMode?: number) => {
   const receiver = await createReceiver({
     listen,

@@ -23,9 +23,9 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as Readline from "node:readline"
 import { FrameEncoder } from "@txlane/protocol"
 import { Digest } from "@txlane/protocol/testing"
-import { createReceiver, type ReceiverOptions } from "@txlane/receiver"
+import { createReceiver, type CreateReceiverOptions } from "@txlane/receiver"
 
-interface ChildOptions extends Omit<ReceiverOptions, "submit"> {
+interface ChildOptions extends Omit<CreateReceiverOptions, "submit"> {
   readonly record?: string
   readonly sampleEveryMs?: number
   readonly closeTimeoutMs?: number
