@@ -1,23 +1,26 @@
 /**
  * The CI slice of the decoder fuzzer (`fuzz/`): the same properties as `npm run fuzz`, with
- * 100,000 cases instead of 1,000,000, and a fresh seed each run (printed, so any failure can be
- * replayed with `npm run fuzz -w @txlane/protocol -- --seed S --only NAME`). Also shows that the
- * properties do catch planted decoder bugs, so a green run means something.
+ * 100,000 cases instead of 1,000,000, and a seed fixed per commit (`fuzz/seed.ts`: from `git
+ * rev-parse HEAD`, overridden by `TXLANE_FUZZ_SEED`; printed, so any failure can be replayed with
+ * `npm run fuzz -w @txlane/protocol -- --seed S --only NAME`). Also shows that the properties do
+ * catch planted decoder bugs, so a green run means something.
  */
 import { Result } from "effect"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as Arb from "../fuzz/arbitraries.js"
 import { checkEnvelope, checkFrames, NAMES, runBatch, SHARE } from "../fuzz/properties.js"
+import { commitSeed, FALLBACK_SEED } from "../fuzz/seed.js"
 import * as Envelope from "../src/Envelope.js"
 import { MalformedEnvelope } from "../src/errors.js"
 import { FrameDecoder } from "../src/FrameDecoder.js"
 
 const CI_CASES = 100_000
-const seed = Number(process.env.TXLANE_FUZZ_SEED ?? Date.now() % 2 ** 31)
+const { seed, source } = commitSeed()
+process.stderr.write(`decoder fuzz: seed ${seed} (${source})\n`)
 const corpus = Arb.loadCorpus()
 
-describe(`decoder fuzz, CI slice (${CI_CASES} cases, seed ${seed})`, () => {
+describe(`decoder fuzz, CI slice (${CI_CASES} cases, seed ${seed} from ${source})`, () => {
   for (const name of NAMES) {
     it(`${name}: ${Math.round(CI_CASES * SHARE[name])} cases agree with the reference`, () => {
       const result = runBatch(name, corpus, Math.round(CI_CASES * SHARE[name]), seed)
@@ -73,5 +76,16 @@ describe("the fuzz properties catch planted bugs", () => {
       )
       expect(details.failed).toBe(true)
     }
+  })
+})
+
+describe("the CI slice's seed", () => {
+  it("is fixed per commit, overridable by TXLANE_FUZZ_SEED, and a constant outside git", () => {
+    const a = commitSeed({})
+    expect(a.source).toMatch(/^commit [0-9a-f]{12}$/)
+    expect(commitSeed({}).seed).toBe(a.seed)
+    expect(commitSeed({ TXLANE_FUZZ_SEED: "7" })).toEqual({ seed: 7, source: "TXLANE_FUZZ_SEED" })
+    expect(() => commitSeed({ TXLANE_FUZZ_SEED: "x" })).toThrow("must be an integer")
+    expect(commitSeed({}, "/").seed).toBe(FALLBACK_SEED)
   })
 })
