@@ -10,25 +10,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 // TestCommandsEndToEnd builds both testees and runs them as the harness does: the
 // receiver prints its ready line, the sender sends, SIGTERM makes the receiver shut down
 // gracefully and print one report, and both digests agree.
 func TestCommandsEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the commands")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not on PATH")
-	}
 	bin := t.TempDir()
-	build := exec.Command(goTool, "build", "-o", bin+"/", "./cmd/...")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	sock := shortSocketPath(t)
+	peertest.GoBuild(t, bin+"/", "./cmd/...")
+	sock := peertest.SocketPath(t)
 
 	recv := exec.Command(filepath.Join(bin, "txlane-go-receiver"), "receive", "--listen", sock, "--handlers", "2")
 	stdout, _ := recv.StdoutPipe()

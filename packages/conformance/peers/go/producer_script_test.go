@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 // Scripted answers, as the deployed server words them.
@@ -59,7 +61,7 @@ type scriptServer struct {
 
 func startScriptServer(t *testing.T, script func(i int) step, delay time.Duration) *scriptServer {
 	t.Helper()
-	s := &scriptServer{path: shortSocketPath(t), script: script, delay: delay}
+	s := &scriptServer{path: peertest.SocketPath(t), script: script, delay: delay}
 	l, err := net.Listen("unix", s.path)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 func TestDeployedProducerScripted(t *testing.T) {
@@ -261,7 +263,7 @@ func TestDeployedProducerQueueFull(t *testing.T) {
 }
 
 func TestDeployedProducerSendBatch(t *testing.T) {
-	p, err := NewDeployedProducer(DeployedProducerConfig{Endpoint: shortSocketPath(t), MaxFrameBytes: 10})
+	p, err := NewDeployedProducer(DeployedProducerConfig{Endpoint: peertest.SocketPath(t), MaxFrameBytes: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 // scriptedDeployed is a pure-Go stand-in for the deployed Rust server's wire behaviour
@@ -91,22 +93,7 @@ func (d *scriptedDeployed) start(t *testing.T) string {
 	if d.max == 0 {
 		d.max = DefaultMaxFrameBytes
 	}
-	path := shortSocketPath(t)
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go d.serve(c)
-		}
-	}()
-	return path
+	return peertest.ServeUnix(t, d.serve)
 }
 
 // sendTo sends payloads with one sender and returns its report and the digest of what

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 // digestServer is a Server that digests what it accepts.
@@ -59,7 +61,7 @@ func TestSenderToServer(t *testing.T) {
 				srv, got, n := digestServer()
 				ep := "tcp://127.0.0.1:0"
 				if network == "unix" {
-					ep = shortSocketPath(t)
+					ep = peertest.SocketPath(t)
 				}
 				ep = startServer(t, srv, ep)
 				s, err := NewChannelBasedSender(ep, 4, 16, WithDelivery(mode))
@@ -97,35 +99,20 @@ func TestSenderToServer(t *testing.T) {
 // its own writes.
 func chattyServer(t *testing.T, respBytes int) (string, *atomic.Int64) {
 	t.Helper()
-	path := shortSocketPath(t)
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	var frames atomic.Int64
 	resp := []byte(`{"success":true,"count":1,"pad":"` + strings.Repeat("x", respBytes) + `"}`)
-	go func() {
+	path := peertest.ServeUnix(t, func(c net.Conn) {
+		fr := NewFrameReader(c, DefaultMaxFrameBytes)
 		for {
-			c, err := l.Accept()
-			if err != nil {
+			if _, err := fr.ReadFrame(); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				fr := NewFrameReader(c, DefaultMaxFrameBytes)
-				for {
-					if _, err := fr.ReadFrame(); err != nil {
-						return
-					}
-					frames.Add(1)
-					if err := WriteFrame(c, resp); err != nil {
-						return
-					}
-				}
-			}()
+			frames.Add(1)
+			if err := WriteFrame(c, resp); err != nil {
+				return
+			}
 		}
-	}()
+	})
 	return path, &frames
 }
 
@@ -163,36 +150,21 @@ func TestFireAndForgetReadsResponses(t *testing.T) {
 // without answering the rest. It records every acknowledged payload.
 func flakyServer(t *testing.T, answer int) (string, *sync.Map) {
 	t.Helper()
-	path := shortSocketPath(t)
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	var acked sync.Map
 	ok, _ := EncodeResponse(OKResponse(1))
-	go func() {
-		for {
-			c, err := l.Accept()
+	path := peertest.ServeUnix(t, func(c net.Conn) {
+		fr := NewFrameReader(c, DefaultMaxFrameBytes)
+		for i := 0; i < answer; i++ {
+			p, err := fr.ReadFrame()
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				fr := NewFrameReader(c, DefaultMaxFrameBytes)
-				for i := 0; i < answer; i++ {
-					p, err := fr.ReadFrame()
-					if err != nil {
-						return
-					}
-					acked.Store(string(p), true)
-					if WriteFrame(c, ok) != nil {
-						return
-					}
-				}
-			}()
+			acked.Store(string(p), true)
+			if WriteFrame(c, ok) != nil {
+				return
+			}
 		}
-	}()
+	})
 	return path, &acked
 }
 
@@ -223,7 +195,7 @@ func TestAcknowledgedResendsOnBrokenConnection(t *testing.T) {
 }
 
 func TestSenderConnectsLazilyAndRetries(t *testing.T) {
-	path := shortSocketPath(t)
+	path := peertest.SocketPath(t)
 	s, err := NewChannelBasedSender(path, 2, 4, WithBackoff(time.Millisecond, 20*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +216,7 @@ func TestSenderConnectsLazilyAndRetries(t *testing.T) {
 }
 
 func TestSenderCloseTimeoutReportsUndelivered(t *testing.T) {
-	s, err := NewChannelBasedSender(shortSocketPath(t), 2, 10, WithBackoff(time.Millisecond, 10*time.Millisecond))
+	s, err := NewChannelBasedSender(peertest.SocketPath(t), 2, 10, WithBackoff(time.Millisecond, 10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +242,7 @@ func TestSenderCloseTimeoutReportsUndelivered(t *testing.T) {
 }
 
 func TestSenderRejectsOversizeBeforeQueueing(t *testing.T) {
-	s, err := NewChannelBasedSender(shortSocketPath(t), 1, 1, WithMaxFrameBytes(10))
+	s, err := NewChannelBasedSender(peertest.SocketPath(t), 1, 1, WithMaxFrameBytes(10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +263,7 @@ func TestSenderRejectsOversizeBeforeQueueing(t *testing.T) {
 
 func TestSenderAcknowledgedCountsRejections(t *testing.T) {
 	srv := &Server{Submit: func(b Batch) (int, error) { return 0, errors.New("no") }}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	s, err := NewChannelBasedSender(ep, 1, 4, WithDelivery(Acknowledged))
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +278,7 @@ func TestSenderAcknowledgedCountsRejections(t *testing.T) {
 }
 
 func TestSenderMetricsUtilisation(t *testing.T) {
-	s, err := NewChannelBasedSender(shortSocketPath(t), 4, 10, WithBackoff(50*time.Millisecond, 50*time.Millisecond))
+	s, err := NewChannelBasedSender(peertest.SocketPath(t), 4, 10, WithBackoff(50*time.Millisecond, 50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 // startServer serves srv on endpoint and returns the dialable endpoint; the server is
@@ -131,7 +133,7 @@ func TestServerSubmitFailureAndRecord(t *testing.T) {
 			return len(b.Transactions), nil
 		},
 	}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	c := dial(t, ep)
 	fr := NewFrameReader(c, DefaultMaxFrameBytes)
 	tests := []struct {
@@ -183,7 +185,7 @@ func TestServerRespondNoneRaw(t *testing.T) {
 		got.Add(1)
 		return 1, nil
 	}}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	c := dial(t, ep)
 	for i := 0; i < 10; i++ {
 		WriteFrame(c, []byte{0xff, 0xfe}) // not an envelope: raw mode does not care
@@ -211,7 +213,7 @@ func TestServerBackpressure(t *testing.T) {
 		<-release
 		return len(b.Transactions), nil
 	}}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	c := dial(t, ep)
 	frame := AppendFrame(nil, batchOf(string(bytes.Repeat([]byte("x"), 1000))))
 	wrote := make(chan int, 1)
@@ -239,7 +241,7 @@ func TestServerBackpressure(t *testing.T) {
 
 func TestServerFrameTimeout(t *testing.T) {
 	srv := &Server{FrameTimeout: 100 * time.Millisecond}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	idle := dial(t, ep)
 	stalled := dial(t, ep)
 	stalled.Write([]byte{0, 0, 0, 9, 1}) // a frame that never finishes
@@ -265,7 +267,7 @@ func TestServerShutdownFlushes(t *testing.T) {
 		<-release
 		return len(b.Transactions), nil
 	}}
-	path := shortSocketPath(t)
+	path := peertest.SocketPath(t)
 	l, err := srv.Listen(path)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +313,7 @@ func TestServerShutdownFlushes(t *testing.T) {
 
 func TestServerCloseIsImmediate(t *testing.T) {
 	srv := &Server{Submit: func(b Batch) (int, error) { select {} }}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	c := dial(t, ep)
 	WriteFrame(c, batchOf("a"))
 	waitFor(t, func() bool { return srv.Stats().OpenConnections == 1 })
@@ -324,7 +326,7 @@ func TestServerCloseIsImmediate(t *testing.T) {
 // TestServerIsolation: bad input on one connection does not disturb another.
 func TestServerIsolation(t *testing.T) {
 	srv := &Server{MaxFrameBytes: 100}
-	ep := startServer(t, srv, shortSocketPath(t))
+	ep := startServer(t, srv, peertest.SocketPath(t))
 	good := dial(t, ep)
 	gfr := NewFrameReader(good, DefaultMaxFrameBytes)
 	var wg sync.WaitGroup

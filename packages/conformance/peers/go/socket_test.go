@@ -10,14 +10,12 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 func TestListenUnixSocketFileRules(t *testing.T) {
-	dir, err := os.MkdirTemp("/tmp", "txg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := peertest.SocketDir(t)
 
 	t.Run("mode 0600 by default", func(t *testing.T) {
 		p := filepath.Join(dir, "mode.sock")
@@ -149,11 +147,7 @@ func TestListenUnixSocketFileRules(t *testing.T) {
 // TestListenUnixLongPathFallback: a path too long for the private-directory bind still
 // listens (through the umask fallback) with mode 0600.
 func TestListenUnixLongPathFallback(t *testing.T) {
-	dir, err := os.MkdirTemp("/tmp", "txg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := peertest.SocketDir(t)
 	name := make([]byte, maxSunPath-len(dir)-1)
 	for i := range name {
 		name[i] = 'a'

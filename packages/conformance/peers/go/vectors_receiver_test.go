@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 type receiverVector struct {
@@ -32,7 +34,7 @@ func runReceiverVector(t *testing.T, raw json.RawMessage) {
 	if v.MaxFrameBytes != nil {
 		srv.MaxFrameBytes = *v.MaxFrameBytes
 	}
-	path := shortSocketPath(t)
+	path := peertest.SocketPath(t)
 	l, err := srv.Listen(path)
 	if err != nil {
 		t.Fatalf("Listen: %v", err)

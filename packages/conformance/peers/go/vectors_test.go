@@ -214,15 +214,3 @@ func runResponseVector(t *testing.T, raw json.RawMessage) {
 }
 
 func leftPad16(s string) string { return strings.Repeat("0", max(0, 16-len(s))) + s }
-
-// shortSocketPath returns a fresh socket path short enough for sun_path (108 bytes):
-// t.TempDir() can be too long, so it uses a private directory under /tmp.
-func shortSocketPath(t testing.TB) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "txg")
-	if err != nil {
-		t.Fatalf("MkdirTemp: %v", err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, "s.sock")
-}

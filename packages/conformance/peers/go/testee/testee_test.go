@@ -15,6 +15,7 @@ import (
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 func acceptAll(context.Context, [][]byte) error { return nil }
@@ -67,11 +68,7 @@ type report struct {
 func TestSendReceive(t *testing.T) {
 	for _, delivery := range []string{"acknowledged", "fire-and-forget"} {
 		t.Run(delivery, func(t *testing.T) {
-			dir, err := os.MkdirTemp("/tmp", "txlane-testee-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer os.RemoveAll(dir)
+			dir := peertest.SocketDir(t)
 			sock := filepath.Join(dir, "r.sock")
 			record := filepath.Join(dir, "record.bin")
 			var submitted atomic.Int64

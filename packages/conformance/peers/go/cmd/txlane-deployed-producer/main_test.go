@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/cmdtest"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 func TestFlagErrorsExit2(t *testing.T) {
@@ -34,41 +34,11 @@ func TestFlagErrorsExit2(t *testing.T) {
 		{"--endpoint", "/tmp/x.sock", "--bogus"},
 		{"--endpoint", "/tmp/x.sock", "extra"},
 	}
-	for _, args := range tests {
-		if got := run(args, io.Discard, io.Discard, nil); got != 2 {
-			t.Errorf("run(%q) = %d; want 2", args, got)
-		}
-	}
-}
-
-// startServer runs the Go peer's Server (it answers every frame with success) on a fresh
-// Unix socket and returns the path and the digest of what it accepted.
-func startServer(t *testing.T) (string, *txlane.AtomicDigest) {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "txd") // sun_path is short: stay under /tmp
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	var digest txlane.AtomicDigest
-	srv := &txlane.Server{Submit: func(b txlane.Batch) (int, error) {
-		for _, tx := range b.Transactions {
-			digest.Add(tx)
-		}
-		return len(b.Transactions), nil
-	}}
-	path := filepath.Join(dir, "s.sock")
-	l, err := srv.Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return path, &digest
+	cmdtest.UsageErrorsExit2(t, run, tests...)
 }
 
 func TestSendReport(t *testing.T) {
-	path, digest := startServer(t)
+	path, digest := cmdtest.DigestServer(t)
 	var out bytes.Buffer
 	code := run([]string{"send", "--endpoint", "unix:" + path, "--delivery", "acknowledged", "--batches", "40", "--tx-per-batch", "5", "--seed", "3", "--workers", "3", "--timeout-ms", "20000"}, &out, io.Discard, nil)
 	if code != 0 {
@@ -91,8 +61,7 @@ func TestSendReport(t *testing.T) {
 }
 
 func TestStalledExit1(t *testing.T) {
-	dir, _ := os.MkdirTemp("/tmp", "txd")
-	defer os.RemoveAll(dir)
+	dir := peertest.SocketDir(t)
 	// A listener that never accepts: connects succeed into the backlog, nothing answers.
 	l, err := net.Listen("unix", filepath.Join(dir, "s.sock"))
 	if err != nil {
@@ -117,18 +86,9 @@ func TestStalledExit1(t *testing.T) {
 // TestBuiltCommand builds the command and runs it as the harness does: a report line on
 // stdout, exit 0 when everything was acknowledged, 1 when not, 2 on a bad command line.
 func TestBuiltCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the command")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not on PATH")
-	}
 	bin := filepath.Join(t.TempDir(), "txlane-deployed-producer")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	path, digest := startServer(t)
+	peertest.GoBuild(t, bin, ".")
+	path, digest := cmdtest.DigestServer(t)
 	silent := filepath.Join(filepath.Dir(path), "silent.sock")
 	l, err := net.Listen("unix", silent)
 	if err != nil {

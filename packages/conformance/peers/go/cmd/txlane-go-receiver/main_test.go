@@ -12,6 +12,7 @@ import (
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/cmdtest"
 )
 
 func TestFlagErrorsExit2(t *testing.T) {
@@ -25,11 +26,7 @@ func TestFlagErrorsExit2(t *testing.T) {
 		{"--listen", "/tmp/x.sock", "--handlers", "-1"},
 		{"--listen", "/tmp/x.sock", "--max-frame-bytes", "0"},
 	}
-	for _, args := range tests {
-		if got := run(args, io.Discard, io.Discard, nil); got != 2 {
-			t.Errorf("run(%q) = %d; want 2", args, got)
-		}
-	}
+	cmdtest.UsageErrorsExit2(t, run, tests...)
 }
 
 func TestListenFailureExit1(t *testing.T) {

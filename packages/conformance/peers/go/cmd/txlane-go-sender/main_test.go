@@ -2,17 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/cmdtest"
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
 func TestFlagErrorsExit2(t *testing.T) {
@@ -25,32 +25,13 @@ func TestFlagErrorsExit2(t *testing.T) {
 		{"--endpoint", "/tmp/x.sock", "--seed", "-1"},
 		{"--endpoint", "/tmp/x.sock", "--bogus"},
 	}
-	for _, args := range tests {
-		if got := run(args, io.Discard, io.Discard, nil); got != 2 {
-			t.Errorf("run(%q) = %d; want 2", args, got)
-		}
-	}
+	cmdtest.UsageErrorsExit2(t, run, tests...)
 }
 
 func TestSendReport(t *testing.T) {
 	for _, delivery := range []string{"fire-and-forget", "acknowledged"} {
 		t.Run(delivery, func(t *testing.T) {
-			dir, _ := os.MkdirTemp("/tmp", "txg")
-			defer os.RemoveAll(dir)
-			var digest txlane.AtomicDigest
-			srv := &txlane.Server{Submit: func(b txlane.Batch) (int, error) {
-				for _, tx := range b.Transactions {
-					digest.Add(tx)
-				}
-				return len(b.Transactions), nil
-			}}
-			path := filepath.Join(dir, "s.sock")
-			l, err := srv.Listen(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			go srv.Serve(l)
-			defer srv.Shutdown(context.Background())
+			path, digest := cmdtest.DigestServer(t)
 
 			var out bytes.Buffer
 			code := run([]string{"send", "--endpoint", "unix:" + path, "--delivery", delivery, "--batches", "40", "--tx-per-batch", "5", "--seed", "3", "--workers", "3", "--timeout-ms", "20000"}, &out, io.Discard, nil)
@@ -75,8 +56,7 @@ func TestSendReport(t *testing.T) {
 }
 
 func TestTimeoutExit1(t *testing.T) {
-	dir, _ := os.MkdirTemp("/tmp", "txg")
-	defer os.RemoveAll(dir)
+	dir := peertest.SocketDir(t)
 	// A listener that never accepts: connects may succeed into the backlog, but nothing
 	// is acknowledged.
 	l, err := net.Listen("unix", filepath.Join(dir, "s.sock"))
