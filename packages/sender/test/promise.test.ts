@@ -133,9 +133,6 @@ describe("server drops every connection after N frames", () => {
     const unique = new Set(got).size
     const lost = 1_000 - unique
     const duplicates = got.length - unique
-    console.log(
-      `fire-and-forget drops: lost ${lost} (unanswered ${report.unanswered}), duplicates ${duplicates} (retries ${report.retries})`
-    )
     expect(s.stats().reconnects).toBeGreaterThan(0)
     expect(lost).toBeLessThanOrEqual(report.unanswered)
     expect(duplicates).toBeLessThanOrEqual(report.retries)
