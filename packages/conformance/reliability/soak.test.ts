@@ -6,6 +6,7 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { Skip } from "@txlane/testkit"
 import { afterAll, describe, expect, it } from "vitest"
 import { killAll } from "./lib/process.js"
 import { figure } from "./lib/util.js"
@@ -14,11 +15,6 @@ import { floorGrowth, RUST_RECEIVER, soak } from "./soak.js"
 const SECONDS = 30
 const out = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txsoak-ci-"))
 const rustBuilt = Fs.existsSync(RUST_RECEIVER)
-if (!rustBuilt) {
-  console.warn(
-    `\n!!! SKIPPING the ts→rust soak: ${RUST_RECEIVER} is not built (npm run build:peers -w @txlane/conformance) !!!\n`
-  )
-}
 
 afterAll(() => {
   killAll()
@@ -38,7 +34,13 @@ describe("soak (CI: 60 s)", () => {
     (SECONDS + 60) * 1000
   )
 
-  it.skipIf(!rustBuilt)(
+  it.skipIf(
+    Skip.unless(
+      rustBuilt,
+      "conformance/soak/ts-rust",
+      `${RUST_RECEIVER} is not built (npm run build:peers -w @txlane/conformance)`
+    )
+  )(
     `ts → rust, ${SECONDS} s: no loss, no growing memory`,
     async () => {
       const r = await soak("ts-rust", SECONDS, out)
