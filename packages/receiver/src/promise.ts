@@ -175,7 +175,7 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
   const abortClose = () => Effect.runFork(api.close({ timeout: 0 }))
   return {
     address: api.address,
-    stats: api.stats,
+    stats: api.statsUnsafe,
     metrics: () => Effect.runSync(api.metrics),
     events,
     close: (closeOptions) => {

@@ -42,7 +42,7 @@ describe("Receiver (Effect API)", () => {
           { success: false, error: "Transaction submission failed: boom" },
           { success: true, count: 5 }
         ])
-        assert.strictEqual(receiver.stats().errors.SubmitFailed, 2)
+        assert.strictEqual(receiver.statsUnsafe().errors.SubmitFailed, 2)
       })
       yield* program.pipe(
         Effect.provide(
@@ -77,7 +77,7 @@ describe("Receiver (Effect API)", () => {
       const own = yield* a.metrics
       assert.include(own, 'txlane_receiver_frames_received_total{receiver="node-0"} 2')
       assert.notInclude(own, 'receiver="node-1"')
-      const stats = a.stats()
+      const stats = a.statsUnsafe()
       assert.strictEqual(stats.framesSubmitted, 2)
       // Two frames were handled, so the handlers were busy for some time, and never more than always.
       assert.isAbove(stats.handlerBusyRatio, 0)
@@ -104,7 +104,7 @@ describe("Receiver (Effect API)", () => {
           return responses
         })
         assert.isTrue(responses.every((r) => !r.success))
-        return receiver.stats()
+        return receiver.statsUnsafe()
       }).pipe(Effect.scoped, Effect.provide(Logger.layer([capture])))
       const seconds = Math.ceil((Date.now() - t0) / 1000)
       assert.strictEqual(stats.errors.MalformedEnvelope, BAD)

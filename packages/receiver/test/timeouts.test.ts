@@ -87,7 +87,7 @@ describe("timeouts (TestClock)", () => {
         errors.map((e) => e._tag),
         ["IdleTimeout"]
       )
-      assert.strictEqual(receiver.stats().errors.IdleTimeout, 1)
+      assert.strictEqual(receiver.statsUnsafe().errors.IdleTimeout, 1)
     })
   )
 })

@@ -165,7 +165,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         mode,
         status,
         sample: () => {
-          const s = receiver.stats()
+          const s = receiver.statsUnsafe()
           const errors = errorSummary(s.errors).total
           return {
             line: [
@@ -194,7 +194,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         yield* Effect.logInfo("shutting down (draining decoded frames)")
         const report = yield* receiver.shutdown()
         status.close()
-        const s = receiver.stats()
+        const s = receiver.statsUnsafe()
         const uptimeMs = performance.now() - started
         const seconds = Math.max(1e-3, (lastSubmitAt - firstSubmitAt) / 1000)
         const errors = errorSummary(s.errors)
