@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::TempDir;
+use common::{PeerProcess, TempDir, STEP};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const RECEIVER: &str = env!("CARGO_BIN_EXE_txlane-rust-receiver");
@@ -39,31 +38,20 @@ async fn bad_flags_exit_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sender_to_receiver_over_tcp() {
     let dir = TempDir::new();
-    let mut receiver = Command::new(RECEIVER)
-        .args([
-            "receive",
-            "--listen",
-            "tcp://127.0.0.1:0",
-            "--expect-transactions",
-            "500",
-        ])
-        .arg("--record")
-        .arg(dir.join("rec.bin"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn receiver");
-    let stdout = receiver.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let step = Duration::from_secs(20);
-    let ready = tokio::time::timeout(step, lines.next_line())
-        .await
-        .expect("ready in time")
-        .expect("read")
-        .expect("a ready line");
-    let ready: Value = serde_json::from_str(&ready).expect("JSON");
-    assert_eq!(ready["event"], "listening");
+    let record = dir.join("rec.bin");
+    let args = [
+        "receive",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--expect-transactions",
+        "500",
+        "--record",
+    ];
+    let (receiver, ready) = PeerProcess::receiver(
+        RECEIVER,
+        args.iter().map(OsStr::new).chain([record.as_os_str()]),
+    )
+    .await;
     let endpoint = ready["endpoint"].as_str().expect("endpoint").to_string();
     assert!(endpoint.starts_with("tcp://127.0.0.1:") && !endpoint.ends_with(":0"));
 
@@ -88,7 +76,7 @@ async fn sender_to_receiver_over_tcp() {
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(step, sender)
+    let out = tokio::time::timeout(STEP, sender)
         .await
         .expect("sender in time")
         .expect("run");
@@ -101,26 +89,12 @@ async fn sender_to_receiver_over_tcp() {
     // Pinned in vectors/workload.json: workload-seed-1-10x50x650.
     assert_eq!(report["digest"], "930daeca8d931772");
 
-    let line = tokio::time::timeout(step, lines.next_line())
-        .await
-        .expect("report in time")
-        .expect("read")
-        .expect("a report line");
-    let got: Value = serde_json::from_str(&line).expect("JSON");
+    // --expect-transactions: the receiver reports and exits by itself.
+    let got = receiver.report().await;
     assert_eq!(got["event"], "report");
     assert_eq!(got["role"], "receiver");
     assert_eq!(got["transactions"], 500);
     assert_eq!(got["digest"], "930daeca8d931772");
-    let status = tokio::time::timeout(step, receiver.wait())
-        .await
-        .expect("exit")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
-    assert!(tokio::time::timeout(step, lines.next_line())
-        .await
-        .expect("eof")
-        .expect("read")
-        .is_none());
 }
 
 #[cfg(unix)]
@@ -128,37 +102,10 @@ async fn sender_to_receiver_over_tcp() {
 async fn sigterm_drains_and_reports() {
     let dir = TempDir::new();
     let path = dir.join("r.sock");
-    let mut receiver = Command::new(RECEIVER)
-        .arg("--listen")
-        .arg(format!("unix:{}", path.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn receiver");
-    let mut lines = BufReader::new(receiver.stdout.take().expect("stdout")).lines();
-    let step = Duration::from_secs(20);
-    let ready = tokio::time::timeout(step, lines.next_line())
-        .await
-        .expect("ready")
-        .expect("read");
-    assert!(ready.is_some_and(|l| l.contains("\"listening\"")));
+    let listen = format!("unix:{}", path.display());
+    let (receiver, _) = PeerProcess::receiver(RECEIVER, ["--listen", &listen]).await;
     assert!(path.exists());
-    let pid = receiver.id().expect("pid");
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .await;
-    assert!(killed.is_ok_and(|s| s.success()));
-    let report = tokio::time::timeout(step, lines.next_line())
-        .await
-        .expect("report")
-        .expect("read");
-    assert!(report.is_some_and(|l| l.contains("\"role\":\"receiver\"")));
-    let status = tokio::time::timeout(step, receiver.wait())
-        .await
-        .expect("exit")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    let report = receiver.stop().await;
+    assert_eq!(report["role"], "receiver");
     assert!(!path.exists(), "socket file removed");
 }

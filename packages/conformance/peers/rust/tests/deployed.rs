@@ -5,16 +5,16 @@
 
 mod common;
 
-use common::{to_hex, within, TempDir, STEP};
+use common::{to_hex, within, PeerProcess, TempDir};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
+use std::ffi::OsStr;
 use std::num::NonZeroU64;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::process::Command;
 use tokio::sync::oneshot;
@@ -379,50 +379,17 @@ async fn rust_sender_acknowledged_against_the_emulator() {
     assert_eq!(got.digest, want);
 }
 
-async fn spawn(
-    args: &[&str],
-    path: &Path,
-) -> (
-    tokio::process::Child,
-    tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-) {
-    let mut child = Command::new(BIN)
-        .arg("receive")
-        .arg("--listen")
-        .arg(path)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let ready = tokio::time::timeout(STEP, lines.next_line())
-        .await
-        .expect("ready in time")
-        .expect("read")
-        .expect("a ready line");
-    let ready: Value = serde_json::from_str(&ready).expect("json");
-    assert_eq!(ready["event"], "listening");
+/// The emulator binary on `path` with `args`, after its ready line.
+async fn spawn(args: &[&str], path: &Path) -> PeerProcess {
+    let mut all = vec![
+        OsStr::new("receive"),
+        OsStr::new("--listen"),
+        path.as_os_str(),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    let (peer, ready) = PeerProcess::receiver(BIN, all).await;
     assert_eq!(ready["endpoint"], path.display().to_string().as_str());
-    (child, lines)
-}
-
-async fn report(
-    child: &mut tokio::process::Child,
-    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-) -> Value {
-    let line = tokio::time::timeout(STEP, lines.next_line())
-        .await
-        .expect("report in time")
-        .expect("read")
-        .expect("a report line");
-    let status = tokio::time::timeout(STEP, child.wait())
-        .await
-        .expect("exit")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
-    serde_json::from_str(&line).expect("json")
+    peer
 }
 
 #[tokio::test]
@@ -430,7 +397,7 @@ async fn binary_expect_transactions_reports_accepted_frames() {
     let dir = TempDir::new();
     let path = dir.join("b.sock");
     let record = dir.join("rec.bin");
-    let (mut child, mut lines) = spawn(
+    let emu = spawn(
         &[
             "--expect-transactions",
             "100",
@@ -456,7 +423,7 @@ async fn binary_expect_transactions_reports_accepted_frames() {
     assert!(first.contains(r#""queued":true"#), "{first}");
     let second = ask(&mut s, &w.next_batch(50).payload).await;
     assert!(second.contains(r#""count":50"#), "{second}");
-    let r = report(&mut child, &mut lines).await;
+    let r = emu.report().await;
     assert_eq!(r["event"], "report");
     assert_eq!(r["role"], "receiver");
     assert_eq!(r["impl"], "deployed");
@@ -478,8 +445,7 @@ async fn binary_expect_transactions_reports_accepted_frames() {
 async fn binary_sigterm_reports_errors_by_kind() {
     let dir = TempDir::new();
     let path = dir.join("t.sock");
-    let (mut child, mut lines) =
-        spawn(&["--not-ready", "1", "--max-frame-bytes", "1000"], &path).await;
+    let emu = spawn(&["--not-ready", "1", "--max-frame-bytes", "1000"], &path).await;
     let mut s = UnixStream::connect(&path).await.expect("connect");
     let (payload, _) = batch(9, 1);
     assert!(ask(&mut s, &payload).await.contains("node is starting"));
@@ -487,10 +453,7 @@ async fn binary_sigterm_reports_errors_by_kind() {
     assert!(response(&mut s)
         .await
         .contains("Transaction too large: 2000 bytes (max: 1000)"));
-    let pid = child.id().expect("pid").to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().await;
-    assert!(killed.is_ok_and(|st| st.success()));
-    let r = report(&mut child, &mut lines).await;
+    let r = emu.stop().await;
     assert_eq!(r["impl"], "deployed");
     assert_eq!(r["frames"], 0);
     assert_eq!(r["digest"], "0000000000000000");

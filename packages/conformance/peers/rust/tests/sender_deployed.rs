@@ -6,13 +6,13 @@
 
 mod common;
 
-use common::{TempDir, STEP};
+use common::{PeerProcess, TempDir, STEP};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::Command;
 use txlane_peer::endpoint::Endpoint;
 use txlane_peer::sender::{Delivery, Sender, SenderConfig};
 use txlane_peer::workload::{workload_digest, Workload};
@@ -21,43 +21,14 @@ const EMULATOR: &str = env!("CARGO_BIN_EXE_txlane-deployed-server");
 const SENDER: &str = env!("CARGO_BIN_EXE_txlane-rust-sender");
 
 /// The emulator binary on `path` with `flags`, after its ready line.
-async fn emulator(path: &Path, flags: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
-    let mut child = Command::new(EMULATOR)
-        .arg("receive")
-        .arg("--listen")
-        .arg(path)
-        .args(flags)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn emulator");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let ready = next_json(&mut lines).await;
-    assert_eq!(ready["event"], "listening", "{ready}");
-    (child, lines)
-}
-
-async fn next_json(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
-    let line = tokio::time::timeout(STEP, lines.next_line())
-        .await
-        .expect("a line in time")
-        .expect("read")
-        .expect("a line");
-    serde_json::from_str(&line).expect("json")
-}
-
-/// SIGTERM the emulator; its report line.
-async fn emulator_report(mut child: Child, mut lines: Lines<BufReader<ChildStdout>>) -> Value {
-    let pid = child.id().expect("pid").to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().await;
-    assert!(killed.is_ok_and(|s| s.success()));
-    let report = next_json(&mut lines).await;
-    let status = tokio::time::timeout(STEP, child.wait())
-        .await
-        .expect("exit");
-    assert_eq!(status.expect("wait").code(), Some(0));
-    report
+async fn emulator(path: &Path, flags: &[&str]) -> PeerProcess {
+    let mut args = vec![
+        OsStr::new("receive"),
+        OsStr::new("--listen"),
+        path.as_os_str(),
+    ];
+    args.extend(flags.iter().map(OsStr::new));
+    PeerProcess::receiver(EMULATOR, args).await.0
 }
 
 /// Run the sender binary; its exit code and report line.
@@ -98,7 +69,7 @@ async fn every_phase_delivers_everything_once_in_both_modes() {
             "--queued",
             "3",
         ];
-        let (child, lines) = emulator(&path, &flags).await;
+        let emu = emulator(&path, &flags).await;
         let args = [
             "--delivery",
             delivery,
@@ -110,7 +81,7 @@ async fn every_phase_delivers_everything_once_in_both_modes() {
             "10",
         ];
         let (code, sent) = send(&path, &args).await;
-        let got = emulator_report(child, lines).await;
+        let got = emu.stop().await;
         let (want, n) = workload_digest(1, 60, 10, 650);
         assert_eq!(code, Some(0), "{delivery}: {sent}");
         assert_eq!(sent["undelivered"], 0, "{delivery}: {sent}");
@@ -135,7 +106,7 @@ async fn final_rejections_are_exact_and_exit_1() {
     for delivery in ["acknowledged", "fire-and-forget"] {
         let dir = TempDir::new();
         let path = dir.join("d.sock");
-        let (child, lines) = emulator(&path, &["--fail-submit-every", "10"]).await;
+        let emu = emulator(&path, &["--fail-submit-every", "10"]).await;
         let args = [
             "--delivery",
             delivery,
@@ -145,7 +116,7 @@ async fn final_rejections_are_exact_and_exit_1() {
             BATCHES,
         ];
         let (code, sent) = send(&path, &args).await;
-        let got = emulator_report(child, lines).await;
+        let got = emu.stop().await;
         assert_eq!(code, Some(1), "{delivery}: {sent}");
         assert_eq!(error_count(&sent, "Rejected"), 6, "{delivery}: {sent}");
         assert_eq!(sent["undelivered"], 6, "{delivery}: {sent}");
@@ -162,7 +133,7 @@ async fn oversize_frame_is_rejected_and_the_rest_delivered() {
         let dir = TempDir::new();
         let path = dir.join("d.sock");
         // Normal batches: 10 × 650-byte transactions, about 6.5 KiB.
-        let (child, lines) = emulator(&path, &["--max-frame-bytes", "20000"]).await;
+        let emu = emulator(&path, &["--max-frame-bytes", "20000"]).await;
         let mut config = SenderConfig::new(Endpoint::Unix(path.clone()), Duration::from_secs(15));
         config.delivery = delivery;
         config.workers = 1;
@@ -180,7 +151,7 @@ async fn oversize_frame_is_rejected_and_the_rest_delivered() {
         let sent = tokio::time::timeout(STEP, sender.close())
             .await
             .expect("closed in time");
-        let got = emulator_report(child, lines).await;
+        let got = emu.stop().await;
         let what = format!("{delivery:?}: {sent:?}");
         assert_eq!(sent.errors.get("Rejected"), Some(&1), "{what}");
         assert!(

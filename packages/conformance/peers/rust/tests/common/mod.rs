@@ -121,3 +121,80 @@ pub async fn eventually(mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A peer binary run as the harness runs it: stdout read line by line (the
+/// PEERS.md ready and report lines), stderr dropped, killed if dropped.
+pub struct PeerProcess {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl PeerProcess {
+    /// Start `bin` with `args` and wait for its ready line, which must say
+    /// `listening`; returns the process and that line.
+    pub async fn receiver<I, S>(bin: &str, args: I) -> (Self, serde_json::Value)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(bin)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the peer");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut peer = PeerProcess {
+            child,
+            lines: tokio::io::BufReader::new(stdout).lines(),
+        };
+        let ready = peer.next_json().await;
+        assert_eq!(ready["event"], "listening", "{ready}");
+        (peer, ready)
+    }
+
+    /// The next stdout line, within [`STEP`], as JSON.
+    pub async fn next_json(&mut self) -> serde_json::Value {
+        let line = tokio::time::timeout(STEP, self.lines.next_line())
+            .await
+            .expect("a line in time")
+            .expect("read")
+            .expect("a line");
+        serde_json::from_str(&line).expect("a JSON line")
+    }
+
+    /// Send SIGTERM (PEERS.md: drain, report, exit).
+    pub async fn sigterm(&self) {
+        let pid = self.child.id().expect("pid").to_string();
+        let killed = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await;
+        assert!(killed.is_ok_and(|s| s.success()));
+    }
+
+    /// The next line (the report), then exit code 0 and the end of stdout,
+    /// each within [`STEP`].
+    pub async fn report(mut self) -> serde_json::Value {
+        let report = self.next_json().await;
+        let status = tokio::time::timeout(STEP, self.child.wait())
+            .await
+            .expect("exit in time")
+            .expect("wait");
+        assert_eq!(status.code(), Some(0), "{report}");
+        let after = tokio::time::timeout(STEP, self.lines.next_line())
+            .await
+            .expect("end of stdout in time")
+            .expect("read");
+        assert_eq!(after, None, "nothing on stdout after the report line");
+        report
+    }
+
+    /// [`sigterm`](Self::sigterm), then [`report`](Self::report).
+    pub async fn stop(self) -> serde_json::Value {
+        self.sigterm().await;
+        self.report().await
+    }
+}
