@@ -10,12 +10,14 @@
  * CI runs 5 kills each; `TXLANE_RELIABILITY_FULL=1` runs 20.
  */
 import * as Path from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
 import { Workload } from "@txlane/protocol/testing"
 import { createSender, type SenderHandle } from "@txlane/sender"
+import { Poll, Window } from "@txlane/testkit"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { type Child, killAll, spawnScript, startReceiver } from "./lib/process.js"
+import { type Child, killAll, spawnSender, startReceiver } from "./lib/process.js"
 import { batchKey, compare, type Incarnation, incarnations, readRecord } from "./lib/record.js"
-import { cleanupTempDirs, FULL, figure, sleep, tempDir, waitFor } from "./lib/util.js"
+import { cleanupTempDirs, FULL, figure, tempDir } from "./lib/util.js"
 
 const KILLS = FULL ? 20 : 5
 const senders: Array<SenderHandle> = []
@@ -31,7 +33,7 @@ const produce = (sender: SenderHandle, window = 256) => {
   const acked = new Set<string>()
   const accepted = new Set<string>()
   const failures: Record<string, number> = {}
-  const outstanding = new Set<Promise<void>>()
+  const inFlight = new Window.Window(window)
   let running = true
   const done = (async () => {
     for (const txs of Workload.batches({ batches: 10_000_000, txPerBatch: 10, txSize: 200, seed: 42 })) {
@@ -47,11 +49,9 @@ const produce = (sender: SenderHandle, window = 256) => {
           failures[error._tag ?? "Error"] = (failures[error._tag ?? "Error"] ?? 0) + 1
         }
       )
-      const tracked = p.finally(() => outstanding.delete(tracked))
-      outstanding.add(tracked)
-      if (outstanding.size >= window) await Promise.race(outstanding)
+      await inFlight.add(p)
     }
-    await Promise.all(outstanding)
+    await inFlight.drain()
   })()
   return {
     acked,
@@ -87,7 +87,7 @@ const killLoop = async (start: () => Promise<Receiver>, first: Receiver, sender:
   let midStream = 0
   const rng = new Workload.SplitMix64(7n)
   for (let k = 0; k < KILLS; k++) {
-    await waitFor(() => sender.stats().inFlight > 0 || sender.stats().queued > 0, 10_000, "traffic before a kill")
+    await Poll.waitFor(() => sender.stats().inFlight > 0 || sender.stats().queued > 0, 10_000, "traffic before a kill")
     await sleep(150 + rng.nextMod(450))
     if (sender.stats().inFlight > 0) midStream++
     receiver.child.signal("SIGKILL")
@@ -184,7 +184,7 @@ describe("sender SIGKILLed mid-frame", () => {
     const rng = new Workload.SplitMix64(11n)
     for (let k = 0; k < KILLS; k++) {
       // 64 × 64 KiB transactions: 4 MiB frames, fire-and-forget, as fast as the socket takes them.
-      const victim = spawnScript("sender", {
+      const victim = spawnSender({
         endpoint: listen,
         workers: 2,
         queueCapacity: 4,
@@ -193,7 +193,7 @@ describe("sender SIGKILLed mid-frame", () => {
         txSize: 65_536,
         seed: 100 + k
       })
-      await waitFor(
+      await Poll.waitFor(
         () =>
           victim.lines.some((l) => l.event === "progress" && ((l.stats as { bytesSent: number }).bytesSent ?? 0) > 0),
         20_000,

@@ -11,13 +11,15 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
 import { Envelope } from "@txlane/protocol"
 import { Workload } from "@txlane/protocol/testing"
 import { createSender, type SenderHandle } from "@txlane/sender"
+import { Poll } from "@txlane/testkit"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { killAll, spawnScript, startReceiver } from "./lib/process.js"
+import { killAll, spawnSender, startReceiver } from "./lib/process.js"
 import { batchKey, compare, incarnations, readRecord } from "./lib/record.js"
-import { cleanupTempDirs, FULL, figure, sleep, tempDir, waitFor } from "./lib/util.js"
+import { cleanupTempDirs, FULL, figure, tempDir } from "./lib/util.js"
 
 const STALL_MS = FULL ? 10_000 : 5000
 const senders: Array<SenderHandle> = []
@@ -77,7 +79,7 @@ describe("receiver stalled under full load", () => {
         suspendedSends++
       }
     })()
-    await waitFor(() => acked > 500, 20_000, "load")
+    await Poll.waitFor(() => acked > 500, 20_000, "load")
     const before = process.memoryUsage()
     receiver.send(`stall ${STALL_MS}`)
     await receiver.next("stalled")
@@ -95,7 +97,7 @@ describe("receiver stalled under full load", () => {
     const ackedDuringStall = acked - ackedAtStall
     await receiver.next("resumed", STALL_MS + 5000)
     const ackedAtResume = acked
-    await waitFor(() => acked > ackedAtResume + 1000, 30_000, "flow after the stall")
+    await Poll.waitFor(() => acked > ackedAtResume + 1000, 30_000, "flow after the stall")
     running = false
     await blaster
     await careful
@@ -162,7 +164,7 @@ describe("socket file removed, replaced, receiver restarted", () => {
     })()
     const step = async (what: string) => {
       const n = acked.size
-      await waitFor(() => acked.size > n + 200, 20_000, `progress after: ${what}`)
+      await Poll.waitFor(() => acked.size > n + 200, 20_000, `progress after: ${what}`)
     }
     await step("start")
     Fs.rmSync(listen) // removed: established connections keep working
@@ -202,7 +204,7 @@ describe("graceful shutdown under load (SIGTERM)", () => {
     const listen = Path.join(dir, "r.sock")
     const record = Path.join(dir, "record.bin")
     const first = await startReceiver({ listen, record })
-    const sender = spawnScript("sender", {
+    const sender = spawnSender({
       endpoint: listen,
       delivery: "acknowledged",
       workers: 4,
@@ -213,7 +215,7 @@ describe("graceful shutdown under load (SIGTERM)", () => {
       seed: 9
     })
     const ackedNow = () => (sender.lines.filter((l) => l.event === "progress").at(-1)?.acked as number | undefined) ?? 0
-    await waitFor(() => ackedNow() > 500, 20_000, "load")
+    await Poll.waitFor(() => ackedNow() > 500, 20_000, "load")
     first.signal("SIGTERM")
     const firstReport = (await first.next("report")) as unknown as {
       shutdown: { timedOut: boolean; unsubmittedFrames: number; partialFramesDiscarded: number }
@@ -221,7 +223,7 @@ describe("graceful shutdown under load (SIGTERM)", () => {
     expect(await first.exited).toBe(0)
     const second = await startReceiver({ listen, record })
     const resumedFrom = ackedNow()
-    await waitFor(() => ackedNow() > resumedFrom + 500, 20_000, "load after restart")
+    await Poll.waitFor(() => ackedNow() > resumedFrom + 500, 20_000, "load after restart")
     sender.signal("SIGTERM")
     const senderReport = (await sender.next("report")) as unknown as {
       sent: number

@@ -20,8 +20,8 @@ import * as Path from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { createSender } from "@txlane/sender"
-import { rssOf } from "./lib/proc.js"
-import { type Child, killAll, spawn, startReceiver } from "./lib/process.js"
+import { Window } from "@txlane/testkit"
+import { type Child, killAll, rssOf, spawn, startReceiver } from "./lib/process.js"
 
 /** Where the Rust peer's receiver is built (`npm run build:peers -w @txlane/conformance`). */
 export const RUST_RECEIVER = Path.join(
@@ -107,7 +107,7 @@ export const soak = async (pair: Pair, seconds: number, outDir: string): Promise
   let bytesAcked = 0
   let failedSends = 0
   let running = true
-  const outstanding = new Set<Promise<void>>()
+  const inFlight = new Window.Window(256)
   // A fixed pool of distinct batches would repeat transactions and hide loss in the digest: use fresh ones.
   const producer = (async () => {
     let i = 0
@@ -126,11 +126,9 @@ export const soak = async (pair: Pair, seconds: number, outDir: string): Promise
           failedSends++
         }
       )
-      const tracked = p.finally(() => outstanding.delete(tracked))
-      outstanding.add(tracked)
-      if (outstanding.size >= 256) await Promise.race(outstanding)
+      await inFlight.add(p)
     }
-    await Promise.all(outstanding)
+    await inFlight.drain()
   })()
 
   const eld = monitorEventLoopDelay({ resolution: 10 })

@@ -15,6 +15,7 @@
  */
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { type CreateSenderOptions, createSender } from "@txlane/sender"
+import { Window } from "@txlane/testkit"
 
 interface ChildOptions extends CreateSenderOptions {
   readonly batches?: number
@@ -67,7 +68,7 @@ process.on("SIGTERM", () => {
   stopping = true
 })
 
-const outstanding = new Set<Promise<void>>()
+const inFlight = new Window.Window(window)
 // `batches: 0` (until SIGTERM) cycles through a pool of 16 batches: generating fresh multi-MiB
 // batches would cost more than sending them.
 const pool = batches === 0 ? [...Workload.batches({ batches: 16, txPerBatch, txSize, seed })] : []
@@ -94,11 +95,9 @@ produce: for (;;) {
         failures[tag] = (failures[tag] ?? 0) + 1
       }
     )
-    const tracked = p.finally(() => outstanding.delete(tracked))
-    outstanding.add(tracked)
-    if (outstanding.size >= window) await Promise.race(outstanding)
+    await inFlight.add(p)
   }
   break
 }
-await Promise.all(outstanding)
+await inFlight.drain()
 await finish()

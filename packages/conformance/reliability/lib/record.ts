@@ -1,7 +1,8 @@
 /**
  * Reads receivers' record files (PEERS.md `--record`: length-prefixed frames, one per accepted
  * frame, written before the frame is answered) and compares them with what a sender says was
- * acknowledged.
+ * acknowledged. The reading itself, with its torn-tail rule, is the harness's
+ * `Expected.readRecord`; this module counts batches and throws on what a run must not see.
  *
  * A SIGKILL can cut a record `write` short: Linux checks for fatal signals between the pages of
  * a write to a regular file. The torn frame was never answered, so it is not an error — but
@@ -10,9 +11,7 @@
  *
  * @module
  */
-import * as Fs from "node:fs"
-import { Envelope, FrameDecoder } from "@txlane/protocol"
-import { Result } from "effect"
+import * as Expected from "../../src/harness/Expected.js"
 
 /** Key of a batch: its first transaction, in hex (workload transactions are unique). */
 export const batchKey = (txs: ReadonlyArray<Uint8Array>): string =>
@@ -31,18 +30,14 @@ export interface Recorded {
  * partial frame and its receiver was not `killed`.
  */
 export const readRecord = (path: string, options: { readonly killed: boolean }): Recorded => {
-  const bytes = Fs.existsSync(path) ? Fs.readFileSync(path) : Buffer.alloc(0)
-  const { frames, error } = FrameDecoder.decodeAll(bytes)
+  const record = Expected.readRecord(path, options)
+  if (record.error !== undefined) throw new Error(`record ${path}: ${record.error}`)
   const counts = new Map<string, number>()
-  for (const f of frames) {
-    const txs = Envelope.decode(f)
-    if (Result.isFailure(txs)) throw new Error(`record ${path} holds a malformed envelope: ${txs.failure.message}`)
-    const key = batchKey(txs.success)
+  for (const txs of record.batches) {
+    const key = batchKey(txs)
     counts.set(key, (counts.get(key) ?? 0) + 1)
   }
-  if (error !== undefined && !(options.killed && error._tag === "TruncatedFrame"))
-    throw new Error(`record ${path}: ${error.message}`)
-  return { counts, frames: frames.length, tornTails: error === undefined ? 0 : 1 }
+  return { counts, frames: record.frames, tornTails: record.tornTail ? 1 : 0 }
 }
 
 /** A receiver process's life on one record file; `killed` once it was SIGKILLed. */

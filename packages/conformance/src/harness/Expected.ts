@@ -62,6 +62,10 @@ export const keys = (params: WorkloadParams): Array<string> => {
 export interface Recorded {
   readonly frames: number
   readonly transactions: Array<Uint8Array>
+  /** The transactions of each frame that decoded, in file order. */
+  readonly batches: Array<ReadonlyArray<Uint8Array>>
+  /** The file ends in a frame cut short, tolerated because its receiver was `killed`. */
+  readonly tornTail: boolean
   /** Why the file did not decode completely, if it did not. */
   readonly error: string | undefined
 }
@@ -72,17 +76,19 @@ export const readRecord = (path: string, options: { readonly killed?: boolean } 
   try {
     bytes = fs.readFileSync(path)
   } catch {
-    return { frames: 0, transactions: [], error: undefined }
+    return { frames: 0, transactions: [], batches: [], tornTail: false, error: undefined }
   }
   const { frames, error } = FrameDecoder.decodeAll(bytes)
   const transactions: Array<Uint8Array> = []
+  const batches: Array<ReadonlyArray<Uint8Array>> = []
   let envelopeError: string | undefined
   for (const [index, frame] of frames.entries()) {
     const decoded = Envelope.decode(frame)
     if (Result.isFailure(decoded)) {
-      envelopeError ??= `record frame ${index}: ${decoded.failure.message}`
+      envelopeError ??= `record frame ${index} is a malformed envelope: ${decoded.failure.message}`
       continue
     }
+    batches.push(decoded.success)
     transactions.push(...decoded.success)
   }
   // SIGKILL can cut the receiver's last record write short. That frame was never answered (the
@@ -91,7 +97,10 @@ export const readRecord = (path: string, options: { readonly killed?: boolean } 
   return {
     frames: frames.length,
     transactions,
-    error: error && !tolerated ? `record file: ${error.message}` : envelopeError
+    batches,
+    tornTail: tolerated,
+    // A bad envelope first: frames read out of step (after a torn frame) show up as one.
+    error: envelopeError ?? (error && !tolerated ? `record file: ${error.message}` : undefined)
   }
 }
 
