@@ -11,13 +11,14 @@
  * @module
  */
 import { Envelope, Response } from "@txlane/protocol"
-import { Cause, Effect, Exit, Pull, Queue, Result } from "effect"
-import { EmptyFrame, SubmitFailed } from "../errors.js"
+import { Cause, Effect, Exit, Pull, Queue, Result, type Tracer } from "effect"
+import { EmptyFrame, type InputError, SubmitFailed } from "../errors.js"
 import { type Batch, isInt, type Options, type SubmitResult, type Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
 import type * as Metrics from "./metrics.js"
 import { withoutStack } from "./noStack.js"
 import * as Responses from "./responses.js"
+import * as Tracing from "./tracing.js"
 
 /** Frames a handler takes on in a row from one connection before returning to the shared queue. */
 const MAX_STREAK = 16
@@ -34,23 +35,31 @@ const reasonOf = (cause: Cause.Cause<unknown>): { reason: string; error: unknown
 
 const emptyFrame = (length: number) => () => new EmptyFrame({ length })
 
-/** One handler fiber's loop; ends when `ready` is ended and drained. */
+/**
+ * One handler fiber's loop; ends when `ready` is ended and drained. `destination` (the listen
+ * address) names the frames' spans, made only when a tracer is installed (`tracing.ts`).
+ */
 export const make = <E>(
   core: Core,
   settings: Validated,
   submit: Options<E>["submit"],
   ready: Queue.Dequeue<Job, Cause.Done>,
-  metrics: Metrics.Registered
+  metrics: Metrics.Registered,
+  destination: string
 ): Effect.Effect<void> => {
   const stats = core.stats
   const respondJson = settings.respond === "json"
   const rawPayload = settings.payload === "raw"
+  // Why `prepare` rejected the last frame (for its span's error status): set only when traced.
+  let traced = false
+  let rejected: InputError | undefined
 
   // Decodes and checks one frame: the batch to submit, or the answer (json) / undefined (none).
   const prepare = (job: Job): Batch | Buffer | undefined => {
     const payload = job.payload
     if (payload.length === 0) {
       core.reportCheap("EmptyFrame", emptyFrame(0), job.conn.id)
+      if (traced) rejected = new EmptyFrame({ length: 0 })
       return respondJson ? Responses.empty : undefined
     }
     let transactions: ReadonlyArray<Uint8Array>
@@ -60,11 +69,13 @@ export const make = <E>(
       const decoded = withoutStack(() => Envelope.decode(payload))
       if (Result.isFailure(decoded)) {
         core.report(decoded.failure, job.conn.id)
+        if (traced) rejected = decoded.failure
         return respondJson ? Responses.failure(Response.ErrorText.invalid(decoded.failure.message)) : undefined
       }
       transactions = decoded.success
       if (transactions.length === 0) {
         core.reportCheap("EmptyFrame", emptyFrame(payload.length), job.conn.id)
+        if (traced) rejected = new EmptyFrame({ length: payload.length })
         return respondJson ? Responses.empty : undefined
       }
     }
@@ -97,6 +108,7 @@ export const make = <E>(
   // the next one goes back to the shared queue, so one busy connection cannot keep a handler
   // from the others.
   return Effect.gen(function* () {
+    traced = yield* Tracing.enabled
     let job: Job | undefined
     let streak = 0
     while (true) {
@@ -106,18 +118,31 @@ export const make = <E>(
       }
       const started = performance.now()
       stats.handlersBusy++
+      let span: Tracer.Span | undefined
+      if (traced) span = yield* Tracing.start(destination, job.payload.length, job.conn.id)
       const prepared = prepare(job)
       let response: Buffer | undefined
+      // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
+      let exit: Exit.Exit<SubmitResult | undefined | void, unknown> | undefined
       if (prepared === undefined || prepared instanceof Uint8Array) {
         response = prepared
       } else {
-        const exit = yield* Effect.exit(Effect.suspend(() => submit(prepared)))
+        const run = Effect.suspend(() => submit(prepared))
+        exit = yield* Effect.exit(span === undefined ? run : Effect.withParentSpan(run, span))
         metrics.recordSubmit(performance.now() - started)
-        response = settle(prepared, exit, job.conn.id)
+        response = settle(prepared, exit as Exit.Exit<SubmitResult | undefined, E>, job.conn.id)
       }
       stats.handlersBusy--
       stats.handlerBusyMs += performance.now() - started
-      job = job.conn.complete(job, response, ++streak < MAX_STREAK)
+      const next = job.conn.complete(job, response, ++streak < MAX_STREAK)
+      if (span !== undefined) {
+        if (prepared !== undefined && !(prepared instanceof Uint8Array)) {
+          span.attribute("messaging.batch.message_count", prepared.transactions.length)
+        }
+        yield* Tracing.end(span, exit ?? (rejected === undefined ? Exit.void : Exit.fail(rejected)))
+        rejected = undefined
+      }
+      job = next
     }
   }).pipe(Pull.catchDone(() => Effect.void))
 }
