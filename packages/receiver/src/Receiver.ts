@@ -63,8 +63,10 @@ export interface CloseOptions {
 export interface ReceiverService {
   /** The actual endpoint: the socket path, or `tcp://host:port` with the port the kernel chose. */
   readonly address: string
-  /** A synchronous snapshot of the numbers. */
-  readonly stats: () => Stats
+  /** A snapshot of the numbers. */
+  readonly stats: Effect.Effect<Stats>
+  /** The same snapshot, synchronously (cheap: copies fields). */
+  readonly statsUnsafe: () => Stats
   /** This receiver's series only, in the Prometheus text exposition format. */
   readonly metrics: Effect.Effect<string>
   /**
@@ -337,7 +339,13 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
       errors: { ...stats.errors }
     })
 
-    return Receiver.of({ address, stats: snapshot, metrics: Effect.sync(metrics.format), close })
+    return Receiver.of({
+      address,
+      stats: Effect.sync(snapshot),
+      statsUnsafe: snapshot,
+      metrics: Effect.sync(metrics.format),
+      close
+    })
   })
 
 /** A layer providing {@link Receiver}; the receiver closes gracefully when the layer is released. */
