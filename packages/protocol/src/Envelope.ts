@@ -14,6 +14,8 @@
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire"
 import { Result } from "effect"
 import { MalformedEnvelope } from "./errors.js"
+import { HEADER_BYTES, writeLength } from "./Frame.js"
+import { varintLength } from "./internal/varint.js"
 
 /** Field number of `Transactions.transactions`. */
 export const TRANSACTIONS_FIELD = 1
@@ -24,22 +26,19 @@ const MAX_GROUP_DEPTH = 64
 // Tag of field 1 with wire type 2: (1 << 3) | 2.
 const TRANSACTIONS_TAG = 0x0a
 
-const varintLength = (n: number): number =>
-  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x20_0000 ? 3 : n < 0x1000_0000 ? 4 : 5
-
-/**
- * Encodes transactions as a `Transactions` payload: field 1, once per transaction, in order.
- *
- * This is the sender's per-batch hot path, so it sizes the output first and copies each
- * transaction exactly once. `BinaryWriter` (which `encodeSlow` uses) grows its buffer and
- * copies it again in `finish()`: measured 3.5–6× slower for 50 × 650 B (bench/codec.bench.ts).
- * The two are checked byte-for-byte against each other in test/Envelope.test.ts.
- */
-export const encode = (transactions: ReadonlyArray<Uint8Array>): Uint8Array => {
+/** Payload bytes of the `Transactions` envelope of `transactions` (what {@link encode} returns). */
+export const encodedLength = (transactions: ReadonlyArray<Uint8Array>): number => {
   let size = 0
   for (const tx of transactions) size += 1 + varintLength(tx.length) + tx.length
-  const out = new Uint8Array(size)
-  let pos = 0
+  return size
+}
+
+/**
+ * Writes the envelope of `transactions` into `out` from `offset` (which must have
+ * {@link encodedLength} bytes of room); returns the offset after it.
+ */
+export const encodeInto = (transactions: ReadonlyArray<Uint8Array>, out: Uint8Array, offset: number): number => {
+  let pos = offset
   for (const tx of transactions) {
     out[pos++] = TRANSACTIONS_TAG
     let n = tx.length
@@ -51,7 +50,38 @@ export const encode = (transactions: ReadonlyArray<Uint8Array>): Uint8Array => {
     out.set(tx, pos)
     pos += tx.length
   }
+  return pos
+}
+
+/**
+ * Encodes transactions as a `Transactions` payload: field 1, once per transaction, in order.
+ *
+ * This is the sender's per-batch hot path, so it sizes the output first and copies each
+ * transaction exactly once. `BinaryWriter` (which `encodeSlow` uses) grows its buffer and
+ * copies it again in `finish()`: measured 3.5–6× slower for 50 × 650 B (bench/codec.bench.ts).
+ * The two are checked byte-for-byte against each other in test/Envelope.test.ts.
+ */
+export const encode = (transactions: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(encodedLength(transactions))
+  encodeInto(transactions, out, 0)
   return out
+}
+
+/**
+ * Encodes a whole frame: the 4-byte length header (SPEC.md §2) followed by the `Transactions`
+ * payload, in one buffer from `allocate` (default: a zeroed `Uint8Array`; a sender passes
+ * `Buffer.allocUnsafe`, since every byte is written). One allocation and one socket write per
+ * batch instead of two of each; the payload is `frame.subarray(Frame.HEADER_BYTES)`.
+ */
+export const encodeFrame = (
+  transactions: ReadonlyArray<Uint8Array>,
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size)
+): Uint8Array => {
+  const size = encodedLength(transactions)
+  const frame = allocate(HEADER_BYTES + size)
+  writeLength(frame, 0, size)
+  encodeInto(transactions, frame, HEADER_BYTES)
+  return frame
 }
 
 /** {@link encode} through `@bufbuild/protobuf`'s `BinaryWriter`: the reference the fast path is tested against. */

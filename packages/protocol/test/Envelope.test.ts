@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Envelope, MalformedEnvelope } from "../src/index.js"
+import { Envelope, FrameEncoder, MalformedEnvelope } from "../src/index.js"
 
 describe("Envelope", () => {
   it("returns transactions as views into the payload", () => {
@@ -36,6 +36,20 @@ describe("Envelope", () => {
     )
     const big = new Uint8Array(3 * 1024 * 1024)
     expect(Envelope.encode([big])).toEqual(Envelope.encodeSlow([big]))
+  })
+
+  it("encodeFrame is the frame header followed by encode's payload, into the buffer allocate gives", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 2_000 }), { maxLength: 20 }), (txs) => {
+        const payload = Envelope.encode(txs)
+        expect(Envelope.encodedLength(txs)).toBe(payload.length)
+        // A dirty buffer: every byte must be written, none left from before.
+        const frame = Envelope.encodeFrame(txs, (size) => new Uint8Array(size).fill(0xee))
+        expect(frame).toEqual(FrameEncoder.concat([payload]))
+      }),
+      { numRuns: 200 }
+    )
+    expect(Envelope.encodeFrame([])).toEqual(Uint8Array.of(0, 0, 0, 0))
   })
 
   it("decode(encode(x)) = x", () => {
