@@ -6,6 +6,7 @@
  * @module
  */
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire"
+import { varintLength } from "./internal/varint.js"
 
 /** Encoded size of every field except Data (see PEERS.md). */
 export const BASE_TRANSACTION_BYTES = 197
@@ -117,15 +118,6 @@ export class SplitMix64 {
       for (let b = 0; b < rest; b++) target[at + b] = b < 4 ? this.hi >>> (24 - 8 * b) : this.lo >>> (56 - 8 * b)
     }
   }
-}
-
-const varintLength = (n: number): number => {
-  let len = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 128)
-    len++
-  }
-  return len
 }
 
 /** Length of the Data field's content for a target size, or 0 when there is no Data field. */
