@@ -9,8 +9,9 @@
  * @module
  */
 import { Frame } from "@txlane/protocol"
-import { Duration, Effect, Result, Schema, SchemaIssue } from "effect"
-import { type InputError, InvalidOptions } from "./errors.js"
+import { duration, durationLimit, fn, invalidOptions } from "@txlane/protocol/internal"
+import { Duration, Effect, Result, Schema } from "effect"
+import type { InputError, InvalidOptions } from "./errors.js"
 import type { Settings } from "./internal/connection.js"
 
 /** Default number of handler fibers: enough parallel submits for 16 sender connections (the seed's 10–20 workers); benchmarks tune it (issue 6). */
@@ -176,20 +177,6 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   Schema.Int.check(Schema.isGreaterThanOrEqualTo(min), Schema.isLessThanOrEqualTo(max))
 const limit = (min: number) =>
   Schema.Union([Schema.Finite.check(Schema.isGreaterThanOrEqualTo(min)), Schema.Literal("unbounded")])
-const isDuration = (u: unknown, min: number): boolean => {
-  const d = Duration.fromInput(u as Duration.Input)
-  return d._tag === "Some" && Duration.isFinite(d.value) && Duration.toMillis(d.value) >= min
-}
-const duration = (min: number) =>
-  Schema.declare((u: unknown): u is Duration.Input => isDuration(u, min), {
-    expected: `a finite duration of at least ${min} ms (milliseconds or a Duration.Input)`
-  })
-const durationLimit = (min: number) =>
-  Schema.declare((u: unknown): u is DurationLimit => u === "unbounded" || isDuration(u, min), {
-    expected: `a duration of at least ${min} ms (milliseconds or a Duration.Input) or "unbounded"`
-  })
-const fn = <F>() => Schema.declare((u: unknown): u is F => typeof u === "function", { expected: "a function" })
-
 /**
  * The schema of {@link Options}: checks every field and applies every default (durations stay
  * `Duration.Input`, limits may be `"unbounded"`). The CLI decodes its flags with it too.
@@ -229,19 +216,6 @@ export const schema = Schema.Struct({
   onConnectionEvent: Schema.optional(fn<NonNullable<Options["onConnectionEvent"]>>())
 })
 
-/** The first issue of a failed decode of `input`, as `InvalidOptions` with the field's path and value. */
-export const toInvalidOptions = (error: Schema.SchemaError, input: unknown): InvalidOptions => {
-  const issue = SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues[0]
-  const path = (issue?.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
-  let value: unknown = input
-  for (const key of path) value = typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined
-  const got = typeof value === "function" ? "a function" : typeof value === "object" ? "an object" : String(value)
-  return new InvalidOptions({
-    option: path.length === 0 ? "options" : path.map(String).join("."),
-    reason: `${issue?.message ?? String(error)}, got ${got}`
-  })
-}
-
 const millis = (value: DurationLimit): number =>
   value === "unbounded" ? Number.POSITIVE_INFINITY : Duration.toMillis(value)
 const count = (value: Limit): number => (value === "unbounded" ? Number.POSITIVE_INFINITY : value)
@@ -249,7 +223,7 @@ const count = (value: Limit): number => (value === "unbounded" ? Number.POSITIVE
 /** Decodes the options with {@link schema}; the first bad one is the `InvalidOptions` failure. */
 export const validate = <E>(options: Options<E>): Result.Result<Validated, InvalidOptions> => {
   const decoded = Schema.decodeUnknownResult(schema)(options)
-  if (Result.isFailure(decoded)) return Result.fail(toInvalidOptions(decoded.failure, options))
+  if (Result.isFailure(decoded)) return Result.fail(invalidOptions(decoded.failure, options))
   const o = decoded.success
   return Result.succeed({
     handlers: o.handlers,

@@ -10,7 +10,8 @@
  * @module
  */
 import { Endpoint, Frame, Response } from "@txlane/protocol"
-import { Duration, Effect, Result, Schedule, Schema, SchemaIssue } from "effect"
+import { duration as durationSchema, fn, invalidOptions } from "@txlane/protocol/internal"
+import { Duration, Effect, Result, Schedule, Schema } from "effect"
 import { type ConnectFailed, type InvalidEndpoint, InvalidOptions } from "./errors.js"
 
 /**
@@ -268,14 +269,7 @@ export interface Resolved {
 }
 
 const positiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-const duration = Schema.declare(
-  (u: unknown): u is Duration.Input => {
-    const d = Duration.fromInput(u as Duration.Input)
-    return d._tag === "Some" && Duration.isFinite(d.value) && Duration.toMillis(d.value) > 0
-  },
-  { expected: "a positive, finite duration (milliseconds or a Duration.Input)" }
-)
-const fn = <F>() => Schema.declare((u: unknown): u is F => typeof u === "function", { expected: "a function" })
+const duration = durationSchema(1)
 const schedule = <I>() =>
   Schema.declare((u: unknown): u is Schedule.Schedule<unknown, I> => Schedule.isSchedule(u), {
     expected: "an Effect Schedule"
@@ -323,25 +317,12 @@ export const schema = Schema.Struct({
   name: Schema.optional(Schema.String)
 })
 
-/** The first issue of a failed decode of `input`, as `InvalidOptions` with the field's path and value. */
-export const toInvalidOptions = (error: Schema.SchemaError, input: unknown): InvalidOptions => {
-  const issue = SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues[0]
-  const path = (issue?.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
-  let value: unknown = input
-  for (const key of path) value = typeof value === "object" && value !== null ? Reflect.get(value, key) : undefined
-  const got = typeof value === "function" ? "a function" : typeof value === "object" ? "an object" : String(value)
-  return new InvalidOptions({
-    option: path.length === 0 ? "options" : path.map(String).join("."),
-    reason: `${issue?.message ?? String(error)}, got ${got}`
-  })
-}
-
 let instances = 0
 
 /** Decodes the options with {@link schema} and resolves them for the internals. */
 export const resolve = (options: Options): Result.Result<Resolved, InvalidEndpoint | InvalidOptions> => {
   const decoded = Schema.decodeUnknownResult(schema)(options)
-  if (Result.isFailure(decoded)) return Result.fail(toInvalidOptions(decoded.failure, options))
+  if (Result.isFailure(decoded)) return Result.fail(invalidOptions(decoded.failure, options))
   const o = decoded.success
   const endpoint = Endpoint.parse(o.endpoint)
   if (Result.isFailure(endpoint)) return Result.fail(endpoint.failure)

@@ -17,10 +17,11 @@
  * @module
  */
 import { Envelope, HostEvents, HostLogger } from "@txlane/protocol"
+import { invalidOptions } from "@txlane/protocol/internal"
 import { Cause, Effect, Exit, Fiber, Result, Schema, Scope } from "effect"
 import { AbortError, InvalidOptions } from "./errors.js"
 import { makeCore, type SenderCore, type Submitted } from "./internal/core.js"
-import { type Backoff, backoffSchedule, type ConnectionEvent, type Options, toInvalidOptions } from "./Options.js"
+import { type Backoff, backoffSchedule, type ConnectionEvent, type Options } from "./Options.js"
 import type { CloseReport, Stats } from "./Stats.js"
 
 /** Options of one `send`/`sendPayload` call. */
@@ -118,7 +119,7 @@ const backoff = (option: string, value: Backoff | undefined, defaultMaxRetries?:
   if (value === undefined) return undefined
   const decoded = Schema.decodeUnknownResult(backoffSchema)(value)
   if (Result.isFailure(decoded)) {
-    const error = toInvalidOptions(decoded.failure, value)
+    const error = invalidOptions(decoded.failure, value)
     throw new InvalidOptions({ option: `${option}.${error.option}`, reason: error.reason })
   }
   return backoffSchedule(decoded.success, defaultMaxRetries)
