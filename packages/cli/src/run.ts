@@ -11,17 +11,16 @@ import { Command } from "effect/cli"
 import { Main } from "./index.js"
 
 /**
- * Runs the command made by `make` with the process's argv. `binUrl` (the bin's
- * `import.meta.url`) locates package.json for `--version`.
+ * Runs the command made by `make` with the process's argv (`-V` is read as `--version`, as in
+ * most tools; effect/cli's own short form is `-v`).
  */
 export const main = <Name extends string, Input, ContextInput, E>(
   name: Name,
-  make: (requested: Main.RequestedExit) => Command.Command<Name, Input, ContextInput, E, NodeServices.NodeServices>,
-  binUrl: string
+  make: (requested: Main.RequestedExit) => Command.Command<Name, Input, ContextInput, E, NodeServices.NodeServices>
 ): void => {
   const requested = new Main.RequestedExit()
-  make(requested).pipe(
-    Command.run({ version: Main.packageVersion(binUrl) }),
+  const argv = process.argv.slice(2).map((arg) => (arg === "-V" ? "--version" : arg))
+  Command.runWith(make(requested), { version: Main.VERSION })(argv).pipe(
     Effect.provide([NodeServices.layer, Main.presenter(name)]),
     NodeRuntime.runMain({ teardown: Main.teardown(requested) })
   )

@@ -3,6 +3,7 @@
  * poller for conditions on a child's output, and the `RELIABILITY` figure line the receiver's
  * hostile tests also print.
  */
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -47,4 +48,75 @@ export const frames = (...payloads: Array<Uint8Array>): Buffer => Buffer.from(Fr
 /** Prints a measured figure as one `RELIABILITY {json}` line (collected into RELIABILITY.md). */
 export const figure = (name: string, values: Record<string, unknown>): void => {
   console.log(`RELIABILITY ${JSON.stringify({ name, ...values })}`)
+}
+
+/** One JSON line of a command in JSON mode (the README's "Logs" section). */
+export interface Event {
+  readonly timestamp: string
+  readonly level: string
+  readonly message: string
+  readonly annotations: Record<string, unknown>
+}
+
+/** A bin running as a child process, its output collected. */
+export interface Running {
+  readonly child: ChildProcess.ChildProcess
+  /** The exit code (`null`: killed by a signal). */
+  readonly exited: Promise<number | null>
+  /** The JSON lines of stdout so far. */
+  readonly events: () => Array<Event>
+  /** The first event whose message starts with `message`. */
+  readonly find: (message: string) => Event | undefined
+  /** Resolves with the first event whose message starts with `message`, as soon as it is printed. */
+  readonly waitFor: (message: string, timeoutMs?: number) => Promise<Event>
+  readonly stdout: () => string
+  readonly stderr: () => string
+}
+
+/** Starts `bin` (from source) with `args`; `env` is added to the environment. */
+export const start = (bin: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Running => {
+  const child = ChildProcess.spawn(process.execPath, [...tsxArgs(bin), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env }
+  })
+  let out = ""
+  let err = ""
+  child.stdout.on("data", (c: Buffer) => {
+    out += c.toString()
+  })
+  child.stderr.on("data", (c: Buffer) => {
+    err += c.toString()
+  })
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  const events = (): Array<Event> =>
+    out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Event)
+  const find = (message: string) => events().find((e) => e.message.startsWith(message))
+  const waitFor = (message: string, timeoutMs = 30_000) =>
+    new Promise<Event>((resolve, reject) => {
+      const check = () => {
+        const found = find(message)
+        if (found === undefined) return
+        done()
+        resolve(found)
+      }
+      const fail = () => {
+        done()
+        reject(new Error(`no "${message}" line; stdout: ${out}\nstderr: ${err}`))
+      }
+      const timer = setTimeout(fail, timeoutMs)
+      const done = () => {
+        clearTimeout(timer)
+        child.stdout.off("data", check)
+        child.off("close", onClose)
+      }
+      // "close" comes after the process exited and its output was read to the end.
+      const onClose = () => (find(message) === undefined ? fail() : check())
+      child.stdout.on("data", check)
+      child.on("close", onClose)
+      check()
+    })
+  return { child, exited, events, find, waitFor, stdout: () => out, stderr: () => err }
 }

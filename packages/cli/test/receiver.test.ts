@@ -89,7 +89,7 @@ describe("txlane-receiver", () => {
     const out = Path.join(Path.dirname(socket), "capture.bin")
     const run = start(["--listen", socket, "--out", out, "--digest", "--metrics", "127.0.0.1:0"])
     await waitFor(() => run.events().some((e) => messageOf(e).startsWith("metrics on")), 20_000, "metrics line")
-    const url = String(run.events().find((e) => messageOf(e).startsWith("metrics on"))?.annotations.metricsUrl)
+    const url = String(run.events().find((e) => messageOf(e).startsWith("metrics on"))?.annotations.metrics_url)
 
     expect(await scrape(url, "/healthz")).toEqual({ status: 200, text: "ok\n" })
     const before = await scrape(url, "/metrics")
@@ -104,7 +104,7 @@ describe("txlane-receiver", () => {
     expect(await sendAll(socket, FrameEncoder.concat(batches.map((b) => Envelope.encode(b))), 40)).toBe(40)
 
     const after = await scrape(url, "/metrics")
-    expect(after.text).toContain("# TYPE txlane_receiver_submit_duration_ms histogram")
+    expect(after.text).toContain("# TYPE txlane_receiver_submit_duration_seconds histogram")
     expect(metricValue(after.text, "txlane_receiver_frames_received_total")).toBe(40)
     expect(metricValue(after.text, "txlane_receiver_transactions_received_total")).toBe(400)
     expect(metricValue(after.text, "txlane_receiver_bytes_received_total")).toBeGreaterThan(40 * 10 * 200)
@@ -116,10 +116,10 @@ describe("txlane-receiver", () => {
       frames: 40,
       transactions: 400,
       errors: 0,
-      unsubmittedFrames: 0,
-      captureFrames: 40,
+      unsubmitted_frames: 0,
+      capture_frames: 40,
       digest: expected.value,
-      exitCode: 0
+      exit_code: 0
     })
     // Every stdout line is JSON; the human table goes to stderr.
     expect(

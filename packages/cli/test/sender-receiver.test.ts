@@ -3,52 +3,14 @@
  * real socket: a synthetic run captured with `--out`, the capture replayed with `--input`, and
  * the digests of all three compared; SIGTERM mid-run; usage errors.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { BIN } from "./helpers.js"
+import { BIN, start } from "./helpers.js"
 
 const RECEIVER = BIN.receiver
 const SENDER = BIN.sender
-
-interface Event {
-  readonly message: unknown
-  readonly level: string
-  readonly annotations: Record<string, unknown>
-}
-
-const start = (bin: string, args: ReadonlyArray<string>) => {
-  const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", "--conditions=txlane-source", bin, ...args], {
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let out = ""
-  let err = ""
-  child.stdout.on("data", (c: Buffer) => {
-    out += c.toString()
-  })
-  child.stderr.on("data", (c: Buffer) => {
-    err += c.toString()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-  const events = (): Array<Event> =>
-    out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as Event)
-  const find = (message: string) =>
-    events().find((e) => (Array.isArray(e.message) ? e.message.join(" ") : String(e.message)).startsWith(message))
-  const waitFor = async (message: string, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs
-    while (find(message) === undefined) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no "${message}" line; stderr: ${err}`)
-      await new Promise((r) => setTimeout(r, 25))
-    }
-    return find(message)!
-  }
-  return { child, exited, events, find, waitFor, stderr: () => err, stdout: () => out }
-}
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txcli-"))
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
@@ -61,8 +23,19 @@ describe("txlane-sender with txlane-receiver", () => {
     for (const flag of [
       "--endpoint",
       "--workers",
-      "--queue",
+      "--queue-capacity",
+      "--overflow",
       "--delivery",
+      "--max-in-flight",
+      "--ack-timeout",
+      "--retries",
+      "--connect-timeout",
+      "--close-timeout",
+      "--duration",
+      "--metrics",
+      "--otlp-endpoint",
+      "TXLANE_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
       "--input",
       "--batches",
       "--rate",
@@ -132,18 +105,26 @@ describe("txlane-sender with txlane-receiver", () => {
     expect((await receiver.waitFor("summary")).annotations.frames).toBe(summary.delivered)
   })
 
-  it("exits 3 when batches cannot be delivered, and 1 on a corrupt input file", async () => {
+  it("exits 3 when batches are not delivered (a silent receiver, --ack-timeout 300ms --retries 0), and 1 on a corrupt input file", async () => {
+    const socket = Path.join(dir, "silent.sock")
+    const silent = start(RECEIVER, ["--listen", socket, "--respond", "none"])
+    await silent.waitFor("listening on")
     const corrupt = Path.join(dir, "corrupt.bin")
     Fs.writeFileSync(corrupt, Buffer.from([0, 0, 0, 9, 1, 2]))
-    const missing = start(SENDER, [
-      ...["--endpoint", Path.join(dir, "nobody.sock"), "--batches", "3", "--delivery", "acknowledged"],
-      "--close-timeout-ms",
-      "500"
+    const unanswered = start(SENDER, [
+      ...["--endpoint", socket, "--batches", "3", "--delivery", "acknowledged", "--workers", "1"],
+      ...["--ack-timeout", "300ms", "--retries", "0", "--close-timeout", "20s"]
     ])
     const bad = start(SENDER, ["--endpoint", Path.join(dir, "nobody.sock"), "--input", corrupt])
-    expect(await missing.exited).toBe(3)
-    expect((await missing.waitFor("summary")).annotations).toMatchObject({ delivered: 0, undelivered: 3 })
+    expect(await unanswered.exited).toBe(3)
+    const summary = (await unanswered.waitFor("summary")).annotations
+    expect(summary).toMatchObject({ batches: 3, delivered: 0, failed: 3, undelivered: 3, resends: 0 })
+    // The batches failed on the 300 ms answer deadline, not on the 20 s close deadline.
+    expect(summary.timed_out).toBe(false)
+    expect(Number(summary.elapsed_ms)).toBeLessThan(15_000)
     expect(await bad.exited).toBe(1)
     expect(bad.events().some((e) => e.level === "ERROR" && String(e.message).includes("corrupt.bin"))).toBe(true)
+    silent.child.kill("SIGTERM")
+    expect(await silent.exited).toBe(0)
   })
 })

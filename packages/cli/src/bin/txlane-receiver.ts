@@ -21,4 +21,4 @@ process.on("SIGTERM", early)
 
 const [{ main }, { make }] = await Promise.all([import("../run.js"), import("../receiver/command.js")])
 running = true
-main("txlane-receiver", make, import.meta.url)
+main("txlane-receiver", make)

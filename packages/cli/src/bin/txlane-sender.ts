@@ -7,4 +7,4 @@
 import { main } from "../run.js"
 import { make } from "../sender/command.js"
 
-main("txlane-sender", make, import.meta.url)
+main("txlane-sender", make)

@@ -4,13 +4,11 @@
  *
  * @module
  */
-import * as Http from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
 import { Digest } from "@txlane/protocol/testing"
 import { type InputErrorKind, Receiver } from "@txlane/receiver"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Flags, Format, LiveView, Main, MetricsHttp } from "../index.js"
+import { Flags, Format, LiveView, Main, MetricsHttp, RuntimeMetrics, Telemetry } from "../index.js"
 import * as Capture from "./Capture.js"
 
 const octalMode = Flag.String("socket-mode").pipe(
@@ -29,11 +27,9 @@ const octalMode = Flag.String("socket-mode").pipe(
 
 /** The flags of `txlane-receiver`. */
 export const flags = {
-  listen: Flag.String("listen").pipe(
-    Flag.withMetavar("PATH|tcp://HOST:PORT"),
-    Flag.withDescription(
-      "Where to listen: a Unix socket path (or unix:PATH), or tcp://HOST:PORT (port 0: any free port)."
-    )
+  listen: Flags.endpoint(
+    "listen",
+    "Where to listen: a Unix socket path (or unix:PATH), or tcp://HOST:PORT (port 0: any free port)."
   ),
   handlers: Flags.int("handlers", "Submits running at once (handler fibers).", Receiver.DEFAULT_HANDLERS),
   respond: Flag.Literals("respond", ["json", "none"]).pipe(
@@ -60,22 +56,21 @@ export const flags = {
     "Connections open at once; more are closed at once.",
     Receiver.DEFAULT_MAX_CONNECTIONS
   ),
-  frameTimeoutMs: Flags.limit(
-    "frame-timeout-ms",
-    "Longest time from a frame's first byte to its last.",
+  frameTimeout: Flags.durationLimit(
+    "frame-timeout",
+    "Longest time from a frame's first byte to its last (alias --frame-timeout-ms).",
     Receiver.DEFAULT_FRAME_TIMEOUT_MS
-  ),
-  idleTimeoutMs: Flags.limit(
-    "idle-timeout-ms",
-    "Longest silence between frames; then the connection is closed (a txlane sender reconnects on its next batch).",
+  ).pipe(Flag.withAlias("frame-timeout-ms")),
+  idleTimeout: Flags.durationLimit(
+    "idle-timeout",
+    "Longest silence between frames; then the connection is closed (a txlane sender reconnects on its next batch). Alias --idle-timeout-ms.",
     Receiver.DEFAULT_IDLE_TIMEOUT_MS
-  ),
-  evictIdleAfterMs: Flags.limit(
-    "evict-idle-after-ms",
-    "At --max-connections, a new connection replaces the one idle longest if idle this long.",
-    Receiver.DEFAULT_EVICT_IDLE_AFTER_MS,
-    0
-  ),
+  ).pipe(Flag.withAlias("idle-timeout-ms")),
+  evictIdleAfter: Flags.durationLimit(
+    "evict-idle-after",
+    "At --max-connections, a new connection replaces the one idle longest if idle this long (alias --evict-idle-after-ms).",
+    Receiver.DEFAULT_EVICT_IDLE_AFTER_MS
+  ).pipe(Flag.withAlias("evict-idle-after-ms")),
   maxBufferedBytes: Flags.limit(
     "max-buffered-bytes",
     "Bytes of frames held in memory before reading pauses.",
@@ -91,12 +86,11 @@ export const flags = {
     "Decoded, unfinished frames of one connection before it pauses.",
     Receiver.DEFAULT_CONNECTION_QUEUE_CAPACITY
   ),
-  shutdownTimeoutMs: Flags.int(
-    "shutdown-timeout-ms",
-    "Deadline of the graceful shutdown after SIGINT/SIGTERM.",
-    Receiver.DEFAULT_SHUTDOWN_TIMEOUT_MS,
-    0
-  ),
+  closeTimeout: Flags.duration(
+    "close-timeout",
+    "Deadline of the graceful close after SIGINT/SIGTERM (alias --shutdown-timeout-ms).",
+    Receiver.DEFAULT_CLOSE_TIMEOUT_MS
+  ).pipe(Flag.withAlias("shutdown-timeout-ms")),
   out: Flag.String("out").pipe(
     Flag.withMetavar("FILE"),
     Flag.optional,
@@ -105,6 +99,7 @@ export const flags = {
     )
   ),
   metrics: Flags.metrics,
+  otlpEndpoint: Telemetry.otlpEndpoint,
   digest: Flags.digest,
   output: Flags.output
 }
@@ -122,6 +117,8 @@ const run = (config: Config, requested: Main.RequestedExit) =>
     const mode = LiveView.resolveMode(config.output)
     const status = new LiveView.StatusLine()
     const program = Effect.gen(function* () {
+      const runtime =
+        Option.isSome(config.metrics) || Option.isSome(config.otlpEndpoint) ? yield* RuntimeMetrics.start : undefined
       const capture = Option.isSome(config.out) ? yield* Capture.open(config.out.value) : undefined
       const digest = config.digest ? Digest.make() : undefined
       // First and last submit: rates in the summary are over the time frames were arriving, not the uptime.
@@ -136,13 +133,13 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         socketMode: config.socketMode,
         maxFrameBytes: config.maxFrameBytes,
         maxConnections: config.maxConnections,
-        frameTimeoutMs: config.frameTimeoutMs,
-        idleTimeoutMs: config.idleTimeoutMs,
-        evictIdleAfterMs: config.evictIdleAfterMs,
+        frameTimeout: config.frameTimeout,
+        idleTimeout: config.idleTimeout,
+        evictIdleAfter: config.evictIdleAfter,
         maxBufferedBytes: config.maxBufferedBytes,
         queueCapacity: config.queueCapacity,
         connectionQueueCapacity: config.connectionQueueCapacity,
-        shutdownTimeoutMs: config.shutdownTimeoutMs,
+        closeTimeout: config.closeTimeout,
         submit: ({ transactions, payload }) => {
           lastSubmitAt = performance.now()
           if (firstSubmitAt === 0) firstSubmitAt = lastSubmitAt
@@ -151,10 +148,10 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         }
       })
       const started = performance.now()
-      yield* Effect.logInfo(`listening on ${receiver.address}`)
-      if (Option.isSome(config.metrics)) {
-        const url = yield* MetricsHttp.serve(NodeHttpServer.layer(() => Http.createServer(), config.metrics.value))
-        yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metricsUrl: url }))
+      yield* Effect.logInfo(`listening on ${receiver.address}`).pipe(Effect.annotateLogs({ address: receiver.address }))
+      if (Option.isSome(config.metrics) && runtime !== undefined) {
+        const url = yield* MetricsHttp.serve(config.metrics.value, runtime)
+        yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metrics_url: url }))
       }
       if (capture !== undefined) yield* Effect.logInfo(`capturing to ${capture.path}`)
 
@@ -180,10 +177,10 @@ const run = (config: Config, requested: Main.RequestedExit) =>
             data: {
               frames: s.framesReceived,
               transactions: s.transactionsReceived,
-              bytes: s.bytesReceived,
-              connectionsOpen: s.connectionsOpen,
-              queuedFrames: s.queuedFrames,
-              connectionsPaused: s.connectionsPaused,
+              bytes_received: s.bytesReceived,
+              connections_open: s.connectionsOpen,
+              queued_frames: s.queuedFrames,
+              connections_paused: s.connectionsPaused,
               errors
             }
           }
@@ -191,8 +188,8 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       })
 
       const finish = Effect.gen(function* () {
-        yield* Effect.logInfo("shutting down (draining decoded frames)")
-        const report = yield* receiver.shutdown()
+        yield* Effect.logInfo("closing (draining decoded frames)")
+        const report = yield* receiver.close()
         status.close()
         const s = receiver.statsUnsafe()
         const uptimeMs = performance.now() - started
@@ -218,7 +215,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           ],
           ["errors", errors.text],
           [
-            "shutdown",
+            "close",
             `${Format.duration(report.durationMs)}${report.timedOut ? " (deadline passed)" : ""}, ` +
               `${report.unsubmittedFrames} unsubmitted, ${report.partialFramesDiscarded} partial discarded`
           ]
@@ -239,22 +236,23 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           yield* Effect.logInfo("summary").pipe(
             Effect.annotateLogs({
               address: receiver.address,
-              uptimeMs: Math.round(uptimeMs),
-              receivingMs: Math.round(lastSubmitAt - firstSubmitAt),
+              uptime_ms: Math.round(uptimeMs),
+              receiving_ms: Math.round(lastSubmitAt - firstSubmitAt),
               connections: s.connectionsTotal,
+              connections_rejected: s.connectionsRejected,
               frames: s.framesReceived,
               transactions: s.transactionsReceived,
-              bytes: s.bytesReceived,
-              framesSubmitted: s.framesSubmitted,
-              transactionsAccepted: s.transactionsAccepted,
+              bytes_received: s.bytesReceived,
+              frames_submitted: s.framesSubmitted,
+              transactions_accepted: s.transactionsAccepted,
               errors: errors.total,
-              ...Object.fromEntries(Object.entries(s.errors).map(([k, n]) => [`errors.${k}`, n])),
-              timedOut: report.timedOut,
-              unsubmittedFrames: report.unsubmittedFrames,
-              partialFramesDiscarded: report.partialFramesDiscarded,
-              ...(capture === undefined ? {} : { captureFrames: capture.frames(), captureBytes: capture.bytes() }),
+              error_kinds: Object.fromEntries(Object.entries(s.errors).filter(([, n]) => n > 0)),
+              timed_out: report.timedOut,
+              unsubmitted_frames: report.unsubmittedFrames,
+              partial_frames_discarded: report.partialFramesDiscarded,
+              ...(capture === undefined ? {} : { capture_frames: capture.frames(), capture_bytes: capture.bytes() }),
               ...(digest === undefined ? {} : { digest: digest.value }),
-              exitCode: code
+              exit_code: code
             })
           )
         }
@@ -273,7 +271,13 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         })
       )
     )
-    yield* Main.runTool(startable, { logger: LiveView.loggerLayer(mode, status), status, requested })
+    yield* Main.runTool(startable, {
+      name: "txlane-receiver",
+      logger: LiveView.loggerLayer(mode, status),
+      status,
+      requested,
+      otlpEndpoint: config.otlpEndpoint
+    })
   })
 
 /**
@@ -285,6 +289,6 @@ export const make = <Name extends string = "txlane-receiver">(requested: Main.Re
     Command.withDescription(
       "Receive txlane frames on a Unix socket or TCP port and count them (optionally capture them to a file). " +
         "Shows a live status line on a terminal, JSON lines otherwise; SIGINT/SIGTERM shut down gracefully and print a summary. " +
-        "Exit codes: 0 ok, 1 failure (cannot listen, capture file), 2 bad flags, 3 frames left unsubmitted at the shutdown deadline."
+        "Exit codes: 0 ok, 1 failure (cannot listen, capture file, metrics port in use), 2 bad flags or endpoint, 3 frames left unsubmitted at the close deadline."
     )
   )

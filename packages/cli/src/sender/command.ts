@@ -1,75 +1,21 @@
 /**
- * The `txlane-sender` command: flags, the send loop, the live view and the summary. The bin
+ * The `txlane-sender` command: the send loop, the live view and the summary. The bin
  * (`src/bin/txlane-sender.ts`) only runs it (so does `txlane send`).
  *
  * @module
  */
 import * as Fs from "node:fs"
-import * as Http from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Frame } from "@txlane/protocol"
-import { Digest, Workload } from "@txlane/protocol/testing"
-import { type CloseReport, Options, Sender } from "@txlane/sender"
+import { Digest } from "@txlane/protocol/testing"
+import { Sender } from "@txlane/sender"
 import { Effect, FiberSet, Option, Semaphore } from "effect"
-import { Command, Flag } from "effect/cli"
-import { Flags, Format, LiveView, Main, MetricsHttp } from "../index.js"
+import { Command } from "effect/cli"
+import { Format, LiveView, Main, MetricsHttp, RuntimeMetrics } from "../index.js"
+import { type Config, DEFAULT_BATCHES, flags } from "./flags.js"
 import * as Input from "./Input.js"
 import { Latency } from "./Latency.js"
+import { summarize } from "./summary.js"
 
-/** Default number of synthetic batches: a few seconds of traffic, so a first run ends by itself. */
-export const DEFAULT_BATCHES = 10_000
-
-/** The flags of `txlane-sender`. */
-export const flags = {
-  endpoint: Flag.String("endpoint").pipe(
-    Flag.withMetavar("PATH|tcp://HOST:PORT"),
-    Flag.withDescription("The receiver: a Unix socket path (or unix:PATH), or tcp://HOST:PORT.")
-  ),
-  workers: Flags.int("workers", "Connections (one worker each).", Options.DEFAULT_WORKERS),
-  queue: Flags.int("queue", "Send queue capacity, in batches.", Options.DEFAULT_QUEUE_CAPACITY),
-  delivery: Flag.Literals("delivery", ["fire-and-forget", "acknowledged"]).pipe(
-    Flag.withDefault("fire-and-forget" as const),
-    Flag.withDescription(
-      "fire-and-forget (default): send returns once queued; against an answering receiver each batch still waits for its answer. acknowledged: each send waits for its answer."
-    )
-  ),
-  maxFrameBytes: Flags.int(
-    "max-frame-bytes",
-    "Largest payload sent; larger batches fail.",
-    Frame.DEFAULT_MAX_FRAME_BYTES
-  ),
-  closeTimeoutMs: Flags.int(
-    "close-timeout-ms",
-    "Deadline to deliver what is queued at the end.",
-    Options.DEFAULT_CLOSE_TIMEOUT_MS
-  ),
-  input: Flag.String("input").pipe(
-    Flag.withMetavar("FILE|-"),
-    Flag.optional,
-    Flag.withDescription(
-      "Send the length-prefixed frames of FILE (- = stdin), e.g. a txlane-receiver --out capture. Without it: the synthetic workload."
-    )
-  ),
-  batches: Flags.limit("batches", "Synthetic workload: batches to send.", DEFAULT_BATCHES),
-  txPerBatch: Flags.int(
-    "tx-per-batch",
-    "Synthetic workload: transactions per batch.",
-    Workload.DEFAULT_TRANSACTIONS_PER_BATCH
-  ),
-  txSize: Flags.int("tx-size", "Synthetic workload: bytes per transaction.", Workload.DEFAULT_TRANSACTION_BYTES),
-  rate: Flags.limit("rate", "Synthetic workload: batches per second.", "unbounded"),
-  seed: Flags.int(
-    "seed",
-    "Synthetic workload: PRNG seed (same seed, same transactions in every implementation).",
-    1,
-    0
-  ),
-  metrics: Flags.metrics,
-  digest: Flags.digest,
-  output: Flags.output
-}
-
-type Config = Command.Command.Config.Infer<typeof flags>
+export { DEFAULT_BATCHES, flags } from "./flags.js"
 
 const inf = (limit: number | "unbounded") => (limit === "unbounded" ? Number.POSITIVE_INFINITY : limit)
 
@@ -77,8 +23,13 @@ const run = (config: Config, requested: Main.RequestedExit) =>
   Effect.gen(function* () {
     const mode = LiveView.resolveMode(config.output)
     const status = new LiveView.StatusLine()
+    const batchLimit = Option.getOrElse(config.batches, () =>
+      Option.isSome(config.duration) ? ("unbounded" as const) : DEFAULT_BATCHES
+    )
     const program = Effect.gen(function* () {
       const acknowledged = config.delivery === "acknowledged"
+      const runtime =
+        Option.isSome(config.metrics) || Option.isSome(config.otlpEndpoint) ? yield* RuntimeMetrics.start : undefined
       // Each accepted batch's fate arrives through onOutcome, in both modes: only batches the
       // peer accepted count as delivered, and only their transactions are counted (and decoded,
       // for the digest), so nothing is decoded for a batch before the peer has it.
@@ -88,14 +39,26 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       let delivered = 0
       let transactions = 0
       let payloadBytes = 0
+      const connectFailures = new Map<string, number>()
       const sender = yield* Sender.make({
         endpoint: config.endpoint,
         workers: config.workers,
-        queueCapacity: config.queue,
+        queueCapacity: config.queueCapacity,
+        overflow: config.overflow,
         delivery: config.delivery,
+        maxInFlight: config.maxInFlight,
+        ackTimeout: config.ackTimeout,
+        retries: config.retries,
+        connectTimeout: config.connectTimeout,
         maxFrameBytes: config.maxFrameBytes,
-        closeTimeout: config.closeTimeoutMs,
+        closeTimeout: config.closeTimeout,
         name: "txlane-sender",
+        onConnectionEvent: (event) => {
+          if (event.type === "connect-failed") {
+            const cause = event.error ?? "unknown"
+            connectFailures.set(cause, (connectFailures.get(cause) ?? 0) + 1)
+          }
+        },
         onOutcome: (outcome) => {
           if (outcome.status === "delivered") {
             delivered++
@@ -114,18 +77,18 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           release(outcome.payload)
         }
       })
-      if (Option.isSome(config.metrics)) {
-        const url = yield* MetricsHttp.serve(NodeHttpServer.layer(() => Http.createServer(), config.metrics.value))
-        yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metricsUrl: url }))
+      if (Option.isSome(config.metrics) && runtime !== undefined) {
+        const url = yield* MetricsHttp.serve(config.metrics.value, runtime)
+        yield* Effect.logInfo(`metrics on ${url}/metrics`).pipe(Effect.annotateLogs({ metrics_url: url }))
       }
 
       // What the progress bar counts: batches (synthetic) or bytes read (a file of known size).
       let inputBytes = 0
       const file = Option.getOrUndefined(config.input)
       const fileSize = file !== undefined && file !== "-" ? yield* Effect.sync(() => statSize(file)) : undefined
-      const total = file === undefined ? inf(config.batches) : fileSize
+      const total = file === undefined ? inf(batchLimit) : fileSize
       const workload: Input.SyntheticOptions = {
-        batches: inf(config.batches),
+        batches: inf(batchLimit),
         txPerBatch: config.txPerBatch,
         txSize: config.txSize,
         seed: config.seed,
@@ -161,7 +124,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       release = source.release
       const inputText =
         file === undefined
-          ? `synthetic: ${config.batches === "unbounded" ? "unbounded" : Format.count(config.batches)} batches × ${config.txPerBatch} tx × ${config.txSize} B, seed ${config.seed}${config.rate === "unbounded" ? "" : `, ${config.rate}/s`}`
+          ? `synthetic: ${batchLimit === "unbounded" ? "unbounded" : Format.count(batchLimit)} batches × ${config.txPerBatch} tx × ${config.txSize} B, seed ${config.seed}${config.rate === "unbounded" ? "" : `, ${config.rate}/s`}`
           : file === "-"
             ? "stdin"
             : file
@@ -171,13 +134,11 @@ const run = (config: Config, requested: Main.RequestedExit) =>
 
       const latency = acknowledged ? new Latency() : undefined
       let batches = 0
-      let errors = 0
-      const errorKinds = new Map<string, number>()
+      const sendErrors = new Map<string, number>()
       const started = performance.now()
       const countError = (tag: string, message: string) => {
-        errors++
-        const seen = errorKinds.get(tag) ?? 0
-        errorKinds.set(tag, seen + 1)
+        const seen = sendErrors.get(tag) ?? 0
+        sendErrors.set(tag, seen + 1)
         // The first error of each kind is worth a line; the rest are counted in the summary.
         return seen === 0 ? Effect.logWarning(`send failed: ${message}`) : Effect.void
       }
@@ -210,6 +171,11 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       const batchRate = new LiveView.RateMeter()
       const txRate = new LiveView.RateMeter()
       const byteRate = new LiveView.RateMeter()
+      const errorCount = (s: ReturnType<typeof sender.statsUnsafe>) => {
+        let n = s.connectFailures + s.connectionErrors + s.rejected + s.failed
+        for (const k of sendErrors.values()) n += k
+        return n
+      }
       yield* LiveView.run({
         mode,
         status,
@@ -223,18 +189,19 @@ const run = (config: Config, requested: Main.RequestedExit) =>
               ["inflight", String(s.inFlight)],
               ["queue", `${s.queued}/${s.queueCapacity}`],
               ["reconn", String(s.reconnects)],
-              ["err", String(errors + s.rejected + s.failed + s.connectionErrors)]
+              ["err", String(errorCount(s))]
             ],
             data: {
-              batches: delivered,
+              delivered,
               transactions,
-              bytes: s.bytesSent,
-              inFlight: s.inFlight,
+              bytes_sent: s.bytesSent,
+              in_flight: s.inFlight,
               queued: s.queued,
+              connects: s.connects,
+              connect_failures: s.connectFailures,
               reconnects: s.reconnects,
-              errors,
               rejected: s.rejected,
-              connectionErrors: s.connectionErrors
+              errors: errorCount(s)
             },
             progress:
               total === undefined || !Number.isFinite(total)
@@ -247,7 +214,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       // Acknowledged sends resolve on the answer: keep enough outstanding to fill every connection's
       // pipeline. Each send runs in its own fiber so the input can end (and the close, with its
       // deadline, begin) while sends still wait for a receiver that may never answer.
-      const permits = yield* Semaphore.make(Math.min(config.queue, config.workers * Options.DEFAULT_MAX_IN_FLIGHT))
+      const permits = yield* Semaphore.make(Math.min(config.queueCapacity, config.workers * config.maxInFlight))
       const sends = yield* FiberSet.make<void>()
       const handleAcknowledged = (payload: Uint8Array) =>
         Effect.andThen(
@@ -285,105 +252,56 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         // Stop the reading (closes the file); not awaited, a read of stdin may never end.
         Effect.ensuring(Effect.sync(() => void source.return?.(undefined)?.catch(() => undefined)))
       )
-      let inputFailure: Input.InputError | undefined
+      // --duration: the input stops when it is up, and the run ends as after SIGTERM.
+      const timed = Option.match(config.duration, {
+        onNone: () => send,
+        onSome: (duration) =>
+          send.pipe(
+            Effect.timeoutOption(duration),
+            Effect.flatMap((done) =>
+              Option.isNone(done) ? Effect.logInfo("--duration reached: delivering what is queued") : Effect.void
+            )
+          )
+      })
+      let inputFailed = false
       let interrupted = false
       const finish = Effect.gen(function* () {
         if (interrupted) yield* Effect.logInfo("stopping: delivering what is queued")
-        const report: CloseReport = yield* sender.close()
+        const report = yield* sender.close()
         yield* FiberSet.awaitEmpty(sends)
         status.close()
-        const s = sender.statsUnsafe()
-        const elapsedMs = performance.now() - started
-        const seconds = Math.max(1e-3, elapsedMs / 1000)
-        // Every batch read is delivered, rejected, failed, still held at the deadline, or refused by send.
-        const undelivered = report.failed + report.undelivered.length + errors
-        const notDelivered = report.rejected + undelivered
-        const errorText =
-          errorKinds.size === 0
-            ? String(errors)
-            : `${errors} (${Array.from(errorKinds, ([k, n]) => `${k} ${Format.count(n)}`).join(", ")})`
-        const rows: Array<Format.Row> = [
-          ["endpoint", `${config.endpoint} (${config.workers} connections, ${config.delivery})`],
-          ["input", inputText],
-          ["elapsed", Format.duration(elapsedMs)],
-          [
-            "delivered",
-            `${Format.count(delivered)} of ${Format.count(batches)} batches  (${Format.rate(delivered / seconds)}), ${Format.count(report.rejected)} rejected, ${Format.count(undelivered)} undelivered`
-          ],
-          ["transactions", `${Format.count(transactions)}  (${Format.rate(transactions / seconds)})`],
-          ["bytes", `${Format.bytes(s.bytesSent)} written  (${Format.megabytesPerSecond(s.bytesSent / seconds)})`]
-        ]
-        if (latency !== undefined && latency.count > 0) {
-          const [p50, p99] = latency.percentiles([50, 99])
-          rows.push([
-            "ack latency",
-            `p50 ${Format.duration(p50 ?? Number.NaN)}  p99 ${Format.duration(p99 ?? Number.NaN)}  max ${Format.duration(latency.max)}`
-          ])
-        }
-        rows.push(
-          [
-            "connections",
-            `${s.connects} connects, ${s.reconnects} reconnects, ${s.connectionErrors} errors, ${s.retries} resends`
-          ],
-          [
-            "answers",
-            `${Format.count(s.responses)} read, ${Format.count(report.transientRejections)} not ready (retried), ${Format.count(report.unanswered)} unanswered, ${report.outOfStep} out of step`
-          ],
-          ["errors", errorText],
-          [
-            "close",
-            `${Format.duration(report.durationMs)}${report.timedOut ? " (deadline passed)" : ""}, ${report.undelivered.length} still held`
-          ]
-        )
-        if (digest !== undefined) rows.push(["digest", `${digest.value} (${Format.count(digest.count)} tx)`])
-        const code =
-          inputFailure !== undefined
-            ? Main.ExitCode.failure
-            : notDelivered > 0
-              ? Main.ExitCode.incomplete
-              : Main.ExitCode.ok
-        const table = Format.table("txlane-sender", rows)
+        const summary = summarize({
+          endpoint: config.endpoint,
+          workers: config.workers,
+          delivery: config.delivery,
+          inputText,
+          elapsedMs: performance.now() - started,
+          batches,
+          delivered,
+          transactions,
+          payloadBytes,
+          sendErrors,
+          connectFailures,
+          stats: sender.statsUnsafe(),
+          report,
+          latency,
+          digest: digest === undefined ? undefined : { value: digest.value, count: digest.count },
+          inputFailed
+        })
+        if (summary.error !== undefined) yield* Effect.logError(summary.error)
         if (mode === "tty") {
-          yield* Effect.sync(() => process.stdout.write(`${table}\n`))
+          yield* Effect.sync(() => process.stdout.write(`${summary.table}\n`))
         } else {
-          yield* Effect.sync(() => process.stderr.write(`${table}\n`))
-          yield* Effect.logInfo("summary").pipe(
-            Effect.annotateLogs({
-              endpoint: config.endpoint,
-              delivery: config.delivery,
-              elapsedMs: Math.round(elapsedMs),
-              batches,
-              delivered,
-              transactions,
-              payloadBytes,
-              bytesSent: s.bytesSent,
-              acknowledged: s.acknowledged,
-              rejected: report.rejected,
-              failed: report.failed,
-              unanswered: report.unanswered,
-              transientRejections: report.transientRejections,
-              outOfStep: report.outOfStep,
-              errors,
-              ...Object.fromEntries(Array.from(errorKinds, ([k, n]) => [`errors.${k}`, n])),
-              reconnects: s.reconnects,
-              resends: s.retries,
-              undelivered,
-              timedOut: report.timedOut,
-              ...(latency !== undefined && latency.count > 0
-                ? { p50Ms: latency.percentiles([50])[0], p99Ms: latency.percentiles([99])[0], maxMs: latency.max }
-                : {}),
-              ...(digest === undefined ? {} : { digest: digest.value }),
-              exitCode: code
-            })
-          )
+          yield* Effect.sync(() => process.stderr.write(`${summary.table}\n`))
+          yield* Effect.logInfo("summary").pipe(Effect.annotateLogs(summary.fields))
         }
-        requested.code = code
+        requested.code = summary.code
       })
 
-      yield* send.pipe(
+      yield* timed.pipe(
         Effect.catchTag("InputError", (error) =>
           Effect.gen(function* () {
-            inputFailure = error
+            inputFailed = true
             yield* Effect.logError(error.message)
           })
         ),
@@ -393,11 +311,17 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           })
         ),
         // Also after SIGINT/SIGTERM (which interrupt the reading): what was queued is still delivered
-        // (close drains within --close-timeout-ms), the sends settle, then the summary.
+        // (close drains within --close-timeout), the sends settle, then the summary.
         Effect.ensuring(finish)
       )
     })
-    yield* Main.runTool(program, { logger: LiveView.loggerLayer(mode, status), status, requested })
+    yield* Main.runTool(program, {
+      name: "txlane-sender",
+      logger: LiveView.loggerLayer(mode, status),
+      status,
+      requested,
+      otlpEndpoint: config.otlpEndpoint
+    })
   })
 
 const statSize = (path: string): number | undefined => {
@@ -417,7 +341,7 @@ export const make = <Name extends string = "txlane-sender">(requested: Main.Requ
     Command.withDescription(
       "Send txlane frames to a receiver: a capture file / stdin (length-prefixed frames), or a synthetic workload. " +
         "Shows a live status line and progress bar on a terminal, JSON lines otherwise; ends with a summary. " +
-        "SIGINT/SIGTERM stop reading input and deliver what is queued. " +
-        "Exit codes: 0 all delivered, 1 failure (bad endpoint, unreadable or corrupt input), 2 bad flags, 3 some batches not delivered."
+        "SIGINT/SIGTERM (or --duration) stop reading input and deliver what is queued. " +
+        "Exit codes: 0 all delivered, 1 failure (cannot connect, unreadable or corrupt input, metrics port in use), 2 bad flags or endpoint, 3 some batches not delivered."
     )
   )

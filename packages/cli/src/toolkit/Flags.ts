@@ -3,10 +3,14 @@
  *
  * @module
  */
-import { Option, Result } from "effect"
+import { Endpoint } from "@txlane/protocol"
+import { Config, Duration, Option, Result } from "effect"
 import { Flag } from "effect/cli"
 import type { ModeFlag } from "./LiveView.js"
 import { type Address, parseAddress } from "./MetricsHttp.js"
+
+/** A parsed `--metrics` value. */
+export type MetricsAddress = Address
 
 /** `--output auto|tty|json`: status line (terminal) or JSON lines. */
 export const output: Flag.Flag<ModeFlag> = Flag.Literals("output", ["auto", "tty", "json"]).pipe(
@@ -16,15 +20,81 @@ export const output: Flag.Flag<ModeFlag> = Flag.Literals("output", ["auto", "tty
   )
 )
 
+/** The environment variable `--endpoint` (sender) and `--listen` (receiver) fall back to. */
+export const ENDPOINT_ENV = "TXLANE_ENDPOINT"
+
+/**
+ * Checks an endpoint as the libraries will, so that a bad one is a usage error (exit 2) before
+ * anything starts. `host:port` — what users type for TCP — gets a hint: `tcp://host:port`.
+ */
+export const checkEndpoint = (input: string): Result.Result<string, string> => {
+  const parsed = Endpoint.parse(input)
+  if (Result.isSuccess(parsed)) return Result.succeed(input)
+  const hint = /^[^/:]*:\d{1,5}$/.test(input) ? `; for TCP write tcp://${input}` : ""
+  return Result.fail(`${parsed.failure.message}${hint}`)
+}
+
+/**
+ * An endpoint flag (`--endpoint`, `--listen`): a Unix socket path, `unix:PATH` or
+ * `tcp://HOST:PORT`; when absent, the {@link ENDPOINT_ENV} environment variable.
+ */
+export const endpoint = (name: string, description: string): Flag.Flag<string> =>
+  Flag.String(name).pipe(
+    Flag.withFallbackConfig(Config.String(ENDPOINT_ENV)),
+    Flag.withMetavar("PATH|tcp://HOST:PORT"),
+    Flag.mapTryCatch(
+      (input) => Result.getOrThrow(checkEndpoint(input)),
+      (error) => String(error)
+    ),
+    Flag.withDescription(`${description} Default: $${ENDPOINT_ENV}.`)
+  )
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Parses `250ms`, `5s`, `1.5m`, `2h`, or a bare number of milliseconds. */
+export const parseDuration = (input: string): Option.Option<Duration.Duration> => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(input.trim())
+  if (match === null) return Option.none()
+  return Option.some(Duration.millis(Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? "ms"] ?? 1)))
+}
+
+/** A duration flag (`5s`, `250ms`, `1m`; a bare number is milliseconds), its default shown in the help. */
+export const duration = (name: string, description: string, defaultMs: number): Flag.Flag<Duration.Duration> =>
+  Flag.String(name).pipe(
+    Flag.withMetavar("DURATION"),
+    Flag.filterMap(parseDuration, () => "a duration: 250ms, 5s, 1m (a bare number is milliseconds)"),
+    Flag.withDefault(Duration.millis(defaultMs)),
+    Flag.withDescription(`${description} Default ${Duration.format(Duration.millis(defaultMs))}.`)
+  )
+
+/** A duration flag that may also be `unbounded` (a limit that can be turned off). */
+export const durationLimit = (
+  name: string,
+  description: string,
+  defaultMs: number
+): Flag.Flag<Duration.Duration | "unbounded"> =>
+  Flag.String(name).pipe(
+    Flag.withMetavar("DURATION|unbounded"),
+    Flag.filterMap(
+      (s): Option.Option<Duration.Duration | "unbounded"> =>
+        s === "unbounded" ? Option.some("unbounded") : parseDuration(s),
+      () => "a duration (250ms, 5s, 1m; a bare number is milliseconds), or unbounded"
+    ),
+    Flag.withDefault(Duration.millis(defaultMs) as Duration.Duration | "unbounded"),
+    Flag.withDescription(`${description} Default ${Duration.format(Duration.millis(defaultMs))}.`)
+  )
+
 /** `--metrics HOST:PORT`: serve `/metrics` (Prometheus) and `/healthz`. */
 export const metrics: Flag.Flag<Option.Option<Address>> = Flag.String("metrics").pipe(
   Flag.withMetavar("HOST:PORT"),
   Flag.filterMap(
     (s) => Option.fromNullishOr(Result.getOrUndefined(parseAddress(s))),
-    () => "HOST:PORT, e.g. 127.0.0.1:9464"
+    () => "HOST:PORT or :PORT, e.g. 127.0.0.1:9464"
   ),
   Flag.optional,
-  Flag.withDescription("Serve GET /metrics (Prometheus text) and GET /healthz on HOST:PORT (port 0: any free port).")
+  Flag.withDescription(
+    "Serve GET /metrics (Prometheus text: txlane, process and runtime metrics) and GET /healthz on HOST:PORT; :PORT listens on all interfaces, like other Prometheus exporters (port 0: any free port)."
+  )
 )
 
 /** `--digest`: compute the transaction digest (PEERS.md) of everything sent / received. */

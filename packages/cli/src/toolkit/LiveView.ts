@@ -6,7 +6,7 @@
  * ```
  * tty:   12:00:01 INFO  listening on /tmp/a.sock          ← log lines scroll above…
  *        ▸ 0:07  frames 12,400 (1.8k/s)  tx 620,000 …     ← …the status line, redrawn every 250 ms
- * json:  {"message":["progress"],"level":"INFO","annotations":{"frames":12400,…},…}   every second
+ * json:  {"timestamp":"…","level":"INFO","message":"progress","annotations":{"frames":12400,…}}   every second
  * ```
  *
  * @module
@@ -95,12 +95,33 @@ const humanLogger = (status: StatusLine) =>
     )
   })
 
+/** A number as it goes into a JSON line: integers as they are, fractions to 3 decimals (no float noise). */
+export const roundForLog = (value: unknown): unknown =>
+  typeof value === "number" && !Number.isInteger(value) && Number.isFinite(value)
+    ? Math.round(value * 1000) / 1000
+    : value
+
+/**
+ * One JSON object per line, with stable fields (documented in the README of `@txlane/cli`):
+ * `timestamp` (ISO 8601), `level` (`INFO`, `WARN`, …), `message` (a string), `annotations`
+ * (the event's fields: snake_case, units in the name, numbers rounded), and `cause` on failures.
+ */
+const jsonLogger = (stream: Writable) =>
+  Logger.map(Logger.formatStructured, (entry) => {
+    const message = Array.isArray(entry.message) ? entry.message.map(String).join(" ") : String(entry.message)
+    const annotations: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(entry.annotations)) annotations[key] = roundForLog(value)
+    const line: Record<string, unknown> = { timestamp: entry.timestamp, level: entry.level, message, annotations }
+    if (entry.cause !== undefined) line.cause = String(entry.cause)
+    stream.write(`${JSON.stringify(line)}\n`)
+  })
+
 /**
  * Replaces the loggers for `mode`: human lines above the status line (`tty`, on stderr) or
- * Effect's `Logger.consoleJson` (`json`, on stdout).
+ * JSON lines on stdout (`json`, see {@link jsonLogger}).
  */
 export const loggerLayer = (mode: Mode, status: StatusLine): Layer.Layer<never> =>
-  Logger.layer([mode === "json" ? Logger.consoleJson : humanLogger(status)])
+  Logger.layer([mode === "json" ? jsonLogger(process.stdout) : humanLogger(status)])
 
 const render = (sample: Sample, elapsedMs: number): string => {
   const fields = sample.line.map(([label, value]) => (label === "" ? value : `${label} ${value}`)).join("  ")
@@ -136,11 +157,13 @@ export const run = (options: Options): Effect.Effect<void, never, Scope.Scope> =
             options.status.draw(render(options.sample(elapsed), elapsed))
           })
         : Effect.suspend(() => {
-            const sample = options.sample(performance.now() - started)
+            const elapsed = performance.now() - started
+            const sample = options.sample(elapsed)
             const progress = sample.progress
+            const data = { elapsed_ms: Math.round(elapsed), ...sample.data }
             return Effect.logInfo("progress").pipe(
               Effect.annotateLogs(
-                progress === undefined ? sample.data : { ...sample.data, done: progress.done, total: progress.total }
+                progress === undefined ? data : { ...data, done: progress.done, total: progress.total }
               )
             )
           })

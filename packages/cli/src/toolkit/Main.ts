@@ -5,8 +5,9 @@
  * @module
  */
 import { createRequire } from "node:module"
-import { Cause, Console, Effect, Exit, type Layer, type Runtime, type Scope } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Option, type Runtime, type Scope } from "effect"
 import { CliError, CliOutput } from "effect/cli"
+import * as Telemetry from "./Telemetry.js"
 
 /** The exit codes of `txlane-sender` and `txlane-receiver` (documented in their READMEs). */
 export const ExitCode = {
@@ -69,16 +70,22 @@ export const presenter = (name: string): Layer.Layer<never> =>
 export const packageVersion = (moduleUrl: string, relative = "../../package.json"): string =>
   (createRequire(moduleUrl)(relative) as { readonly version: string }).version
 
+/** The version of `@txlane/cli` (this file sits in `src/toolkit/` or `dist/toolkit/`). */
+export const VERSION: string = packageVersion(import.meta.url)
+
 /**
- * Runs a tool's scoped program under its logger. A failure clears the live status line, is
- * logged, and requests {@link ExitCode.failure}; the program's scope is closed first either way.
+ * Runs a tool's scoped program under its logger and, given an OTLP endpoint, its exporters. A
+ * failure clears the live status line, is logged, and requests {@link ExitCode.failure}; the
+ * program's scope is closed first either way, then the exporters send what they still hold.
  */
 export const runTool = <A, E extends { readonly message: string }, R>(
   program: Effect.Effect<A, E, R>,
   options: {
+    readonly name: string
     readonly logger: Layer.Layer<never>
     readonly status: { close(): void }
     readonly requested: RequestedExit
+    readonly otlpEndpoint: Option.Option<string>
   }
 ): Effect.Effect<A | undefined, never, Exclude<R, Scope.Scope>> =>
   Effect.scoped(program).pipe(
@@ -90,5 +97,12 @@ export const runTool = <A, E extends { readonly message: string }, R>(
         return undefined
       })
     ),
-    Effect.provide(options.logger)
+    Effect.provide(
+      Option.isSome(options.otlpEndpoint)
+        ? Layer.merge(
+            options.logger,
+            Telemetry.layer(options.otlpEndpoint.value, { name: options.name, version: VERSION })
+          )
+        : options.logger
+    )
   )
