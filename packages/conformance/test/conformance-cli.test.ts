@@ -4,10 +4,10 @@
  * detail, a passing run (the built Rust and Go peers, which nx builds before `test`) exits 0 and
  * appends to the summary file.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { Children } from "@txlane/testkit"
 import { afterAll, describe, expect, it } from "vitest"
 import { findAll, parseXml } from "./lib/xml.js"
 
@@ -16,22 +16,10 @@ const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txconf-"))
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
 
 const run = (args: ReadonlyArray<string>, timeoutMs = 120_000) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = ChildProcess.spawn(
-      process.execPath,
-      ["--import", "tsx", "--conditions=txlane-source", BIN, ...args],
-      // NO_COLOR: compare effect/cli's messages as text.
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" }, timeout: timeoutMs }
-    )
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString()
-    })
-    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  Children.run([process.execPath, "--import", "tsx", "--conditions=txlane-source", BIN, ...args], {
+    // NO_COLOR: compare effect/cli's messages as text.
+    env: { ...process.env, NO_COLOR: "1" },
+    timeoutMs
   })
 
 describe("txlane-conformance usage errors exit 2 and run nothing", () => {

@@ -124,6 +124,45 @@ export const spawnScript = (script: string, options: object, spawnOptions: Spawn
     spawnOptions
   )
 
+/** What {@link run} returns. */
+export interface RunResult {
+  /** Exit code; null when a signal ended it, -1 when it could not start. */
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `argv` to completion (killed after `timeoutMs`), collecting its output as text. */
+export const run = (
+  argv: ReadonlyArray<string>,
+  options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs: number }
+): Promise<RunResult> =>
+  new Promise((resolve) => {
+    const child = ChildProcess.spawn(argv[0]!, argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: options.timeoutMs
+    })
+    running.add(child)
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr!.on("data", (c: Buffer) => {
+      stderr += c.toString()
+    })
+    child.on("error", (e) => {
+      running.delete(child)
+      resolve({ code: -1, stdout, stderr: stderr + String(e) })
+    })
+    child.on("close", (code) => {
+      running.delete(child)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
 /** SIGKILLs every child still running (call it in `afterEach`/`afterAll`; it also runs on exit). */
 export const killAll = (): void => {
   for (const child of running) child.kill("SIGKILL")

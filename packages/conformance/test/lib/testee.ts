@@ -2,9 +2,9 @@
  * Shared by the testee-kit tests: the README example extractor and a matrix run of an outside
  * testee (`txlane-conformance --quick` from source, via tsx) whose JUnit file is parsed strictly.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { Children } from "@txlane/testkit"
 import { expect } from "vitest"
 import { findAll, parseXml } from "./xml.js"
 
@@ -21,29 +21,8 @@ export const readmeExample = (readme: string, lang: string): string => {
   return match[1]!
 }
 
-/** Runs a process to completion, collecting its output. */
-export const exec = (
-  argv: ReadonlyArray<string>,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number }
-) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = ChildProcess.spawn(argv[0]!, argv.slice(1), {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: options.timeoutMs
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString()
-    })
-    child.on("error", (e) => resolve({ code: -1, stdout, stderr: stderr + String(e) }))
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
+/** Runs a process to completion, collecting its output (the kit's runner). */
+export const exec = Children.run
 
 /**
  * Runs the quick matrix with `command` as both the outside sender and the outside receiver and

@@ -23,7 +23,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as Readline from "node:readline"
 import { FrameEncoder } from "@txlane/protocol"
 import { Digest } from "@txlane/protocol/testing"
-import { createReceiver, type CreateReceiverOptions } from "@txlane/receiver"
+import { type CreateReceiverOptions, createReceiver } from "@txlane/receiver"
 
 interface ChildOptions extends Omit<CreateReceiverOptions, "submit"> {
   readonly record?: string
