@@ -24,6 +24,7 @@ import {
   txlane,
   workloadById
 } from "./plan.js"
+import { measuredBy } from "./provenance.js"
 import type { Results } from "./report.js"
 
 export const DEPLOYED_HEADING = "## Against the deployed peers (emulators)"
@@ -148,20 +149,14 @@ export const summarizeDeployed = (cells: ReadonlyArray<CellResult>): Array<Deplo
   })
 }
 
-const commandOf = (r: Results): string => {
-  const args = [...(r.quick ? ["--quick"] : []), ...(r.only === null ? [] : ["--only", r.only.join(",")])]
-  return `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`
-}
-
 /** The section's Markdown (heading included). */
 export const renderDeployed = (r: Results): Array<string> => {
   const cells = r.deployed ?? []
   const L: Array<string> = [DEPLOYED_HEADING, ""]
   if (cells.length === 0) return [...L, "Not measured in this run (`--only deployed` measures it).", ""]
-  const m = r.machine
   const { batches, rounds } = deployedCounts(r.quick)
   L.push(
-    `Measured by \`${commandOf(r)}\` on ${r.startedAt}: ${m.cpuModel}, ${m.cores} vCPUs, Node ${m.node}, ${m.rust ?? "no Rust"}, ${m.go ?? "no Go"}; load average ${m.loadAverageStart.join(" / ")} at the start, ${m.loadAverageEnd.join(" / ")} at the end.`,
+    measuredBy(r),
     "",
     `Emulators of the deployed peers (\`system-we-replace.md\`): \`txlane-deployed-server\` decodes every inner \`Transaction\` and answers every frame with JSON; \`txlane-deployed-producer\` keeps one frame in flight per worker. Upstream shape (50 × 650 B, realistic \`Transaction\`s), Unix socket, ${int(batches)} batches per cell; the ${deployedRows.length} rows run round-robin ${rounds} time(s), so every row shares the same machine conditions. batches/s is the median of the rounds (receiver's count over the longer of the sender's and the receiver's clocks, as elsewhere); "× deployed" is the median of the per-round ratios to the first row. txlane rows are the lean benchmark peer (\`bench/peers/txlane.ts\`, \`@txlane/sender\` Promise API, default options) cycling a ≤16 MiB pool of pre-encoded payloads (\`sendPayload\`) or of transaction lists (\`send(txs)\`, which encodes the envelope on every call).`,
     ""

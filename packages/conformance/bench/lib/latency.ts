@@ -13,6 +13,7 @@ import { int, num, times } from "./format.js"
 import type { LoopFigures } from "./loop-stats.js"
 import { noUsage, type ProcUsage, type RunContext, readUsage, timed } from "./measure.js"
 import type { BenchImpl } from "./plan.js"
+import { measuredBy } from "./provenance.js"
 import type { Results } from "./report.js"
 
 /** How the latency sender hands batches over: `sendPayload(pre-encoded)` or `send(transactions)`. */
@@ -194,6 +195,8 @@ export const runLatency = (
   })
 }
 
+export const LATENCY_HEADING = "## Acknowledged latency"
+
 const LATENCY_NOTE =
   '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate`, and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receiver from its first frame to its exit (warm-up included); the Rust receiver has neither (n/a).'
 
@@ -202,7 +205,9 @@ const loopCell = (l: LoopFigures | null, key: "eventLoopDelayP99Us" | "gcPauseP9
 
 /** The acknowledged-latency section's Markdown (heading included). */
 export const renderLatency = (r: Results): Array<string> => {
-  const L: Array<string> = ["## Acknowledged latency", "", LATENCY_NOTE, ""]
+  const L: Array<string> = [LATENCY_HEADING, ""]
+  if (r.latency.length === 0) return [...L, "Not measured in this run (`--only latency` measures it).", ""]
+  L.push(measuredBy(r), "", LATENCY_NOTE, "")
   L.push(
     "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99.9 µs | p99 ÷ Rust's | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs |",
     "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"

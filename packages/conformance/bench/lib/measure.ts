@@ -13,6 +13,7 @@
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
@@ -257,6 +258,8 @@ export interface Machine {
   readonly memoryGiB: number
   readonly os: string
   readonly node: string
+  /** The installed `effect` version (absent in results from before it was recorded). */
+  readonly effect?: string | null | undefined
   readonly rust: string | null
   readonly go: string | null
   readonly gnuTime: boolean
@@ -271,12 +274,22 @@ const versionOf = (argv: ReadonlyArray<string>): string | null => {
   return r.status === 0 ? r.stdout.trim().split("\n")[0]! : null
 }
 
+const effectVersion = (): string | null => {
+  try {
+    const file = createRequire(import.meta.url).resolve("effect/package.json")
+    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: string }).version ?? null
+  } catch {
+    return null
+  }
+}
+
 export const machine = (): Machine => ({
   cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
   cores: os.cpus().length,
   memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
   os: `${os.type()} ${os.release()} ${os.arch()}`,
   node: process.version,
+  effect: effectVersion(),
   rust: versionOf(["rustc", "--version"]),
   go: versionOf(["go", "version"]),
   gnuTime: hasGnuTime(),

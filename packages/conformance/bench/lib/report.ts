@@ -7,7 +7,7 @@
  */
 import { DEPLOYED_HEADING, renderDeployed } from "./deployed.js"
 import { int, mb, num, usage } from "./format.js"
-import { type LatencyResult, renderLatency } from "./latency.js"
+import { LATENCY_HEADING, type LatencyResult, renderLatency } from "./latency.js"
 import type { CellResult, Machine } from "./measure.js"
 import { currentDefaults, workloads } from "./plan.js"
 import { renderUserPath, USER_PATH_HEADING } from "./userpath.js"
@@ -77,7 +77,7 @@ export const REPORT_HEADINGS = [
   "## Throughput: txlane vs the alternatives",
   USER_PATH_HEADING,
   DEPLOYED_HEADING,
-  "## Acknowledged latency",
+  LATENCY_HEADING,
   "## Sweeps",
   "## Recommended defaults and tuning guide",
   "## Method"

@@ -15,6 +15,7 @@ import { Effect } from "effect"
 import { int, median, times, usage } from "./format.js"
 import { type CellResult, type RunContext, runCell } from "./measure.js"
 import { type BenchImpl, raw, txlane, workloadById } from "./plan.js"
+import { measuredBy } from "./provenance.js"
 import type { Results } from "./report.js"
 
 export const USER_PATH_HEADING = "## User path"
@@ -88,6 +89,7 @@ export const renderUserPath = (r: Results): Array<string> => {
   const L: Array<string> = [USER_PATH_HEADING, ""]
   if (cells.length === 0) return [...L, "Not measured in this run (`--only userpath` measures it).", ""]
   const { batches, rounds } = userPathCounts(r.quick)
+  L.push(measuredBy(r), "")
   L.push(
     `What an application does (issue #14): \`@txlane/sender\` (Promise API, defaults, fire-and-forget) with \`send(txs)\` — fresh transaction lists, the envelope encoded on every call — or \`sendPayload\` (pre-encoded), into \`@txlane/receiver\` (defaults) whose \`submit\` answers on a later turn (\`setImmediate\`), as a consensus engine does. Each next to a raw \`node:net\` pump (\`bench/peers/raw.ts\`, one connection, corked runs of 64) doing the same work into the same receiver: \`Envelope.encode\` per batch, or pre-encoded frames. Upstream shape, Unix socket, ${int(batches)} batches per cell, ${rounds} round(s) round-robin; batches/s is the median of the rounds, the ratio the median of the per-round ratios.`,
     ""
