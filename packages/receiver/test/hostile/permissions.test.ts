@@ -6,7 +6,8 @@
  * to a regular file) is refused and left intact, and nothing is created where it points.
  *
  * The other user is created with `useradd` (as root) and removed afterwards. Not root: the
- * cross-user tests are skipped with a loud reason; the mode and symlink tests still run.
+ * cross-user tests are skipped with a loud reason (allowed under `CI=true`: the testkit's
+ * allowed-skips.txt); the mode and symlink tests still run.
  *
  * The other user runs a copy of this Node binary and a self-contained script from a fresh
  * world-readable directory: the binary inside the clone may sit under a directory the other
@@ -18,6 +19,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Util from "node:util"
+import { Skip } from "@txlane/testkit"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createReceiver, type ReceiverHandle } from "../../src/index.js"
 import { cleanupTempDirs, tempSocketPath } from "../helpers.js"
@@ -32,11 +34,11 @@ const sharedDirs: Array<string> = []
 let intruderNode = ""
 let intruderScript = ""
 
-if (!ROOT) {
-  console.warn(
-    `\n!!! SKIPPING the cross-user socket permission tests: they need root to create the user ${INTRUDER} with useradd (uid ${process.getuid?.()}). !!!\n`
-  )
-}
+const SKIP_CROSS_USER = Skip.unless(
+  ROOT,
+  "receiver/permissions/another-user",
+  `the cross-user socket permission tests need root to create the user ${INTRUDER} with useradd (uid ${process.getuid?.()})`
+)
 
 const execFile = Util.promisify(ChildProcess.execFile)
 const run = (cmd: string, args: Array<string>) =>
@@ -112,7 +114,7 @@ describe("socket file mode", () => {
   })
 })
 
-describe.skipIf(!ROOT)(`another user (${INTRUDER}, made with useradd)`, () => {
+describe.skipIf(SKIP_CROSS_USER)(`another user (${INTRUDER}, made with useradd)`, () => {
   it("cannot connect to a 0600 socket, nor to 0660 of a group it is not in; can to 0666 (control)", async () => {
     const dir = openDir(0o755)
     const closed = await start(Path.join(dir, "default.sock"))
