@@ -257,6 +257,9 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           )
         }
         requested.code = code
+        // The last runtime figures go out with the final export.
+        if (runtime !== undefined) yield* runtime.sample
+        yield* Telemetry.flush
       })
       // Runs until SIGINT/SIGTERM interrupts it (NodeRuntime.runMain); then shuts down gracefully.
       yield* Effect.never.pipe(Effect.onInterrupt(() => finish))

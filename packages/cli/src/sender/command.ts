@@ -9,7 +9,7 @@ import { Digest } from "@txlane/protocol/testing"
 import { Sender } from "@txlane/sender"
 import { Effect, FiberSet, Option, Semaphore } from "effect"
 import { Command } from "effect/cli"
-import { Format, LiveView, Main, MetricsHttp, RuntimeMetrics } from "../index.js"
+import { Format, LiveView, Main, MetricsHttp, RuntimeMetrics, Telemetry } from "../index.js"
 import { type Config, DEFAULT_BATCHES, flags } from "./flags.js"
 import * as Input from "./Input.js"
 import { Latency } from "./Latency.js"
@@ -296,6 +296,9 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           yield* Effect.logInfo("summary").pipe(Effect.annotateLogs(summary.fields))
         }
         requested.code = summary.code
+        // The last runtime figures go out with the final export.
+        if (runtime !== undefined) yield* runtime.sample
+        yield* Telemetry.flush
       })
 
       yield* timed.pipe(

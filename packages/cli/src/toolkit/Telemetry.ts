@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { Config, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { Flag } from "effect/cli"
 import { FetchHttpClient } from "effect/http"
-import { type OtlpExporter, OtlpMetrics, OtlpSerialization, OtlpTracer } from "effect/observability"
+import { OtlpExporter, OtlpMetrics, OtlpSerialization, OtlpTracer } from "effect/observability"
 
 /** The standard environment variable `--otlp-endpoint` falls back to. */
 export const OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
@@ -32,6 +32,23 @@ export const otlpEndpoint: Flag.Flag<Option.Option<string>> = Flag.String("otlp-
   Flag.optional,
   Flag.withDescription(
     `Export traces and metrics over OTLP/HTTP (JSON) to URL/v1/traces and URL/v1/metrics (an OpenTelemetry Collector listens on :4318). Default: $${OTLP_ENDPOINT_ENV}.`
+  )
+)
+
+/** The longest a final {@link flush} may hold up the end of a run. */
+export const FLUSH_TIMEOUT_MS = 5_000
+
+/**
+ * Exports what the exporters hold now, when there are any (`--otlp-endpoint`); otherwise
+ * nothing. The commands call it after their summary and before their Scope closes, because the
+ * libraries' series leave the registry with the sender or receiver that owns them.
+ */
+export const flush: Effect.Effect<void> = Effect.serviceOption(OtlpExporter.Flusher).pipe(
+  Effect.flatMap(
+    Option.match({
+      onNone: () => Effect.void,
+      onSome: (flusher) => Effect.asVoid(Effect.timeoutOption(flusher.flush, FLUSH_TIMEOUT_MS))
+    })
   )
 )
 
