@@ -6,7 +6,7 @@
  * @module
  */
 import * as Net from "node:net"
-import { Endpoint, FrameDecoder, FrameEncoder, Response } from "@txlane/protocol"
+import { Endpoint, Frame, FrameDecoder, FrameEncoder, Response } from "@txlane/protocol"
 import { Result } from "effect"
 
 /** Frames `payloads` into one buffer. */
@@ -14,8 +14,8 @@ export const frames = (...payloads: Array<Uint8Array>): Buffer => Buffer.from(Fr
 
 /** A 4-byte header announcing `length`, with no payload. */
 export const header = (length: number): Buffer => {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(length >>> 0, 0)
+  const b = Buffer.alloc(Frame.HEADER_BYTES)
+  Frame.writeLength(b, 0, length)
   return b
 }
 
