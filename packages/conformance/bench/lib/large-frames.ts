@@ -89,12 +89,10 @@ interface Row {
   readonly name: string
   readonly sender: string
   readonly receiver: string
-  readonly env?: Record<string, string>
 }
 const rows: ReadonlyArray<Row> = [
   { name: "txlane", sender: "txlane.ts", receiver: "txlane.ts" },
   { name: "raw→txlane", sender: "raw.ts", receiver: "../lib/large-frames.ts" },
-  { name: "raw→txlane-nopool", sender: "raw.ts", receiver: "../lib/large-frames.ts", env: { TXLANE_FRAME_POOL: "0" } },
   { name: "raw", sender: "raw.ts", receiver: "raw.ts" },
   { name: "zeromq", sender: "zeromq.ts", receiver: "zeromq.ts" }
 ].filter((r) => values.only === undefined || values.only.split(",").includes(r.name))
@@ -144,7 +142,7 @@ const runCell = (row: Row, round: number, id: number): Promise<Cell> =>
         "--expect-transactions",
         String(batches * 1024)
       ],
-      { env: { ...process.env, ...row.env, TXLANE_GC_PROBE: gcFile }, stdio: ["ignore", "pipe", "inherit"] }
+      { env: { ...process.env, TXLANE_GC_PROBE: gcFile }, stdio: ["ignore", "pipe", "inherit"] }
     )
     let report: Record<string, number> | undefined
     lines(receiver, (line) => {
