@@ -122,6 +122,13 @@ const backoff = (option: string, value: Backoff | undefined, defaultMaxRetries?:
     const error = invalidOptions(decoded.failure, value)
     throw new InvalidOptions({ option: `${option}.${error.option}`, reason: error.reason })
   }
+  const { initialDelayMs, maxDelayMs } = decoded.success
+  if (maxDelayMs < initialDelayMs) {
+    throw new InvalidOptions({
+      option: `${option}.maxDelayMs`,
+      reason: `must be at least initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`
+    })
+  }
   return backoffSchedule(decoded.success, defaultMaxRetries)
 }
 

@@ -109,3 +109,20 @@ describe("close with an AbortSignal", () => {
     expect(await sender.close()).toBe(report)
   })
 })
+
+describe("Promise options", () => {
+  it("a bad backoff or …Ms option is named as written", async () => {
+    const endpoint = socketPath()
+    await expect(createSender({ endpoint, reconnect: { initialDelayMs: 50, maxDelayMs: 10 } })).rejects.toMatchObject({
+      _tag: "InvalidOptions",
+      option: "reconnect.maxDelayMs"
+    })
+    await expect(
+      createSender({ endpoint, transientRetry: { initialDelayMs: 0, maxDelayMs: 10 } })
+    ).rejects.toMatchObject({ _tag: "InvalidOptions", option: "transientRetry.initialDelayMs" })
+    await expect(createSender({ endpoint, connectTimeoutMs: -5 })).rejects.toMatchObject({
+      _tag: "InvalidOptions",
+      option: "connectTimeoutMs"
+    })
+  })
+})
