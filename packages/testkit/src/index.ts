@@ -3,6 +3,7 @@
  *
  * - `Temp`: temp directories and short socket paths.
  * - `Children`: JSON-lines child processes, killed with the test process.
+ * - `Figure`: measured figures as `RELIABILITY {json}` lines.
  * - `ReceiverChild`: a receiver in its own process (the one receiver child script).
  * - `RawClient`: bytes in, decoded responses out, awaitable counts.
  * - `Window`: the outstanding-promise window.
@@ -12,6 +13,7 @@
  * @module
  */
 export * as Children from "./Children.js"
+export * as Figure from "./Figure.js"
 export * as Poll from "./Poll.js"
 export * as RawClient from "./RawClient.js"
 export * as ReceiverChild from "./ReceiverChild.js"

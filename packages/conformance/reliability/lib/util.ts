@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Temp } from "@txlane/testkit"
+import { Figure, Temp } from "@txlane/testkit"
 
 /** Full-size runs (RELIABILITY.md figures) instead of the CI slice. */
 export const FULL = process.env.TXLANE_RELIABILITY_FULL === "1"
@@ -14,6 +14,5 @@ export const tempDir = (): string => Temp.tempDir("txrel-")
 export const { cleanupTempDirs } = Temp
 
 /** Prints a figure for RELIABILITY.md on one greppable line. */
-export const figure = (name: string, values: Record<string, unknown>): void => {
-  console.log(`RELIABILITY ${JSON.stringify({ name, full: FULL, ...values })}`)
-}
+export const figure = (name: string, values: Record<string, unknown>): void =>
+  Figure.figure(name, { full: FULL, ...values })

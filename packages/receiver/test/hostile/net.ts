@@ -5,6 +5,7 @@
 import * as Net from "node:net"
 import { Envelope } from "@txlane/protocol"
 import { Workload } from "@txlane/protocol/testing"
+import { Figure } from "@txlane/testkit"
 import { Client, frames } from "../helpers.js"
 
 /** A raw connection and what happened to it. */
@@ -124,6 +125,4 @@ export const healthyLoop = async (address: string, everyMs = 20) => {
 }
 
 /** Prints a figure for RELIABILITY.md on one greppable line. */
-export const figure = (name: string, values: Record<string, unknown>): void => {
-  console.log(`RELIABILITY ${JSON.stringify({ name, ...values })}`)
-}
+export const { figure } = Figure
