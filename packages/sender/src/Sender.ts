@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { Envelope } from "@txlane/protocol"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"
 import type { MakeError, SendError } from "./errors.js"
+import { encodeFrame, payloadOf } from "./internal/batch.js"
 import { makeCore, type SenderCore, type Submitted } from "./internal/core.js"
 import type { Options } from "./Options.js"
 import type { CloseReport, Stats } from "./Stats.js"
@@ -76,7 +76,11 @@ const run = (submitted: Submitted): Effect.Effect<number | undefined, SendError>
 /** @internal Wraps a core as the service. */
 export const fromCore = (core: SenderCore): SenderService => {
   return Sender.of({
-    send: (transactions) => Effect.suspend(() => run(core.submit(Envelope.encode(transactions), transactions.length))),
+    send: (transactions) =>
+      Effect.suspend(() => {
+        const frame = encodeFrame(transactions)
+        return run(core.submit(payloadOf(frame), transactions.length, undefined, frame))
+      }),
     sendPayload: (payload) => Effect.suspend(() => run(core.submit(payload, 0))),
     stats: Effect.sync(() => core.stats()),
     statsUnsafe: () => core.stats(),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Frame } from "@txlane/protocol"
+import { Envelope, Frame } from "@txlane/protocol"
 import type { Deferred, Duration, Pull, Tracer } from "effect"
 import type { AckTimeout, Rejected, RetriesExhausted, SenderClosed } from "../errors.js"
 
@@ -30,20 +30,41 @@ export class Batch {
   lastError = ""
   /** Its `txlane.send` span, when the sender has a tracer (span.ts). */
   span: Tracer.Span | undefined = undefined
-  /** The frame header. A pooled `Buffer` slice: cheaper than a fresh typed array, and sockets take Buffers without conversion. */
-  readonly header: Buffer
+  /**
+   * The frame header, for a payload encoded without one (`sendPayload`). A pooled `Buffer`
+   * slice: cheaper than a fresh typed array, and sockets take Buffers without conversion.
+   */
+  readonly header: Buffer | undefined
 
   constructor(
     readonly payload: Uint8Array,
     /** Transactions in the batch (0 for opaque payloads). */
     readonly transactions: number,
     /** Acknowledged mode only: completed with the peer's count or the batch's failure. */
-    readonly done: Deferred.Deferred<number, AckError> | undefined
+    readonly done: Deferred.Deferred<number, AckError> | undefined,
+    /** The whole frame, header included, when `payload` is a view into it ({@link encodeFrame}): written in one piece. */
+    readonly frame: Uint8Array | undefined = undefined
   ) {
-    this.header = Buffer.allocUnsafe(Frame.HEADER_BYTES)
-    Frame.writeLength(this.header, 0, payload.length)
+    if (frame === undefined) {
+      this.header = Buffer.allocUnsafe(Frame.HEADER_BYTES)
+      Frame.writeLength(this.header, 0, payload.length)
+    } else this.header = undefined
   }
 }
+
+// Every byte of the frame is written, so the zero fill of a fresh buffer would be wasted.
+const allocUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size)
+
+/**
+ * `send(transactions)`'s encoding: header and `Transactions` envelope in one buffer (one
+ * allocation, no zero fill, one socket write), instead of an envelope plus a separate header.
+ */
+export const encodeFrame = (transactions: ReadonlyArray<Uint8Array>): Uint8Array =>
+  Envelope.encodeFrame(transactions, allocUnsafe)
+
+/** The payload of a frame from {@link encodeFrame}: a plain view (a `Buffer#subarray` costs a species lookup). */
+export const payloadOf = (frame: Uint8Array): Uint8Array =>
+  new Uint8Array(frame.buffer, frame.byteOffset + Frame.HEADER_BYTES, frame.length - Frame.HEADER_BYTES)
 
 /** One step of a `transientRetry` schedule: the delay before the next retry, or done. */
 export type TransientStep = (now: number, input: string) => Pull.Pull<[unknown, Duration.Duration], never, unknown>

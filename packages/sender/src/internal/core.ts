@@ -106,12 +106,17 @@ export class SenderCore implements Shared {
    * Validates and enqueues one payload. Never waits: when waiting is needed (the `"suspend"`
    * policy on a full queue, or an acknowledgement) the returned Effect does it.
    */
-  submit(payload: Uint8Array, transactions: number, onQueued?: () => void): Submitted {
+  submit(payload: Uint8Array, transactions: number, onQueued?: () => void, frame?: Uint8Array): Submitted {
     if (this.closing) return closedError()
     const tooLarge = Frame.checkLength(payload.length, this.options.maxFrameBytes)
     if (tooLarge !== undefined) return tooLarge
     const acknowledged = this.options.acknowledged
-    const batch = new Batch(payload, transactions, acknowledged ? Deferred.makeUnsafe<number, AckError>() : undefined)
+    const batch = new Batch(
+      payload,
+      transactions,
+      acknowledged ? Deferred.makeUnsafe<number, AckError>() : undefined,
+      frame
+    )
     if (Queue.offerUnsafe(this.queue, batch)) {
       this.counters.accepted++
       if (this.tracer !== undefined) this.trace(batch)

@@ -212,14 +212,19 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
     const batch = batches[i]!
     batch.attempts++
     if (batch.span !== undefined) spanWrite(batch.span, shared.clock, batch.attempts)
-    socket.write(batch.header)
+    // One write per batch when it was encoded with its header (send), two otherwise (sendPayload).
+    let body: Uint8Array
+    if (batch.frame === undefined) {
+      socket.write(batch.header!)
+      body = batch.payload
+    } else body = batch.frame
     if (tracked) {
-      if (unknown) socket.write(batch.payload, connection.onFlushedUnknown)
-      else socket.write(batch.payload)
+      if (unknown) socket.write(body, connection.onFlushedUnknown)
+      else socket.write(body)
       batch.sentAt = now
       connection.inflight.push(batch)
     } else {
-      socket.write(batch.payload, connection.onFlushed)
+      socket.write(body, connection.onFlushed)
       connection.unflushed.push(batch)
     }
     bytes += Frame.HEADER_BYTES + batch.payload.length
