@@ -11,8 +11,11 @@ import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 
 const ROOT = Path.resolve(import.meta.dirname, "../../..")
-const PACKAGES = Fs.readdirSync(Path.join(ROOT, "packages")).filter((d) =>
-  Fs.existsSync(Path.join(ROOT, "packages", d, "package.json"))
+const manifestOf = (dir: string) =>
+  JSON.parse(Fs.readFileSync(Path.join(ROOT, "packages", dir, "package.json"), "utf8"))
+// The published packages: every workspace but the private ones (the test kit).
+const PACKAGES = Fs.readdirSync(Path.join(ROOT, "packages")).filter(
+  (d) => Fs.existsSync(Path.join(ROOT, "packages", d, "package.json")) && manifestOf(d).private !== true
 )
 const HOST = "https://github.com/txlane/txlane"
 const license = Fs.readFileSync(Path.join(ROOT, "LICENSE"), "utf8")
@@ -25,14 +28,15 @@ describe("LICENSE", () => {
     expect(createHash("md5").update(license).digest("hex")).toBe("3b83ef96387f14655fc854ddc3c6bd57")
   })
 
-  it("covers every npm package", () => {
-    expect(PACKAGES.sort()).toEqual(["conformance", "protocol", "receiver", "sender"])
+  it("covers every published npm package, and only the test kit is private", () => {
+    expect(PACKAGES.sort()).toEqual(["cli", "conformance", "protocol", "receiver", "sender"])
+    expect(manifestOf("testkit").private).toBe(true)
   })
 
   it.each(PACKAGES)("packages/%s: a LICENSE copy that `files` ships, Apache-2.0, real links", (name) => {
     const dir = Path.join(ROOT, "packages", name)
     expect(Fs.readFileSync(Path.join(dir, "LICENSE"), "utf8")).toBe(license)
-    const manifest = JSON.parse(Fs.readFileSync(Path.join(dir, "package.json"), "utf8"))
+    const manifest = manifestOf(name)
     expect(manifest.license).toBe("Apache-2.0")
     expect(manifest.files).toContain("LICENSE")
     expect(manifest.repository).toEqual({ type: "git", url: `git+${HOST}.git`, directory: `packages/${name}` })
