@@ -192,7 +192,12 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
       const signal = closeOptions?.signal
       if (signal !== undefined) {
         if (signal.aborted) abortClose()
-        else signal.addEventListener("abort", abortClose, { once: true })
+        else {
+          signal.addEventListener("abort", abortClose, { once: true })
+          // A long-lived signal (a process-wide shutdown one) must not keep this receiver alive.
+          const detach = () => signal.removeEventListener("abort", abortClose)
+          closed.then(detach, detach)
+        }
       }
       return closed
     }
