@@ -16,10 +16,11 @@
  *
  * @module
  */
-import { Envelope, HostEvents, HostLogger } from "@txlane/protocol"
+import { HostEvents, HostLogger } from "@txlane/protocol"
 import { invalidOptions } from "@txlane/protocol/internal"
 import { Cause, Effect, Exit, Fiber, Result, Schema, Scope } from "effect"
 import { AbortError, InvalidOptions } from "./errors.js"
+import { encodeFrame, payloadOf } from "./internal/batch.js"
 import { makeCore, type SenderCore, type Submitted } from "./internal/core.js"
 import { type Backoff, backoffSchedule, type ConnectionEvent, type Options } from "./Options.js"
 import type { CloseReport, Stats } from "./Stats.js"
@@ -153,15 +154,26 @@ const renamed = (error: unknown): unknown => {
   return option === undefined ? error : new InvalidOptions({ option, reason: error.reason })
 }
 
-const submitWith = (core: SenderCore, payload: Uint8Array, transactions: number, options: SendOptions | undefined) => {
+const submitWith = (
+  core: SenderCore,
+  payload: Uint8Array,
+  transactions: number,
+  options: SendOptions | undefined,
+  frame?: Uint8Array
+) => {
   const signal = options?.signal
-  if (signal === undefined) return settle(core.submit(payload, transactions))
+  if (signal === undefined) return settle(core.submit(payload, transactions, undefined, frame))
   if (signal.aborted) return Promise.reject(new AbortError({ reason: signal.reason, accepted: false }))
   const before = core.counters.accepted
   let queued = false
-  const submitted = core.submit(payload, transactions, () => {
-    queued = true
-  })
+  const submitted = core.submit(
+    payload,
+    transactions,
+    () => {
+      queued = true
+    },
+    frame
+  )
   if (!Effect.isEffect(submitted)) return settle(submitted)
   // `submit` is synchronous: a count that moved means this batch went straight into the queue.
   queued = core.counters.accepted > before
@@ -217,13 +229,13 @@ export const createSender = async (options: CreateSenderOptions): Promise<Sender
   }
   return {
     send: (transactions, sendOptions) => {
-      let payload: Uint8Array
+      let frame: Uint8Array
       try {
-        payload = Envelope.encode(transactions)
+        frame = encodeFrame(transactions)
       } catch (error) {
         return Promise.reject(error)
       }
-      return submitWith(core, payload, transactions.length, sendOptions)
+      return submitWith(core, payloadOf(frame), transactions.length, sendOptions, frame)
     },
     sendPayload: (payload, sendOptions) => submitWith(core, payload, 0, sendOptions),
     stats: () => core.stats(),
