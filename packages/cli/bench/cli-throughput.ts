@@ -1,5 +1,5 @@
 /**
- * `txlane-sender` (the CLI, from source) against the library (`bench/library-send.ts`), in the
+ * `txlane-sender` (the CLI, from source) against the library (`../sender/bench/library-send.ts`), in the
  * same run, alternating, each into a fresh receiver process: generated-workload mode and
  * `--input FILE` mode, over the deployed-server emulator and the Rust peer receiver.
  *
@@ -84,7 +84,7 @@ const startReceiver = async (name: string) => {
 const tsx = ["--conditions=txlane-source"]
 const once = async (mode: string): Promise<{ elapsedMs: number; delivered: number; extra?: string }> => {
   if (mode === "library") {
-    const r = await run("tsx", [...tsx, "bench/library-send.ts", socket, file, String(batches), delivery])
+    const r = await run("tsx", [...tsx, "../sender/bench/library-send.ts", socket, file, String(batches), delivery])
     if (r.code !== 0) throw new Error(`library: exit ${r.code}\n${r.stderr}`)
     return JSON.parse(r.stdout.trim().split("\n").at(-1)!)
   }
@@ -109,7 +109,7 @@ const once = async (mode: string): Promise<{ elapsedMs: number; delivered: numbe
   const generated = lines.find((l) => typeof l.message === "string" && l.message.startsWith("generated "))
   if (summary === undefined) throw new Error(`cli ${mode}: no summary, exit ${r.code}\n${r.stderr}`)
   const a = summary.annotations ?? summary
-  return { elapsedMs: a.elapsedMs, delivered: a.delivered, extra: generated?.message }
+  return { elapsedMs: a.elapsed_ms, delivered: a.delivered, extra: generated?.message }
 }
 
 const made = makeCapture()

@@ -4,7 +4,8 @@
  * `prepack` builds the Rust and Go peers and copies them into `dist/prebuilt/linux-x64/`),
  * install the tarballs into a fresh project under os.tmpdir() — outside the workspace, so
  * nothing resolves to the sources — and run a tiny send/receive through the installed library
- * APIs and bins. Then, on a PATH without cargo and go, the installed `txlane-conformance` runs
+ * APIs and the bins of `@txlane/cli`. The libraries declare `effect` as a peer, and a
+ * sender-only install (`@txlane/sender` + `@txlane/protocol`) pulls none of the CLI's dependencies. Then, on a PATH without cargo and go, the installed `txlane-conformance` runs
  * the whole quick matrix with the prebuilt Rust and Go peers (every cell green, the JUnit file
  * parsed and checked), `npx` finds the harness, a missing peer is skipped with its reason (and
  * fails under `--require`), and `txlane-conformance peers build` builds a peer from the shipped
@@ -20,8 +21,20 @@ import { PEER_BINARIES } from "../src/harness/Toolchain.js"
 import { findAll, parseXml } from "./lib/xml.js"
 
 const ROOT = Path.resolve(import.meta.dirname, "../../..")
-const PACKAGES = ["protocol", "sender", "receiver", "conformance"] as const
-/** npm install of four tarballs plus effect & co. from the registry (cache first). */
+const PACKAGES = ["protocol", "sender", "receiver", "cli", "conformance"] as const
+/** The libraries: `effect` is their peer, and none of them brings a CLI dependency. */
+const LIBRARIES = ["protocol", "sender", "receiver"] as const
+/** What only the command-line tools need (`@effect/platform-node` and what it pulls). */
+const CLI_ONLY = [
+  "@txlane/cli",
+  "@effect/platform-node",
+  "@effect/platform-node-shared",
+  "undici",
+  "ws",
+  "redis",
+  "@redis"
+]
+/** npm install of five tarballs plus effect & co. from the registry (cache first). */
 const INSTALL_TIMEOUT_MS = 240_000
 /** `npm pack` of the conformance package runs its prepack: the peer builds (no-ops when up to date). */
 const PACK_TIMEOUT_MS = 600_000
@@ -154,8 +167,12 @@ describe("packed install", () => {
   it("the installed bins: txlane-sender delivers to txlane-receiver, which stops on SIGTERM with a summary, exit 0", async () => {
     const bin = Path.join(project, "node_modules", ".bin")
     // Effect's CLI colours its output when the environment asks for it (CI=true does): compare the text.
-    const version = Util.stripVTControlCharacters(exec(Path.join(bin, "txlane-receiver"), ["--version"], project))
-    expect(version.trim()).toMatch(/^txlane-receiver v\d+\.\d+\.\d+/)
+    // The bins come from @txlane/cli (the libraries have none), and answer -V as well as --version.
+    for (const name of ["txlane-sender", "txlane-receiver", "txlane"]) {
+      expect(Fs.realpathSync(Path.join(bin, name))).toContain(Path.join("@txlane", "cli", "bin"))
+      const version = Util.stripVTControlCharacters(exec(Path.join(bin, name), ["-V"], project))
+      expect(version.trim()).toMatch(new RegExp(`^${name} v\\d+\\.\\d+\\.\\d+`))
+    }
     const socket = Path.join(project, "bin.sock")
     const receiver = ChildProcess.spawn(Path.join(bin, "txlane-receiver"), ["--listen", socket, "--digest"], {
       cwd: project,
@@ -182,6 +199,42 @@ describe("packed install", () => {
     receiver.kill("SIGTERM")
     expect(await exited).toBe(0)
     expect(summaryOf(out)).toMatchObject({ frames: 10, transactions: 40, errors: 0, digest: sent?.digest })
+  })
+})
+
+describe("packed install: dependencies", () => {
+  it.each(LIBRARIES)("@txlane/%s takes effect as a peerDependency (^4.1.0) and has no bin", (name) => {
+    const manifest = JSON.parse(
+      Fs.readFileSync(Path.join(project, "node_modules", "@txlane", name, "package.json"), "utf8")
+    ) as Record<string, Record<string, string> | undefined>
+    expect(manifest.peerDependencies).toEqual({ effect: "^4.1.0" })
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain("effect")
+    expect(Object.keys(manifest.dependencies ?? {})).not.toContain("@effect/platform-node")
+    expect(manifest.bin).toBeUndefined()
+  })
+
+  it("a sender-only install (@txlane/sender + @txlane/protocol) pulls effect and no CLI dependency", () => {
+    const alone = Fs.mkdtempSync(Path.join(Os.tmpdir(), "txlane-sender-only-"))
+    try {
+      Fs.writeFileSync(Path.join(alone, "package.json"), JSON.stringify({ name: "sender-only", private: true }))
+      const tarballs = ["protocol", "sender"].map((name) => Path.join(project, packed.get(name)!.filename))
+      exec(
+        "npm",
+        ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs],
+        alone,
+        INSTALL_TIMEOUT_MS
+      )
+      const modules = Path.join(alone, "node_modules")
+      const present = CLI_ONLY.filter((name) => Fs.existsSync(Path.join(modules, name)))
+      expect(present).toEqual([])
+      // npm installs the peer itself; the sender works with it.
+      expect(Fs.existsSync(Path.join(modules, "effect", "package.json"))).toBe(true)
+      const check = `import { createSender } from "@txlane/sender"; console.log(typeof createSender)`
+      expect(exec(process.execPath, ["--input-type=module", "-e", check], alone).trim()).toBe("function")
+      process.stderr.write(`sender-only install: node_modules ${exec("du", ["-sh", modules], alone).split("\t")[0]}\n`)
+    } finally {
+      Fs.rmSync(alone, { recursive: true, force: true })
+    }
   })
 })
 

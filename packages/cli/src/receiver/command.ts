@@ -58,17 +58,17 @@ export const flags = {
   ),
   frameTimeout: Flags.durationLimit(
     "frame-timeout",
-    "Longest time from a frame's first byte to its last (alias --frame-timeout-ms).",
+    "Longest time from a frame's first byte to its last.",
     Receiver.DEFAULT_FRAME_TIMEOUT_MS
   ).pipe(Flag.withAlias("frame-timeout-ms")),
   idleTimeout: Flags.durationLimit(
     "idle-timeout",
-    "Longest silence between frames; then the connection is closed (a txlane sender reconnects on its next batch). Alias --idle-timeout-ms.",
+    "Longest silence between frames; then the connection is closed (a txlane sender reconnects on its next batch).",
     Receiver.DEFAULT_IDLE_TIMEOUT_MS
   ).pipe(Flag.withAlias("idle-timeout-ms")),
   evictIdleAfter: Flags.durationLimit(
     "evict-idle-after",
-    "At --max-connections, a new connection replaces the one idle longest if idle this long (alias --evict-idle-after-ms).",
+    "At --max-connections, a new connection replaces the one idle longest if idle this long.",
     Receiver.DEFAULT_EVICT_IDLE_AFTER_MS
   ).pipe(Flag.withAlias("evict-idle-after-ms")),
   maxBufferedBytes: Flags.limit(
@@ -88,7 +88,7 @@ export const flags = {
   ),
   closeTimeout: Flags.duration(
     "close-timeout",
-    "Deadline of the graceful close after SIGINT/SIGTERM (alias --shutdown-timeout-ms).",
+    "Deadline of the graceful close after SIGINT/SIGTERM.",
     Receiver.DEFAULT_CLOSE_TIMEOUT_MS
   ).pipe(Flag.withAlias("shutdown-timeout-ms")),
   out: Flag.String("out").pipe(

@@ -48,7 +48,7 @@ export const flags = {
   connectTimeout: Flags.duration("connect-timeout", "Longest connect attempt.", Options.DEFAULT_CONNECT_TIMEOUT_MS),
   closeTimeout: Flags.duration(
     "close-timeout",
-    "Deadline to deliver what is queued at the end (alias --close-timeout-ms).",
+    "Deadline to deliver what is queued at the end.",
     Options.DEFAULT_CLOSE_TIMEOUT_MS
   ).pipe(Flag.withAlias("close-timeout-ms")),
   maxFrameBytes: Flags.int(
@@ -63,11 +63,10 @@ export const flags = {
       "Send the length-prefixed frames of FILE (- = stdin), e.g. a txlane-receiver --out capture. Without it: the synthetic workload."
     )
   ),
-  batches: Flags.limit(
+  batches: Flags.optionalLimit(
     "batches",
-    `Synthetic workload: batches to send (default ${DEFAULT_BATCHES}; unbounded with --duration).`,
-    "unbounded"
-  ).pipe(Flag.optional),
+    `Synthetic workload: batches to send. Default ${DEFAULT_BATCHES}, or unbounded with --duration.`
+  ),
   duration: Flag.String("duration").pipe(
     Flag.withMetavar("DURATION"),
     Flag.filterMap(Flags.parseDuration, () => "a duration: 30s, 5m, 1h (a bare number is milliseconds)"),

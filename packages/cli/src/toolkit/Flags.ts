@@ -116,6 +116,27 @@ export const int = (name: string, description: string, defaultValue: number, min
     Flag.withDescription(`${description} Default ${defaultValue}.`)
   )
 
+const parseLimit =
+  (min: number) =>
+  (s: string): Option.Option<number | "unbounded"> => {
+    if (s === "unbounded") return Option.some("unbounded")
+    const n = Number(s)
+    return /^\d+$/.test(s) && n >= min && Number.isSafeInteger(n) ? Option.some(n) : Option.none()
+  }
+
+/** A limit flag without a default (its description says what absence means): an integer ≥ `min`, or `unbounded`. */
+export const optionalLimit = (
+  name: string,
+  description: string,
+  min = 1
+): Flag.Flag<Option.Option<number | "unbounded">> =>
+  Flag.String(name).pipe(
+    Flag.withMetavar("N|unbounded"),
+    Flag.filterMap(parseLimit(min), () => `an integer >= ${min}, or unbounded`),
+    Flag.optional,
+    Flag.withDescription(description)
+  )
+
 /** A limit flag: an integer ≥ `min`, or the word `unbounded`. */
 export const limit = (
   name: string,
@@ -125,14 +146,7 @@ export const limit = (
 ): Flag.Flag<number | "unbounded"> =>
   Flag.String(name).pipe(
     Flag.withMetavar("N|unbounded"),
-    Flag.filterMap(
-      (s): Option.Option<number | "unbounded"> => {
-        if (s === "unbounded") return Option.some("unbounded")
-        const n = Number(s)
-        return /^\d+$/.test(s) && n >= min && Number.isSafeInteger(n) ? Option.some(n) : Option.none()
-      },
-      () => `an integer >= ${min}, or unbounded`
-    ),
+    Flag.filterMap(parseLimit(min), () => `an integer >= ${min}, or unbounded`),
     Flag.withDefault(defaultValue),
     Flag.withDescription(`${description} Default ${defaultValue}.`)
   )
