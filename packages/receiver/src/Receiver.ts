@@ -33,10 +33,9 @@ import {
   Layer,
   Option,
   Queue,
-  Result,
   type Scope
 } from "effect"
-import { ConnectionRejected, IdleEvicted, InvalidOptions, type ListenError } from "./errors.js"
+import { ConnectionRejected, IdleEvicted, type ListenError } from "./errors.js"
 import { Connection, type Core, type Job } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
 import * as Handler from "./internal/handler.js"
@@ -89,17 +88,13 @@ let nextConnectionId = 1
  * handler fibers, and returns the running {@link ReceiverService}. The Scope owns everything:
  * closing it runs a graceful {@link ReceiverService.close} bounded by `closeTimeout`.
  *
- * Fails with `InvalidOptions`, `AddressInUse`, `PathNotSocket` or `ListenFailed`.
+ * Fails with `InvalidOptions`, `InvalidEndpoint`, `AddressInUse`, `PathNotSocket` or `ListenFailed`.
  */
 export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, ListenError, Scope.Scope> =>
   Effect.gen(function* () {
     const settings = yield* Effect.fromResult(validate(options))
-    const endpoint = yield* Effect.fromResult(
-      Result.mapError(
-        Endpoint.parse(options.listen),
-        (e) => new InvalidOptions({ option: "listen", reason: e.message })
-      )
-    )
+    // A bad address is an `InvalidEndpoint`, as for the sender's `endpoint`.
+    const endpoint = yield* Effect.fromResult(Endpoint.parse(options.listen))
     const context = yield* Effect.context<never>()
     const stats = new Counters()
     const ready = yield* Queue.unbounded<Job, Cause.Done>()

@@ -11,11 +11,18 @@
  *
  * @module
  */
-import { type FrameTooLarge, InvalidOptions, type MalformedEnvelope, type TruncatedFrame } from "@txlane/protocol"
+import {
+  type FrameTooLarge,
+  InvalidEndpoint,
+  InvalidOptions,
+  type MalformedEnvelope,
+  type TruncatedFrame
+} from "@txlane/protocol"
 import { Data } from "effect"
 
 /** An option the receiver cannot use (the same class as the sender's, from `@txlane/protocol`). */
-export { InvalidOptions }
+/** A `listen` address that is not `/abs/path`, `unix:/abs/path` or `tcp://host:port` (the sender's class, from `@txlane/protocol`). */
+export { InvalidEndpoint, InvalidOptions }
 
 /** Something is already listening at the address (SPEC §7): a connect to it succeeded. */
 export class AddressInUse extends Data.TaggedError("AddressInUse")<{
@@ -51,7 +58,7 @@ export class ListenFailed extends Data.TaggedError("ListenFailed")<{
 }
 
 /** Why `make` failed. */
-export type ListenError = InvalidOptions | AddressInUse | PathNotSocket | ListenFailed
+export type ListenError = InvalidOptions | InvalidEndpoint | AddressInUse | PathNotSocket | ListenFailed
 
 /** A zero-length frame, or an envelope with zero transactions (SPEC §6). */
 export class EmptyFrame extends Data.TaggedError("EmptyFrame")<{

@@ -114,7 +114,7 @@ export interface ReceiverHandle {
 }
 
 /**
- * Starts a receiver. Rejects with `InvalidOptions`, `AddressInUse`, `PathNotSocket` or
+ * Starts a receiver. Rejects with `InvalidOptions`, `InvalidEndpoint`, `AddressInUse`, `PathNotSocket` or
  * `ListenFailed` (the error objects themselves).
  */
 export const createReceiver = async (options: CreateReceiverOptions): Promise<ReceiverHandle> => {

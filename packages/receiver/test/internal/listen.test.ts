@@ -130,6 +130,6 @@ describe("socket file (SPEC §7)", () => {
       _tag: "ListenFailed",
       code: "ENOENT"
     })
-    expect(await rejection(start("relative.sock"))).toMatchObject({ _tag: "InvalidOptions", option: "listen" })
+    expect(await rejection(start("relative.sock"))).toMatchObject({ _tag: "InvalidEndpoint", input: "relative.sock" })
   })
 })
