@@ -43,23 +43,25 @@ const start = async (record: Array<Seen>, options: { readonly async: boolean; re
   open.push(receiver)
   const client = await Client.connect(receiver.address)
   clients.push(client)
-  return client
+  return { client, receiver }
 }
 
 describe("large frames", () => {
   it("submits every 1 MiB frame intact while many are in flight at once", async () => {
     const seen: Array<Seen> = []
-    const client = await start(seen, { async: true, ordering: "none" })
+    const { client, receiver } = await start(seen, { async: true, ordering: "none" })
     const payloads = Array.from({ length: 12 }, (_, n) => bigBatch(n))
     client.write(frames(...payloads))
     const responses = await client.awaitResponses(payloads.length, 20_000)
     expect(responses).toEqual(payloads.map(() => Response.success(16)))
     expect(seen.map((s) => s.digest).sort()).toEqual(payloads.map(sha).sort())
+    // Each pooled frame was charged its whole buffer while queued, and released as much.
+    expect(receiver.stats().bufferedBytes).toBe(0)
   })
 
   it("reuses a frame's buffer for a later frame once its submit has settled", async () => {
     const seen: Array<Seen> = []
-    const client = await start(seen, { async: false })
+    const { client } = await start(seen, { async: false })
     const payloads = Array.from({ length: 4 }, (_, n) => bigBatch(n))
     for (const [n, payload] of payloads.entries()) {
       client.write(frames(payload))

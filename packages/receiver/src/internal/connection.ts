@@ -165,7 +165,7 @@ export class Connection {
     const stats = this.core.stats
     stats.framesReceived++
     stats.queuedFrames++
-    stats.bufferedBytes += payload.length
+    stats.bufferedBytes += FramePool.shared.heldBytes(payload)
     this.queuedFrames++
     const job: Job = { conn: this, seq: this.nextSeq++, payload }
     if (this.inFlight > 0 && this.core.settings.ordering === "per-connection") {
@@ -185,7 +185,7 @@ export class Connection {
   complete(job: Job, response: Buffer | undefined, keep: boolean): Job | undefined {
     const stats = this.core.stats
     stats.queuedFrames--
-    stats.bufferedBytes -= job.payload.length
+    stats.bufferedBytes -= FramePool.shared.heldBytes(job.payload)
     this.queuedFrames--
     this.inFlight--
     let next: Job | undefined

@@ -13,7 +13,8 @@
  * - Buffers come in power-of-two size classes, so one buffer serves every length of its class.
  * - The pool keeps at most {@link MAX_FREE_BYTES} of free buffers; a buffer returned beyond that
  *   is left to the garbage collector. Buffers in use are the queued frames, which the receiver
- *   already bounds and counts (`maxBufferedBytes`), by their payload length.
+ *   already bounds and counts (`maxBufferedBytes`), each by the size of its whole buffer
+ *   ({@link FramePool.heldBytes}: up to twice its payload).
  *
  * @module
  */
@@ -45,6 +46,15 @@ export class FramePool {
     const fresh = Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer
     this.ours.add(fresh)
     return new Uint8Array(fresh, 0, length)
+  }
+
+  /**
+   * The memory `frame` holds, for the receiver's accounting: its pooled buffer's whole size, or
+   * its length for a frame that is not ours. The same for a frame from `take` to `release`.
+   */
+  heldBytes(frame: Uint8Array): number {
+    if (frame.byteLength < MIN_POOLED_BYTES || !this.ours.has(frame.buffer as ArrayBuffer)) return frame.byteLength
+    return frame.buffer.byteLength
   }
 
   /** Takes `frame`'s buffer back if it is one of ours; `frame` must not be used afterwards. */

@@ -12,6 +12,15 @@ describe("FramePool", () => {
     expect(second.byteLength).toBe(MIN_POOLED_BYTES * 2)
   })
 
+  it("charges a pooled frame its whole buffer, any other frame its length", () => {
+    const pool = new FramePool()
+    expect(pool.heldBytes(pool.take(MIN_POOLED_BYTES + 1))).toBe(MIN_POOLED_BYTES * 2)
+    expect(pool.heldBytes(pool.take(1000))).toBe(1000)
+    expect(pool.heldBytes(new Uint8Array(new ArrayBuffer(MIN_POOLED_BYTES * 4), 0, MIN_POOLED_BYTES))).toBe(
+      MIN_POOLED_BYTES
+    )
+  })
+
   it("does not reuse a buffer that was not released", () => {
     const pool = new FramePool()
     const first = pool.take(MIN_POOLED_BYTES)
