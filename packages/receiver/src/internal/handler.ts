@@ -50,7 +50,8 @@ export const make = <E>(
   const stats = core.stats
   const respondJson = settings.respond === "json"
   const rawPayload = settings.payload === "raw"
-  // Why `prepare` rejected the last frame (for its span's error status): set only when traced.
+  // Why `prepare` rejected the frame it was just given (for its span's error status); set only
+  // when traced, and read right after `prepare` returns.
   let traced = false
   let rejected: InputError | undefined
 
@@ -121,6 +122,9 @@ export const make = <E>(
       let span: Tracer.Span | undefined
       if (traced) span = yield* Tracing.start(destination, job.payload.length, job.conn.id)
       const prepared = prepare(job)
+      // Taken at once: `rejected` is shared by the handler fibers made from this effect.
+      const rejection = rejected
+      rejected = undefined
       let response: Buffer | undefined
       // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
       let exit: Exit.Exit<SubmitResult | undefined | void, unknown> | undefined
@@ -139,8 +143,7 @@ export const make = <E>(
         if (prepared !== undefined && !(prepared instanceof Uint8Array)) {
           span.attribute("messaging.batch.message_count", prepared.transactions.length)
         }
-        yield* Tracing.end(span, exit ?? (rejected === undefined ? Exit.void : Exit.fail(rejected)))
-        rejected = undefined
+        yield* Tracing.end(span, exit ?? (rejection === undefined ? Exit.void : Exit.fail(rejection)))
       }
       job = next
     }
