@@ -142,13 +142,13 @@ describe.each(["fire-and-forget", "acknowledged"] as const)(
         what: "rejections: exit 3, delivered and --digest cover the accepted batches only",
         server: ["--fail-submit-every", "20"],
         code: 3,
-        summary: { batches: 100, delivered: 95, rejected: 5, undelivered: 0, exitCode: 3 }
+        summary: { batches: 100, delivered: 95, rejected: 5, undelivered: 0, exit_code: 3 }
       },
       {
         what: "start-up phases: exit 0, nothing lost",
         server: ["--not-ready", "3", "--not-ready-close", "3"],
         code: 0,
-        summary: { batches: 100, delivered: 100, rejected: 0, undelivered: 0, transientRejections: 6 }
+        summary: { batches: 100, delivered: 100, rejected: 0, undelivered: 0, transient_rejections: 6 }
       }
     ])("$what", async ({ server, code, summary }) => {
       const emu = await startServer(server)
