@@ -1,5 +1,6 @@
 /**
- * One accepted connection: its decoder, its share of the work, its responses, its flow control.
+ * One accepted connection: its decoder, its share of the work, its flow control; its responses
+ * leave through `replies.ts`.
  *
  * Life cycle (`state`):
  *
@@ -29,6 +30,7 @@ import { FrameTimeout, IdleTimeout } from "../errors.js"
 import { type Core, FREE_PARTIAL_BYTES, type Job } from "./core.js"
 import * as FramePool from "./framePool.js"
 import { startReading, stopReading } from "./reading.js"
+import { Replies } from "./replies.js"
 import * as Responses from "./responses.js"
 
 export type { Core, Job, Settings } from "./core.js"
@@ -44,6 +46,7 @@ export class Connection {
   /** Closed to admit a new connection; no longer counts against `maxConnections`. */
   evicted = false
   private readonly decoder: FrameDecoder.FrameDecoder
+  private readonly replies: Replies
   // decoder.retainedBytes + decoder.pendingBytes as last counted into stats.bufferedBytes: the
   // memory the decoder holds, not only the bytes of the frame (see FrameDecoder).
   private decoderBytes = 0
@@ -52,18 +55,13 @@ export class Connection {
   // Jobs of this connection handed to the pool and not finished.
   private inFlight = 0
   private nextSeq = 0
-  private nextWrite = 0
-  // Responses that finished before an earlier one (ordering "none" only).
-  private outOfOrder: Map<number, Buffer> | undefined = undefined
   private paused = false
   // Whether the budget was spent at any time during the current pause (see `sweep`).
   private roomDuringPause = false
   // Times below are the receiver's coarse now (`core.clock`, see sweeper.ts), not Date.now().
   private pausedAt = 0
-  private writeBlocked = false
   // Reading was stopped at the handle (see stopReading) and must be restarted there.
   private readStopped = false
-  private corked = false
   // When the current partial frame started (-1 when between frames); see `sweep`.
   private frameStartedAt = -1
   private lastActivityAt: number
@@ -84,10 +82,11 @@ export class Connection {
       allocate: FramePool.shared.take
     })
     this.lastActivityAt = core.clock.millis
+    this.replies = new Replies(socket, () => this.state === "closed")
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
     socket.on("end", () => this.onEnd())
     socket.on("drain", () => {
-      this.writeBlocked = false
+      this.replies.blocked = false
       this.updateFlow()
     })
     // 'close' always follows 'error'; the error itself needs no handling beyond that.
@@ -147,7 +146,7 @@ export class Connection {
 
   /**
    * Room for one more decoded frame: below this connection's own limit and answering its peer
-   * (`writeBlocked`), and below the receiver-wide `queueCapacity` — except that a connection with
+   * (`replies.blocked`), and below the receiver-wide `queueCapacity` — except that a connection with
    * nothing queued may always queue one frame. That exception is what keeps a legitimate
    * connection's latency independent of how many frames other connections hold (SPEC §6: bad
    * input on one connection must not affect another); it lets the queue exceed `queueCapacity`
@@ -156,7 +155,7 @@ export class Connection {
   private hasRoomForFrame(): boolean {
     const settings = this.core.settings
     // A closed connection's responses are dropped: its unread ones no longer hold it back.
-    const blocked = this.writeBlocked && this.state !== "closed"
+    const blocked = this.replies.blocked && this.state !== "closed"
     if (this.queuedFrames >= settings.connectionQueueCapacity || blocked) return false
     return this.queuedFrames === 0 || this.core.stats.queuedFrames < settings.queueCapacity
   }
@@ -197,7 +196,7 @@ export class Connection {
         next = undefined
       }
     }
-    if (response !== undefined) this.respondInOrder(job.seq, response)
+    if (response !== undefined) this.replies.send(job.seq, response)
     // `submit` has settled: the payload's buffer may serve another frame (see README, "Payload views").
     FramePool.shared.release(job.payload)
     if (this.state === "draining") this.maybeFinishDrain()
@@ -207,47 +206,10 @@ export class Connection {
     return next
   }
 
-  private respondInOrder(seq: number, response: Buffer): void {
-    if (seq !== this.nextWrite) {
-      if (this.outOfOrder === undefined) this.outOfOrder = new Map()
-      this.outOfOrder.set(seq, response)
-      return
-    }
-    this.write(response)
-    this.nextWrite++
-    const later = this.outOfOrder
-    if (later !== undefined && later.size > 0) {
-      for (let next = later.get(this.nextWrite); next !== undefined; next = later.get(this.nextWrite)) {
-        later.delete(this.nextWrite)
-        this.write(next)
-        this.nextWrite++
-      }
-    }
-  }
-
-  private write(bytes: Buffer): void {
-    const socket = this.socket
-    if (this.state === "closed" || socket.destroyed || !socket.writable) return
-    // Responses finished in the same tick leave in one syscall.
-    if (!this.corked) {
-      this.corked = true
-      socket.cork()
-      process.nextTick(() => {
-        this.corked = false
-        socket.uncork()
-      })
-    }
-    if (!socket.write(bytes)) {
-      // The peer is not reading its responses: stop reading its requests until it does
-      // (otherwise its answers would pile up here without bound).
-      this.writeBlocked = true
-    }
-  }
-
   private tooLarge(error: FrameTooLarge): void {
     this.core.report(error, this.id)
     if (this.core.settings.respond === "json") {
-      this.respondInOrder(this.nextSeq++, Responses.failure(Response.ErrorText.tooLarge(error.length, error.max)))
+      this.replies.send(this.nextSeq++, Responses.failure(Response.ErrorText.tooLarge(error.length, error.max)))
     }
     this.startDrain()
   }
@@ -371,7 +333,7 @@ export class Connection {
     const settings = this.core.settings
     const stats = this.core.stats
     const pending = this.hasPending()
-    const own = this.queuedFrames >= settings.connectionQueueCapacity || this.writeBlocked
+    const own = this.queuedFrames >= settings.connectionQueueCapacity || this.replies.blocked
     // Frames left undecoded while this connection has room of its own: waiting for queueCapacity.
     const room =
       (pending && !own) ||
