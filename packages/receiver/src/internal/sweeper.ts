@@ -5,9 +5,10 @@
  * Connections stamp their events (a frame's first byte, the last activity, a pause) with the
  * coarse now instead of calling `Date.now()` per read: one clock read per tick rather than per
  * event, and time that tests control with `TestClock` (no real sleeps). The cost is precision:
- * stamps are at most one tick old, so `Connection.sweep` takes a tick off every elapsed time
- * (no timeout fires early) and a timeout fires up to two ticks late — a tick is a quarter of the
- * shortest timeout, so that is at most half of it, capped at 2 s.
+ * stamps lag their events by up to the time between two ticks, so `Connection.sweep` takes that
+ * much (at least one tick) off every elapsed time: no timeout fires early, and one fires up to two
+ * ticks late — a tick is a quarter of the shortest timeout, so that is at most half of it, capped
+ * at 2 s (more only when the event loop itself was held up).
  *
  * @module
  */
