@@ -148,6 +148,8 @@ const main = Effect.gen(function* () {
   for (const [s, r] of contractPairs) used.add(s).add(r)
   const usedBench = new Set<string>(rows.flatMap((t) => [t.sender.name, t.receiver.name]))
   if (runSweeps) usedBench.add("txlane")
+  // The user path runs txlane's and the raw pump's senders into the txlane receiver.
+  if (want("userpath")) usedBench.add("txlane").add("raw")
 
   // Quick runs skip the calibration (their CPU columns then include start-up): time matters more.
   if (quick) {
