@@ -89,10 +89,11 @@ describe("summaries tell the truth", () => {
     }
   })
 
-  it("a bad endpoint exits 2 before anything starts; host:port gets the tcp:// hint (sender and receiver)", async () => {
+  it("a bad endpoint or option value exits 2 before anything starts; host:port gets the tcp:// hint (sender and receiver)", async () => {
     const sender = start(BIN.sender, ["--endpoint", "localhost:9000"])
     const receiver = start(BIN.receiver, ["--listen", "127.0.0.1:9000"])
     const relative = start(BIN.sender, ["--endpoint", "relative.sock"])
+    const tooLarge = start(BIN.sender, ["--endpoint", "/tmp/x.sock", "--max-frame-bytes", "5000000000"])
     expect(await sender.exited).toBe(2)
     expect(sender.stderr()).toContain("for TCP write tcp://localhost:9000")
     expect(await receiver.exited).toBe(2)
@@ -100,6 +101,9 @@ describe("summaries tell the truth", () => {
     expect(await relative.exited).toBe(2)
     expect(relative.stderr()).toContain("absolute socket path")
     expect(relative.stderr()).not.toContain("tcp://relative.sock")
+    // A value only the library can judge is a usage error too, with the library's message.
+    expect(await tooLarge.exited).toBe(2)
+    expect(tooLarge.events().find((e) => e.level === "ERROR")?.message).toContain("invalid option maxFrameBytes")
   })
 })
 

@@ -15,7 +15,7 @@ export const ExitCode = {
   ok: 0,
   /** A runtime failure: cannot listen or connect, bad input file, metrics port in use… */
   failure: 1,
-  /** A usage error: unknown flag, bad value. Nothing was started. */
+  /** A usage error: unknown flag, bad value (also one the library refuses: `InvalidOptions`). Nothing was started. */
   usage: 2,
   /** Finished, but incompletely: batches not delivered (sender) or frames not submitted at the shutdown deadline (receiver). */
   incomplete: 3
@@ -73,6 +73,9 @@ export const packageVersion = (moduleUrl: string, relative = "../../package.json
 /** The version of `@txlane/cli` (this file sits in `src/toolkit/` or `dist/toolkit/`). */
 export const VERSION: string = packageVersion(import.meta.url)
 
+const isInvalidOptions = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "InvalidOptions"
+
 /**
  * Runs a tool's scoped program under its logger and, given an OTLP endpoint, its exporters. A
  * failure clears the live status line, is logged, and requests {@link ExitCode.failure}; the
@@ -93,7 +96,9 @@ export const runTool = <A, E extends { readonly message: string }, R>(
       Effect.gen(function* () {
         options.status.close()
         yield* Effect.logError(error.message)
-        options.requested.code = ExitCode.failure
+        // The libraries check every option before they start anything (`InvalidOptions`): a bad
+        // value the flag parser let through is still a usage error.
+        options.requested.code = isInvalidOptions(error) ? ExitCode.usage : ExitCode.failure
         return undefined
       })
     ),
