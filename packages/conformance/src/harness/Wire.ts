@@ -7,7 +7,8 @@
  * - {@link listen}: a minimal receiver that records every frame a sender writes and answers it,
  *   for the sender-side cases (the frame limit), so they do not depend on any receiver.
  *
- * Both are scoped: closing the Scope destroys the sockets.
+ * Both are scoped: closing the Scope destroys the sockets. Their waits are woken by socket
+ * events (never polled) and bounded through Effect's `Clock`.
  *
  * @module
  */
@@ -15,9 +16,6 @@ import * as net from "node:net"
 import { Endpoint, Envelope, FrameDecoder, FrameEncoder, Response } from "@txlane/protocol"
 import { Effect, Result, type Scope } from "effect"
 import { type CaseFailure, timeout, transportError } from "./Outcome.js"
-
-/** Poll period of the waiting helpers (the cases are short; a timer per wait is simplest). */
-const POLL_MS = 5
 
 /** What a raw client has seen so far. */
 export interface ClientState {
@@ -36,12 +34,37 @@ export interface Client {
   /** Half-closes (shutdown write). */
   readonly end: () => Effect.Effect<void>
   readonly state: () => ClientState
-  /** Waits until `predicate(state)` holds; `timeout` after `timeoutMs` with `what` in the message. */
+  /**
+   * Waits until `predicate(state)` holds, re-checked on every socket event; `timeout` after
+   * `timeoutMs` with `what` in the message.
+   */
   readonly waitFor: (
     what: string,
     predicate: (state: ClientState) => boolean,
     timeoutMs: number
   ) => Effect.Effect<ClientState, CaseFailure>
+}
+
+/** Wakers run on every socket event: each re-checks the condition a wait is for. */
+const wakers = () => {
+  const all = new Set<() => void>()
+  return {
+    wake: () => {
+      for (const w of [...all]) w()
+    },
+    /** Resolves with `value()` once `ready()` holds (checked now and at every wake). */
+    until: <A>(ready: () => boolean, value: () => A): Effect.Effect<A> =>
+      Effect.callback<A>((resume) => {
+        if (ready()) return resume(Effect.succeed(value()))
+        const check = () => {
+          if (!ready()) return
+          all.delete(check)
+          resume(Effect.succeed(value()))
+        }
+        all.add(check)
+        return Effect.sync(() => all.delete(check))
+      })
+  }
 }
 
 const parse = (endpoint: string): Effect.Effect<Endpoint.Endpoint, CaseFailure> =>
@@ -59,6 +82,7 @@ export const connect = (endpoint: string, timeoutMs = 5000): Effect.Effect<Clien
     let closed = false
     let error: string | undefined
     const decoder = FrameDecoder.make()
+    const events = wakers()
     const socket = yield* Effect.acquireRelease(
       Effect.callback<net.Socket, CaseFailure>((resume) => {
         const s = net.connect(Endpoint.toNetOptions(target))
@@ -85,16 +109,20 @@ export const connect = (endpoint: string, timeoutMs = 5000): Effect.Effect<Clien
         else malformed.push(Buffer.from(frame).toString("utf8").slice(0, 200))
       }
       if (pushed.error) malformed.push(`response framing: ${pushed.error.message}`)
+      events.wake()
     })
     socket.on("error", (e) => {
       error = e.message
       closed = true
+      events.wake()
     })
     socket.on("end", () => {
       closed = true
+      events.wake()
     })
     socket.on("close", () => {
       closed = true
+      events.wake()
     })
     const state = (): ClientState => ({ responses, malformed, closed, error })
     const client: Client = {
@@ -111,17 +139,19 @@ export const connect = (endpoint: string, timeoutMs = 5000): Effect.Effect<Clien
       end: () => Effect.sync(() => socket.end()),
       state,
       waitFor: (what, predicate, timeoutMs) =>
-        Effect.gen(function* () {
-          const deadline = Date.now() + timeoutMs
-          while (!predicate(state())) {
-            if (Date.now() >= deadline)
-              return yield* timeout(
-                `waited ${timeoutMs} ms for ${what}; saw ${JSON.stringify(responses)}${closed ? ", closed" : ""}`
-              )
-            yield* Effect.sleep(POLL_MS)
-          }
-          return state()
-        })
+        events
+          .until(() => predicate(state()), state)
+          .pipe(
+            Effect.timeoutOrElse({
+              duration: timeoutMs,
+              orElse: () =>
+                Effect.fail(
+                  timeout(
+                    `waited ${timeoutMs} ms for ${what}; saw ${JSON.stringify(responses)}${closed ? ", closed" : ""}`
+                  )
+                )
+            })
+          )
     }
     return client
   })
@@ -153,6 +183,11 @@ export interface Collector {
   /** The endpoint it listens on (the bound port for TCP). */
   readonly endpoint: string
   readonly collected: () => Collected
+  /**
+   * What was collected once every connection it accepted has closed (a sender that exited has
+   * had all its bytes read); `timeout` after `timeoutMs`.
+   */
+  readonly drained: (timeoutMs: number) => Effect.Effect<Collected, CaseFailure>
 }
 
 /**
@@ -164,6 +199,7 @@ export const listen = (endpoint: string): Effect.Effect<Collector, CaseFailure, 
     const target = yield* parse(endpoint)
     const collected: Collected = { frames: 0, transactions: [], connections: 0, errors: [] }
     const sockets = new Set<net.Socket>()
+    const events = wakers()
     const server = yield* Effect.acquireRelease(
       Effect.callback<net.Server, CaseFailure>((resume) => {
         const server = net.createServer((socket) => {
@@ -201,7 +237,10 @@ export const listen = (endpoint: string): Effect.Effect<Collector, CaseFailure, 
             socket.end()
           })
           socket.on("error", () => {})
-          socket.on("close", () => sockets.delete(socket))
+          socket.on("close", () => {
+            sockets.delete(socket)
+            events.wake()
+          })
         })
         server.once("error", (e) => resume(Effect.fail(transportError(`listen on ${endpoint}: ${e.message}`))))
         server.listen(Endpoint.toNetOptions(target), () => resume(Effect.succeed(server)))
@@ -217,5 +256,20 @@ export const listen = (endpoint: string): Effect.Effect<Collector, CaseFailure, 
       target._tag === "Tcp" && address !== null && typeof address === "object"
         ? Endpoint.format(Endpoint.tcp(target.host, address.port))
         : endpoint
-    return { endpoint: bound, collected: () => collected }
+    return {
+      endpoint: bound,
+      collected: () => collected,
+      drained: (timeoutMs) =>
+        events
+          .until(
+            () => sockets.size === 0,
+            () => collected
+          )
+          .pipe(
+            Effect.timeoutOrElse({
+              duration: timeoutMs,
+              orElse: () => Effect.fail(timeout(`${sockets.size} connections still open after ${timeoutMs} ms`))
+            })
+          )
+    }
   })

@@ -27,8 +27,7 @@ const runSenderLimit = (s: Impl, over: boolean, info: CaseInfo) =>
     ])
     const exit = yield* sender.exited(30_000)
     const report = yield* sender.requireReport()
-    yield* Effect.sleep(50)
-    const got = collector.collected()
+    const got = yield* collector.drained(5000)
     if (!over) {
       yield* expectExitCode(sender, exit, 0)
       yield* check(
