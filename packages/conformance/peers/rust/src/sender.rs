@@ -48,6 +48,11 @@ pub const DEFAULT_QUEUE: usize = 1000;
 pub const DEFAULT_ACK_WINDOW: usize = 64;
 /// First reconnect delay (the TypeScript sender's 20 ms).
 pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(20);
+/// How long the oldest written frame may wait for its answer, from a peer
+/// that answers, before the connection is presumed stuck: it is dropped and
+/// its unanswered batches resent (`AckTimeout`). The TypeScript sender's
+/// 30 s: a consensus node under load may take seconds to answer.
+pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// Limit on one connect attempt (the TypeScript sender's 5 s).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest answer frame read: answers are short JSON, so a larger one is a
@@ -98,6 +103,8 @@ pub struct SenderConfig {
     pub max_frame_bytes: usize,
     /// Unacknowledged frames per connection (acknowledged mode). Default 64.
     pub ack_window: usize,
+    /// How long the oldest frame may wait for its answer. Default 30 s.
+    pub ack_timeout: Duration,
     /// First reconnect delay. Default 20 ms.
     pub backoff_initial: Duration,
     /// Largest reconnect delay. Default 1 s.
@@ -119,6 +126,7 @@ impl SenderConfig {
             queue: DEFAULT_QUEUE,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             ack_window: DEFAULT_ACK_WINDOW,
+            ack_timeout: DEFAULT_ACK_TIMEOUT,
             backoff_initial: DEFAULT_BACKOFF_INITIAL,
             backoff_max: DEFAULT_BACKOFF_MAX,
             transient_retry: TransientRetry {

@@ -41,6 +41,7 @@ fn rust_defaults() -> BTreeMap<&'static str, f64> {
         ("sender.workers", s.workers as f64),
         ("sender.queueCapacity", s.queue as f64),
         ("sender.maxInFlight", s.ack_window as f64),
+        ("sender.ackTimeoutMs", ms(s.ack_timeout)),
         (
             "sender.connectTimeoutMs",
             ms(sender::DEFAULT_CONNECT_TIMEOUT),

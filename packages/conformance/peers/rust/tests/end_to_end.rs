@@ -353,3 +353,65 @@ async fn acknowledged_batches_on_a_broken_connection_are_resent() {
         "server read {frames}; {sent:?}"
     );
 }
+
+/// A peer that answers, then stops answering while keeping the connection
+/// open: past `ack_timeout` the connection is dropped (`AckTimeout`) and its
+/// unanswered batches are resent on a new one, where they are acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stuck_connection_is_replaced_after_the_ack_timeout() {
+    use txlane_peer::connection::{FrameReader, FrameWriter};
+    use txlane_peer::response::Response;
+    let dir = TempDir::new();
+    let path = dir.join("stuck.sock");
+    let listener = tokio::net::UnixListener::bind(&path).expect("bind");
+    let server = tokio::spawn(async move {
+        let mut accepted = 0u32;
+        let mut held = Vec::new();
+        while let Ok(Ok((stream, _))) =
+            tokio::time::timeout(Duration::from_secs(2), listener.accept()).await
+        {
+            accepted += 1;
+            let (rd, wr) = stream.into_split();
+            let mut reader = FrameReader::new(rd, 1 << 20, None);
+            let mut writer = FrameWriter::new(wr);
+            let first = accepted == 1;
+            held.push(tokio::spawn(async move {
+                let mut answered = 0;
+                while let Ok(Some(_)) = reader.read_frame().await {
+                    // The first connection answers two frames, then goes
+                    // quiet without closing.
+                    if first && answered == 2 {
+                        continue;
+                    }
+                    answered += 1;
+                    if writer
+                        .write_frame(&Response::ok(20).encode())
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }));
+        }
+        for h in held {
+            h.abort();
+        }
+        accepted
+    });
+    let mut config = SenderConfig::new(Endpoint::Unix(path), Duration::from_secs(15));
+    config.delivery = Delivery::Acknowledged;
+    config.workers = 1;
+    config.ack_timeout = Duration::from_millis(300);
+    let spec = WorkloadSpec {
+        batches: 10,
+        ..SPEC
+    };
+    let sent = within(Box::pin(sender::run(config, spec))).await;
+    assert_eq!((sent.acknowledged, sent.undelivered), (10, 0), "{sent:?}");
+    assert!(
+        sent.errors.get("AckTimeout").copied().unwrap_or(0) >= 1,
+        "{sent:?}"
+    );
+    assert!(within(server).await.expect("server task") >= 2);
+}

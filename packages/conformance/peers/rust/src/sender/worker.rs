@@ -138,6 +138,7 @@ impl Worker {
                 self.drop_connection(true);
             }
             let silence = self.check_silence(now);
+            let stuck = self.check_ack_timeout(now);
             let room = self.hold_until.is_none()
                 && self.inflight.len() < self.window()
                 && broken.is_none();
@@ -157,7 +158,7 @@ impl Worker {
             {
                 break;
             }
-            let wake = [self.hold_until, silence, broken]
+            let wake = [self.hold_until, silence, stuck, broken]
                 .into_iter()
                 .flatten()
                 .min();

@@ -176,6 +176,28 @@ impl Worker {
         });
     }
 
+    /// A peer that answers but left the oldest written frame unanswered for
+    /// `ack_timeout` is presumed stuck: drop the connection, resend what it
+    /// owed (`AckTimeout`). Returns when to look again.
+    pub(super) fn check_ack_timeout(&mut self, now: Instant) -> Option<Instant> {
+        let waits_for_answers = self.conn.as_ref().is_some_and(|c| c.tracked)
+            && (self.acknowledged() || self.answering.load(Ordering::Acquire) == ANSWERS);
+        if !waits_for_answers {
+            return None;
+        }
+        let due = self.inflight.front()?.at + self.config.ack_timeout;
+        if now < due {
+            return Some(due);
+        }
+        self.stats.error("AckTimeout");
+        eprintln!(
+            "txlane-sender: worker {}: no answer within {:?}; reconnecting and resending",
+            self.id, self.config.ack_timeout
+        );
+        self.drop_connection(false);
+        None
+    }
+
     /// Fire-and-forget: decide whether the peer is silent. Returns when to
     /// look again.
     pub(super) fn check_silence(&mut self, now: Instant) -> Option<Instant> {
