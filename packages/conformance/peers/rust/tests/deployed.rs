@@ -1,31 +1,27 @@
 //! The deployed-server emulator over real Unix sockets: exact answer texts
 //! of every phase, the out-of-step oversize defect, inner `Transaction`
-//! validation, the deployed success fields, the socket file, and the binary's
-//! ready and report lines.
+//! validation, the deployed success fields and the socket file (the binary:
+//! `deployed_binary.rs`).
 
 mod common;
 
-use common::{to_hex, within, PeerProcess, TempDir};
+use common::{ask, batch, closed, frame, response, to_hex, within, TempDir};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use std::ffi::OsStr;
 use std::num::NonZeroU64;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use txlane_peer::deployed::{self, DeployedConfig, DeployedListener};
 use txlane_peer::envelope;
 use txlane_peer::report::{Counters, Stats};
 use txlane_peer::sender::{self, Delivery, SenderConfig, WorkloadSpec};
-use txlane_peer::workload::{workload_digest, Workload};
-
-const BIN: &str = env!("CARGO_BIN_EXE_txlane-deployed-server");
+use txlane_peer::workload::workload_digest;
 
 /// An emulator running in this process on a fresh socket path.
 struct Emulator {
@@ -69,42 +65,6 @@ impl Emulator {
         }
         within(&mut self.task).await.expect("task").expect("run")
     }
-}
-
-fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(payload);
-    out
-}
-
-/// Read one response frame as text.
-async fn response(s: &mut UnixStream) -> String {
-    let read = async {
-        let mut head = [0u8; 4];
-        s.read_exact(&mut head).await?;
-        let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
-        s.read_exact(&mut body).await?;
-        Ok::<_, std::io::Error>(body)
-    };
-    let body = within(Box::pin(read)).await.expect("a response frame");
-    String::from_utf8(body).expect("utf8")
-}
-
-async fn ask(s: &mut UnixStream, payload: &[u8]) -> String {
-    s.write_all(&frame(payload)).await.expect("write");
-    response(s).await
-}
-
-/// True when the server closed the connection (EOF or reset).
-async fn closed(s: &mut UnixStream) -> bool {
-    let mut b = [0u8; 1];
-    matches!(within(Box::pin(s.read(&mut b))).await, Ok(0) | Err(_))
-}
-
-fn batch(seed: u64, n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let mut w = Workload::new(seed, 650);
-    let txs: Vec<Vec<u8>> = (0..n).map(|_| w.next_transaction()).collect();
-    (envelope::encode(&txs).to_vec(), txs)
 }
 
 /// The exact failure response bytes: `success` first, then `error`.
@@ -377,103 +337,4 @@ async fn rust_sender_acknowledged_against_the_emulator() {
     let got = emu.stop().await;
     assert_eq!(got.transactions, n);
     assert_eq!(got.digest, want);
-}
-
-/// The emulator binary on `path` with `args`, after its ready line.
-async fn spawn(args: &[&str], path: &Path) -> PeerProcess {
-    let mut all = vec![
-        OsStr::new("receive"),
-        OsStr::new("--listen"),
-        path.as_os_str(),
-    ];
-    all.extend(args.iter().map(OsStr::new));
-    let (peer, ready) = PeerProcess::receiver(BIN, all).await;
-    assert_eq!(ready["endpoint"], path.display().to_string().as_str());
-    peer
-}
-
-#[tokio::test]
-async fn binary_expect_transactions_reports_accepted_frames() {
-    let dir = TempDir::new();
-    let path = dir.join("b.sock");
-    let record = dir.join("rec.bin");
-    let emu = spawn(
-        &[
-            "--expect-transactions",
-            "100",
-            "--queued",
-            "1",
-            "--record",
-            record.to_str().expect("utf8 path"),
-        ],
-        &path,
-    )
-    .await;
-    let mode = std::fs::symlink_metadata(&path)
-        .expect("socket")
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o660);
-    let mut w = Workload::new(1, 650);
-    let mut s = UnixStream::connect(&path).await.expect("connect");
-    assert!(ask(&mut s, b"")
-        .await
-        .contains("Empty Transactions message"));
-    let first = ask(&mut s, &w.next_batch(50).payload).await;
-    assert!(first.contains(r#""queued":true"#), "{first}");
-    let second = ask(&mut s, &w.next_batch(50).payload).await;
-    assert!(second.contains(r#""count":50"#), "{second}");
-    let r = emu.report().await;
-    assert_eq!(r["event"], "report");
-    assert_eq!(r["role"], "receiver");
-    assert_eq!(r["impl"], "deployed");
-    assert_eq!(r["frames"], 2);
-    assert_eq!(r["transactions"], 100);
-    let (digest, _) = workload_digest(1, 2, 50, 650);
-    assert_eq!(r["digest"], digest.to_hex().as_str());
-    assert_eq!(r["responses"], serde_json::json!({"ok": 2, "error": 1}));
-    assert_eq!(r["errors"], serde_json::json!({"EmptyFrame": 1}));
-    assert_eq!(r["queued"], 1);
-    assert!(r["elapsedMs"].is_u64());
-    assert_eq!(
-        std::fs::read(&record).expect("record").len(),
-        2 * (4 + 50 * 653)
-    );
-}
-
-#[tokio::test]
-async fn binary_sigterm_reports_errors_by_kind() {
-    let dir = TempDir::new();
-    let path = dir.join("t.sock");
-    let emu = spawn(&["--not-ready", "1", "--max-frame-bytes", "1000"], &path).await;
-    let mut s = UnixStream::connect(&path).await.expect("connect");
-    let (payload, _) = batch(9, 1);
-    assert!(ask(&mut s, &payload).await.contains("node is starting"));
-    s.write_all(&2000u32.to_be_bytes()).await.expect("write");
-    assert!(response(&mut s)
-        .await
-        .contains("Transaction too large: 2000 bytes (max: 1000)"));
-    let r = emu.stop().await;
-    assert_eq!(r["impl"], "deployed");
-    assert_eq!(r["frames"], 0);
-    assert_eq!(r["digest"], "0000000000000000");
-    assert_eq!(r["responses"], serde_json::json!({"ok": 0, "error": 2}));
-    assert_eq!(
-        r["errors"],
-        serde_json::json!({"FrameTooLarge": 1, "NotReady": 1})
-    );
-}
-
-#[tokio::test]
-async fn binary_refuses_tcp_and_respond_none() {
-    for args in [
-        vec!["receive", "--listen", "tcp://127.0.0.1:0"],
-        vec!["--listen", "/tmp/x.sock", "--respond", "none"],
-        vec!["--listen", "/tmp/x.sock", "--fail-submit-every", "0"],
-        vec!["--listen", "/tmp/x.sock", "--bogus"],
-    ] {
-        let out = Command::new(BIN).args(&args).output().await.expect("run");
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use txlane_peer::endpoint::Endpoint;
@@ -197,4 +198,58 @@ impl PeerProcess {
         self.sigterm().await;
         self.report().await
     }
+}
+
+/// One frame: 4-byte big-endian length, then the payload.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Read one response frame as text.
+pub async fn response(s: &mut tokio::net::UnixStream) -> String {
+    let read = async {
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).await?;
+        let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
+        s.read_exact(&mut body).await?;
+        Ok::<_, std::io::Error>(body)
+    };
+    let body = within(Box::pin(read)).await.expect("a response frame");
+    String::from_utf8(body).expect("utf8")
+}
+
+/// Write one frame, read one response frame as text.
+pub async fn ask(s: &mut tokio::net::UnixStream, payload: &[u8]) -> String {
+    s.write_all(&frame(payload)).await.expect("write");
+    response(s).await
+}
+
+/// True when the server closed the connection (EOF or reset).
+pub async fn closed(s: &mut tokio::net::UnixStream) -> bool {
+    let mut b = [0u8; 1];
+    matches!(within(Box::pin(s.read(&mut b))).await, Ok(0) | Err(_))
+}
+
+/// A `Transactions` payload of `n` workload transactions, and those transactions.
+pub fn batch(seed: u64, n: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut w = txlane_peer::workload::Workload::new(seed, 650);
+    let txs: Vec<Vec<u8>> = (0..n).map(|_| w.next_transaction()).collect();
+    (txlane_peer::envelope::encode(&txs).to_vec(), txs)
+}
+
+/// Run the real sender over `endpoint` with `workers` workers and a 64-batch
+/// queue, giving up after 15 s; its counters.
+pub async fn send(
+    endpoint: Endpoint,
+    delivery: txlane_peer::sender::Delivery,
+    spec: txlane_peer::sender::WorkloadSpec,
+    workers: usize,
+) -> Counters {
+    let mut config = txlane_peer::sender::SenderConfig::new(endpoint, Duration::from_secs(15));
+    config.delivery = delivery;
+    config.workers = workers;
+    config.queue = 64;
+    within(Box::pin(txlane_peer::sender::run(config, spec))).await
 }
