@@ -7,6 +7,7 @@
 import { Envelope, Frame } from "@txlane/protocol"
 import type { Deferred, Duration, Pull, Tracer } from "effect"
 import type { AckTimeout, Rejected, RetriesExhausted, SenderClosed } from "../errors.js"
+import { allocateFrame } from "./framePool.js"
 
 /** Why an acknowledged batch's `send` can fail after it was queued. */
 export type AckError = Rejected | AckTimeout | RetriesExhausted | SenderClosed
@@ -52,15 +53,13 @@ export class Batch {
   }
 }
 
-// Every byte of the frame is written, so the zero fill of a fresh buffer would be wasted.
-const allocUnsafe = (size: number): Uint8Array => Buffer.allocUnsafe(size)
-
 /**
- * `send(transactions)`'s encoding: header and `Transactions` envelope in one buffer (one
- * allocation, no zero fill, one socket write), instead of an envelope plus a separate header.
+ * `send(transactions)`'s encoding: header and `Transactions` envelope in one buffer from the
+ * frame pool (framePool.ts: reused slab memory, no zero fill), written in one piece, instead of
+ * a fresh envelope plus a separate header.
  */
 export const encodeFrame = (transactions: ReadonlyArray<Uint8Array>): Uint8Array =>
-  Envelope.encodeFrame(transactions, allocUnsafe)
+  Envelope.encodeFrame(transactions, allocateFrame)
 
 /** The payload of a frame from {@link encodeFrame}: a plain view (a `Buffer#subarray` costs a species lookup). */
 export const payloadOf = (frame: Uint8Array): Uint8Array =>

@@ -29,6 +29,7 @@ import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderCl
 import { type ConnectionEvent, type Options, type Resolved, resolve } from "../Options.js"
 import type { CloseReport, Stats, UndeliveredBatch } from "../Stats.js"
 import { type AckError, Batch, Counters } from "./batch.js"
+import { releaseFrame } from "./framePool.js"
 import { LatencyHistogram, register } from "./metrics.js"
 import { endSpan, startSpan, tracerOf } from "./span.js"
 import { run, type Shared, WorkerState } from "./worker.js"
@@ -155,8 +156,9 @@ export class SenderCore implements Shared {
     )
   }
 
-  /** A batch the full queue did not take: with a tracer, its span opens and ends at once. */
+  /** A batch the full queue did not take: its frame goes back to the pool; with a tracer, its span opens and ends at once. */
   private refused<E extends QueueFull | undefined>(batch: Batch, error: E): E {
+    if (batch.frame !== undefined) releaseFrame(batch.frame)
     if (this.tracer !== undefined) {
       this.trace(batch)
       endSpan(batch.span!, this.clock, Exit.fail(error ?? { _tag: "Dropped" }))

@@ -24,6 +24,7 @@ import { AckTimeout, Rejected, RetriesExhausted } from "../errors.js"
 import { AUTO_SILENCE_MS, type ConnectionEvent, type Outcome, type Resolved } from "../Options.js"
 import type { AckError, Batch, Counters } from "./batch.js"
 import { Connection, connect } from "./connection.js"
+import { releaseFrame } from "./framePool.js"
 import { endSpan, spanWrite } from "./span.js"
 
 /** What the workers of one sender share. */
@@ -145,9 +146,15 @@ const complete = (shared: Shared, batch: Batch, exit: Exit.Exit<number, AckError
   if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exit)
 }
 
+/**
+ * Reports the outcome, then gives the batch's pooled frame back: nothing reads a settled batch's
+ * bytes again. With an `onOutcome` callback the frame is kept (left to the garbage collector),
+ * since the callback may hold on to `payload`.
+ */
 const tell = (shared: Shared, batch: Batch, status: Outcome["status"], error?: string): void => {
   const onOutcome = shared.options.onOutcome
   if (onOutcome !== undefined) onOutcome({ payload: batch.payload, transactions: batch.transactions, status, error })
+  else if (batch.frame !== undefined) releaseFrame(batch.frame)
 }
 
 /** The peer accepted the batch (or, untracked, the kernel took it). */
