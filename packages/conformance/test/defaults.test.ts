@@ -23,6 +23,27 @@ interface Row {
 const table: { readonly kind: string; readonly vectors: ReadonlyArray<Row> } = JSON.parse(
   readFileSync(new URL("../../protocol/vectors/defaults.json", import.meta.url), "utf8")
 )
+const spec = readFileSync(new URL("../../protocol/SPEC.md", import.meta.url), "utf8")
+
+/** A value as SPEC.md §11 prints it: `—` for none, sizes in MiB/KiB, durations in s/ms. */
+const format = (value: number | null | undefined, unit: string): string => {
+  if (value === null || value === undefined) return "—"
+  if (unit === "mode") return `0o${value.toString(8)}`
+  if (unit === "bytes" && value % 1048576 === 0) return `${value / 1048576} MiB`
+  if (unit === "bytes" && value % 1024 === 0) return `${value / 1024} KiB`
+  if (unit === "ms") return value >= 1000 && value % 1000 === 0 ? `${value / 1000} s` : `${value} ms`
+  return value.toLocaleString("en-US")
+}
+
+/** SPEC.md §11's row for a default: the TypeScript, Rust and Go cells, bold where they differ. */
+const specRow = (row: Row): string => {
+  const cell = (impl: "rust" | "go") => {
+    const differs = row.differs !== undefined && impl in row.differs
+    const text = format(differs ? row.differs?.[impl] : row.ts, row.unit)
+    return differs ? `**${text}**` : text
+  }
+  return `| \`${row.name}\` | ${format(row.ts, row.unit)} | ${cell("rust")} | ${cell("go")} | ${row.differs?.reason ?? ""} |`
+}
 
 /** The delays of a schedule's first `n` steps (fewer when it ends), in milliseconds. */
 const delays = <I>(schedule: Schedule.Schedule<unknown, I>, input: I, n: number): ReadonlyArray<number> =>
@@ -98,6 +119,10 @@ describe("vectors/defaults.json", () => {
     } else {
       expect(ts).toBe(row.ts)
     }
+  })
+
+  it.each(table.vectors.map((row) => [row.name, row] as const))("%s: SPEC.md §11 says the same", (_, row) => {
+    expect(spec.split("\n")).toContain(specRow(row))
   })
 
   it("has a row for every TypeScript default it checks", () => {
