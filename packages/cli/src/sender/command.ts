@@ -13,6 +13,7 @@ import { Format, LiveView, Main, MetricsHttp, RuntimeMetrics, Telemetry } from "
 import { type Config, DEFAULT_BATCHES, flags } from "./flags.js"
 import * as Input from "./Input.js"
 import { Latency } from "./Latency.js"
+import * as Synthetic from "./Synthetic.js"
 import { summarize } from "./summary.js"
 
 export { DEFAULT_BATCHES, flags } from "./flags.js"
@@ -87,7 +88,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       const file = Option.getOrUndefined(config.input)
       const fileSize = file !== undefined && file !== "-" ? yield* Effect.sync(() => statSize(file)) : undefined
       const total = file === undefined ? inf(batchLimit) : fileSize
-      const workload: Input.SyntheticOptions = {
+      const workload: Synthetic.SyntheticOptions = {
         batches: inf(batchLimit),
         txPerBatch: config.txPerBatch,
         txSize: config.txSize,
@@ -95,15 +96,15 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         rate: inf(config.rate)
       }
       // A finite, unpaced workload that fits the limit is made before the clock starts, so the
-      // figures measure the sender and not the generator (see Input.PREGENERATE_LIMIT_BYTES).
+      // figures measure the sender and not the generator (see Synthetic.PREGENERATE_LIMIT_BYTES).
       const pregenerated =
         file === undefined &&
         Number.isFinite(workload.batches) &&
         !Number.isFinite(workload.rate) &&
-        workload.batches * Input.syntheticBatchBytes(workload) <= Input.PREGENERATE_LIMIT_BYTES
+        workload.batches * Synthetic.syntheticBatchBytes(workload) <= Synthetic.PREGENERATE_LIMIT_BYTES
           ? yield* Effect.sync(() => {
               const t0 = performance.now()
-              const made = Input.pregenerate(workload)
+              const made = Synthetic.pregenerate(workload)
               return { made, ms: performance.now() - t0 }
             })
           : undefined
@@ -117,7 +118,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         pregenerated !== undefined
           ? Input.runOf(pregenerated.made)
           : file === undefined
-            ? Input.synthetic(workload)
+            ? Synthetic.synthetic(workload)
             : Input.frames(file, config.maxFrameBytes, (n) => {
                 inputBytes += n
               })
