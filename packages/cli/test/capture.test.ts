@@ -13,7 +13,7 @@ import * as Path from "node:path"
 import { Envelope, FrameDecoder, Response } from "@txlane/protocol"
 import { Result } from "effect"
 import { afterAll, expect, it } from "vitest"
-import { BIN as BINS, cleanupTempDirs, figure, frames, tempSocketPath, waitFor } from "./helpers.js"
+import { BIN as BINS, cleanupTempDirs, figure, frames, printed, tempSocketPath } from "./helpers.js"
 
 afterAll(cleanupTempDirs)
 
@@ -33,8 +33,9 @@ it("a short write (file-size limit) never leaves a torn frame in the capture fil
     stdio: ["ignore", "pipe", "inherit"]
   })
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  // The "listening on" line: the socket is bound (read from the output as it comes, no polling).
+  await printed(child.stdout!, "listening on")
   child.stdout!.resume()
-  await waitFor(() => Fs.existsSync(path), 20_000, "listening")
   // 24 frames of one 100 kB transaction each: ~2.4 MB offered against a 1 MiB file.
   const payloads = Array.from({ length: FRAMES }, (_, i) => Envelope.encode([new Uint8Array(TX_BYTES).fill(i + 1)]))
   const responses: Array<Response.Response> = []

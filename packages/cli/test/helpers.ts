@@ -1,10 +1,10 @@
 /**
- * Test helpers of the CLI tests: the bins (run from source with tsx); temp socket paths, the
- * poller, frames and the `RELIABILITY` figure line come from the shared test kit.
+ * Test helpers of the CLI tests: the bins (run from source with tsx), waits on their output; temp socket paths,
+ * frames and the `RELIABILITY` figure line come from the shared test kit.
  */
 import * as ChildProcess from "node:child_process"
 import * as Path from "node:path"
-import { Figure, Poll, RawClient, Temp } from "@txlane/testkit"
+import { Figure, RawClient, Temp } from "@txlane/testkit"
 
 /** The bins' TypeScript sources. */
 export const BIN = {
@@ -20,9 +20,26 @@ export const tsxArgs = (bin: string): Array<string> => ["--import", "tsx", "--co
 export const tempSocketPath = (name = "r.sock"): string => Temp.socketPath(name, "txc-")
 
 export const { cleanupTempDirs } = Temp
-export const { waitFor } = Poll
 export const { frames } = RawClient
 export const { figure } = Figure
+
+/** Resolves once `stream` has printed `text` (read from its data events: no polling); fails after `timeoutMs`. */
+export const printed = (stream: NodeJS.ReadableStream, text: string, timeoutMs = 60_000): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let seen = ""
+    const onData = (chunk: Buffer | string) => {
+      seen += chunk.toString()
+      if (!seen.includes(text)) return
+      clearTimeout(timer)
+      stream.off("data", onData)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      stream.off("data", onData)
+      reject(new Error(`"${text}" not printed within ${timeoutMs} ms; got: ${seen}`))
+    }, timeoutMs)
+    stream.on("data", onData)
+  })
 
 /** One JSON line of a command in JSON mode (the README's "Logs" section). */
 export interface Event {

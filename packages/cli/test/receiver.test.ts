@@ -9,7 +9,7 @@ import * as Path from "node:path"
 import { Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { afterAll, describe, expect, it } from "vitest"
-import { BIN as BINS, cleanupTempDirs, tempSocketPath, waitFor } from "./helpers.js"
+import { BIN as BINS, cleanupTempDirs, printed, tempSocketPath } from "./helpers.js"
 
 const BIN = BINS.receiver
 
@@ -88,7 +88,7 @@ describe("txlane-receiver", () => {
     const socket = tempSocketPath()
     const out = Path.join(Path.dirname(socket), "capture.bin")
     const run = start(["--listen", socket, "--out", out, "--digest", "--metrics", "127.0.0.1:0"])
-    await waitFor(() => run.events().some((e) => messageOf(e).startsWith("metrics on")), 20_000, "metrics line")
+    await printed(run.child.stdout!, "metrics on")
     const url = String(run.events().find((e) => messageOf(e).startsWith("metrics on"))?.annotations.metrics_url)
 
     expect(await scrape(url, "/healthz")).toEqual({ status: 200, text: "ok\n" })
