@@ -195,6 +195,7 @@ export const runLatency = (
   })
 }
 
+/** The section heading (BENCHMARKS.md; splice.ts finds the section by it). */
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =

@@ -18,6 +18,7 @@ import { type BenchImpl, raw, txlane, workloadById } from "./plan.js"
 import { measuredBy } from "./provenance.js"
 import type { Results } from "./report.js"
 
+/** The section heading (BENCHMARKS.md; splice.ts finds the section by it). */
 export const USER_PATH_HEADING = "## User path"
 
 type Api = "send" | "payload"
