@@ -25,8 +25,8 @@ import * as hdr from "hdr-histogram-js"
 
 /** Distinct batches generated up front and sent round-robin: generating on the fly would make the demo measure the generator. */
 const RING_BATCHES = 400
-/** Sends outstanding at once: enough to keep every worker's acknowledged pipeline busy. */
-const OUTSTANDING = 128
+/** Default sends outstanding at once: enough to keep every worker's acknowledged pipeline busy. */
+const DEFAULT_OUTSTANDING = 128
 
 interface ReceiverSummary {
   readonly frames: number
@@ -89,8 +89,29 @@ const startReceiver = (socket: string) =>
     return { stop }
   })
 
-const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =>
+interface DemoOptions {
+  readonly seconds: number
+  readonly workers: number
+  /** Sends in flight at once (closed loop), or the most in flight while keeping `rate` (open loop). */
+  readonly outstanding: number
+  /** Batches per second, paced (open loop); 0: as fast as `outstanding` sends allow (closed loop). */
+  readonly rate: number
+}
+
+/**
+ * What the latency figure means. At saturation each send waits behind the `outstanding` others,
+ * so its latency is the queueing of a full pipeline — by Little's law about outstanding ÷ rate —
+ * not the round trip; the round trip is what a paced, unsaturated run shows (the README's p50 is
+ * measured at 1k batches/s).
+ */
+const latencyNote = (options: DemoOptions, ackedPerSecond: number): string =>
+  options.rate > 0
+    ? `paced at ${Format.rate(options.rate)} (open loop, from each batch's scheduled time): round trip + backlog`
+    : `saturated: ≈ ${options.outstanding} outstanding ÷ ${Format.rate(ackedPerSecond)} = ${Format.duration((options.outstanding / Math.max(ackedPerSecond, 1)) * 1000)} of queueing, not the round trip (try --rate 1000)`
+
+const demo = (options: DemoOptions, requested: Main.RequestedExit) =>
   Effect.gen(function* () {
+    const { seconds, workers, outstanding, rate } = options
     const mode = LiveView.resolveMode("auto")
     const status = new LiveView.StatusLine()
     const program = Effect.gen(function* () {
@@ -114,7 +135,7 @@ const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =
       }))
       const sender = yield* Sender.make({ endpoint: socket, delivery: "acknowledged", workers })
       yield* Effect.logInfo(
-        `sending ${Workload.DEFAULT_TRANSACTIONS_PER_BATCH} × ${Workload.DEFAULT_TRANSACTION_BYTES}-byte transactions per batch, acknowledged, ${workers} connections, for ${seconds} s`
+        `sending ${Workload.DEFAULT_TRANSACTIONS_PER_BATCH} × ${Workload.DEFAULT_TRANSACTION_BYTES}-byte transactions per batch, acknowledged, ${workers} connections, ${rate > 0 ? `${rate} batches/s paced` : `${outstanding} outstanding`}, for ${seconds} s`
       )
 
       const latency = hdr.build({
@@ -131,8 +152,15 @@ const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =
       const deadline = started + seconds * 1000
       const producer = Effect.gen(function* () {
         while (performance.now() < deadline) {
-          const batch = ring[next++ % RING_BATCHES]!
-          const t0 = performance.now()
+          const slot = next++
+          const batch = ring[slot % RING_BATCHES]!
+          // Open loop: each batch has a scheduled time and its latency counts from it, so a
+          // backlog shows up in the figures instead of silently slowing the schedule down.
+          const scheduled = rate > 0 ? started + (slot * 1000) / rate : performance.now()
+          if (scheduled >= deadline) break
+          const wait = scheduled - performance.now()
+          if (wait > 0) yield* Effect.sleep(wait)
+          const t0 = scheduled
           const result = yield* Effect.result(sender.sendPayload(batch.payload))
           if (result._tag === "Success") {
             latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)))
@@ -170,12 +198,12 @@ const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =
                   data: {
                     acked,
                     transactions: ackedTx,
-                    bytes: s.bytesSent,
-                    inFlight: s.inFlight,
+                    bytes_sent: s.bytesSent,
+                    in_flight: s.inFlight,
                     queued: s.queued,
                     errors
                   },
-                  progress: { done: Math.min(elapsed, seconds * 1000), total: seconds * 1000 }
+                  progress: { done: Math.round(Math.min(elapsed, seconds * 1000)), total: seconds * 1000 }
                 }
               }
             }),
@@ -183,7 +211,7 @@ const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =
           )
         )
       )
-      yield* Effect.forEach(Array.from({ length: OUTSTANDING }), () => producer, {
+      yield* Effect.forEach(Array.from({ length: outstanding }), () => producer, {
         concurrency: "unbounded",
         discard: true
       })
@@ -209,6 +237,7 @@ const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =
           "ack latency",
           `p50 ${ms(latency.getValueAtPercentile(50))}  p99 ${ms(latency.getValueAtPercentile(99))}  max ${ms(latency.maxValue)}`
         ],
+        ["", latencyNote(options, acked / elapsedS)],
         [
           "errors",
           `${errors}${errors === 0 ? "" : `  (send ${sendErrors}, rejected ${stats.rejected}, failed ${stats.failed}, undelivered ${report.undelivered.length}, receiver ${received.errors})`}`
@@ -220,14 +249,16 @@ const demo = (seconds: number, workers: number, requested: Main.RequestedExit) =
       if (mode === "json") {
         yield* Effect.logInfo("summary").pipe(
           Effect.annotateLogs({
-            seconds: elapsedS,
+            elapsed_ms: Math.round(elapsedS * 1000),
             batches: acked,
             transactions: ackedTx,
-            bytes: stats.bytesSent,
-            p50Ms: latency.getValueAtPercentile(50) / 1000,
-            p99Ms: latency.getValueAtPercentile(99) / 1000,
+            bytes_sent: stats.bytesSent,
+            ack_p50_us: latency.getValueAtPercentile(50),
+            ack_p99_us: latency.getValueAtPercentile(99),
+            outstanding,
+            rate_per_s: rate,
             errors,
-            digestOk
+            digest_ok: digestOk
           })
         )
       }
@@ -252,9 +283,20 @@ Command.make(
   "txlane-demo",
   {
     seconds: Flags.int("seconds", "How long the sender pumps.", 10),
-    workers: Flags.int("workers", "Sender connections.", 4)
+    workers: Flags.int("workers", "Sender connections.", 4),
+    outstanding: Flags.int(
+      "outstanding",
+      "Sends in flight at once. Without --rate the demo saturates the pipeline, and the ack latency is mostly queueing (≈ outstanding ÷ rate).",
+      DEFAULT_OUTSTANDING
+    ),
+    rate: Flags.int(
+      "rate",
+      "Batches per second, paced (open loop: latency counts from each batch's scheduled time). 0: as fast as possible.",
+      0,
+      0
+    )
   },
-  ({ seconds, workers }) => demo(seconds, workers, requested)
+  (options) => demo(options, requested)
 ).pipe(
   Command.withDescription(
     "A receiver and an acknowledged sender on a temporary socket, with the live view and a summary."
