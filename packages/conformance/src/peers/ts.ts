@@ -8,8 +8,10 @@
  *     [--max-frame-bytes N] [--record FILE] [--expect-transactions N]
  * txlane-ts-peer send --endpoint ENDPOINT [--delivery fire-and-forget|acknowledged] [--workers N]
  *     [--queue N] [--batches N] [--tx-per-batch K] [--tx-size S] [--seed X] [--timeout-ms T]
- *     [--max-frame-bytes N]
+ *     [--max-frame-bytes N] [--transient-retry-ms MS]
  * ```
+ *
+ * The flags, their defaults and checks are `PeerFlags` (shared with the testee kit).
  *
  * Stdout carries only the PEERS.md JSON lines; logs go to stderr.
  *
@@ -20,23 +22,13 @@
  *
  * @module
  */
-import { parseArgs } from "node:util"
 import { Envelope, Frame } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { createSender } from "@txlane/sender"
 import { Result } from "effect"
+import * as PeerFlags from "../PeerFlags.js"
 import type { Report } from "../Report.js"
-import {
-  EXIT_NOT_DELIVERED,
-  EXIT_OK,
-  EXIT_USAGE,
-  int,
-  isUsageError,
-  oneOf,
-  printLine,
-  receive,
-  UsageError
-} from "../testee/command.js"
+import { EXIT_NOT_DELIVERED, EXIT_OK, EXIT_USAGE, printLine, receive } from "../testee/command.js"
 
 export { EXIT_NOT_DELIVERED, EXIT_OK, EXIT_USAGE }
 
@@ -44,38 +36,11 @@ const log = (message: string): void => {
   process.stderr.write(`txlane-ts-peer: ${message}\n`)
 }
 
-const send = async (argv: Array<string>): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      endpoint: { type: "string" },
-      delivery: { type: "string" },
-      workers: { type: "string" },
-      queue: { type: "string" },
-      batches: { type: "string" },
-      "tx-per-batch": { type: "string" },
-      "tx-size": { type: "string" },
-      seed: { type: "string" },
-      "timeout-ms": { type: "string" },
-      "max-frame-bytes": { type: "string" }
-    }
-  })
-  if (values.endpoint === undefined) throw new UsageError("--endpoint is required")
-  const delivery = oneOf("delivery", values.delivery, ["fire-and-forget", "acknowledged"], "fire-and-forget")
-  const workers = values.workers === undefined ? undefined : int("workers", values.workers, 0, 1)
-  const queue = int("queue", values.queue, 1000, 1)
-  const batches = int("batches", values.batches, 1000)
-  const txPerBatch = int("tx-per-batch", values["tx-per-batch"], Workload.DEFAULT_TRANSACTIONS_PER_BATCH)
-  const txSize = int("tx-size", values["tx-size"], Workload.DEFAULT_TRANSACTION_BYTES)
-  const timeoutMs = int("timeout-ms", values["timeout-ms"], 60_000)
-  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
-  if (values.seed !== undefined && !/^\d+$/.test(values.seed))
-    throw new UsageError("--seed must be an unsigned integer")
-  const seed = BigInt(values.seed ?? "1")
-  if (seed >= 2n ** 64n) throw new UsageError("--seed must fit in 64 bits")
-
+const send = async (argv: ReadonlyArray<string>): Promise<number> => {
+  const flags = PeerFlags.parse(PeerFlags.Send, argv)
+  const { delivery, queue, batches, seed } = flags
+  const timeoutMs = flags["timeout-ms"]
+  const transientRetryMs = flags["transient-retry-ms"]
   const acknowledged = delivery === "acknowledged"
   const deadline = Date.now() + timeoutMs
   // Every accepted batch's fate arrives here, in both modes: the digest covers exactly the
@@ -84,11 +49,15 @@ const send = async (argv: Array<string>): Promise<number> => {
   let deliveredBatches = 0
   let acked = 0
   const sender = await createSender({
-    endpoint: values.endpoint,
+    endpoint: flags.endpoint,
     delivery,
-    workers,
+    workers: flags.workers,
     queueCapacity: queue,
-    maxFrameBytes,
+    maxFrameBytes: flags["max-frame-bytes"],
+    // PEERS.md: the first delay, doubling, capped at 4 s (at most 30 retries, the sender's default).
+    ...(transientRetryMs === undefined
+      ? {}
+      : { transientRetry: { initialDelayMs: transientRetryMs, maxDelayMs: Math.max(transientRetryMs, 4000) } }),
     // PEERS.md: keep retrying until --timeout-ms; the deadline below bounds everything.
     retries: "unbounded",
     closeTimeoutMs: timeoutMs,
@@ -114,7 +83,12 @@ const send = async (argv: Array<string>): Promise<number> => {
   // Bounds the acknowledged-mode promises alive at once (the queue itself bounds the rest).
   const window = queue * 2
 
-  for (const batch of Workload.batches({ seed, batches, txPerBatch, txSize })) {
+  for (const batch of Workload.batches({
+    seed,
+    batches,
+    txPerBatch: flags["tx-per-batch"],
+    txSize: flags["tx-size"]
+  })) {
     if (Date.now() > deadline) break
     const sent = sender.send(batch)
     if (!acknowledged) {
@@ -177,11 +151,11 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   try {
     if (role === "receive") return await receive("ts", undefined, rest, log)
     if (role === "send") return await send(rest)
-    throw new UsageError(
+    throw new PeerFlags.UsageError(
       `the first argument must be receive or send, got ${role === undefined ? "nothing" : JSON.stringify(role)}`
     )
   } catch (error) {
-    if (isUsageError(error)) {
+    if (PeerFlags.isUsageError(error)) {
       log(error.message)
       log(
         "usage: txlane-ts-peer receive --listen ENDPOINT [options] | send --endpoint ENDPOINT [options] (see PEERS.md)"

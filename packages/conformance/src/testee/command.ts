@@ -1,17 +1,17 @@
 /**
  * The PEERS.md command line shared by the TypeScript reference peer (`txlane-ts-peer`) and the
- * testee kit (`@txlane/conformance/testee`): exit codes, flag parsing, the JSON lines, and the
- * whole `receive` role on top of `@txlane/receiver` (with the kit's `submit`, or accepting every
+ * testee kit (`@txlane/conformance/testee`): exit codes, the JSON lines, and the whole `receive`
+ * role (its flags are `PeerFlags.Receive`) on top of `@txlane/receiver` (with the kit's `submit`, or accepting every
  * batch as the reference peer does).
  *
  * @module
  */
 import * as fs from "node:fs"
-import { parseArgs } from "node:util"
 import { Frame, FrameEncoder } from "@txlane/protocol"
 import { Digest } from "@txlane/protocol/testing"
 import { createReceiver } from "@txlane/receiver"
 import { Result } from "effect"
+import * as PeerFlags from "../PeerFlags.js"
 import type { Report } from "../Report.js"
 
 /** Exit codes of PEERS.md. */
@@ -19,37 +19,8 @@ export const EXIT_OK = 0
 export const EXIT_NOT_DELIVERED = 1
 export const EXIT_USAGE = 2
 
-/** A bad command line (exit code 2). */
-export class UsageError extends Error {}
-
-/** True for a {@link UsageError} or a `node:util` `parseArgs` rejection (unknown or malformed flag). */
-export const isUsageError = (error: unknown): error is Error =>
-  error instanceof UsageError ||
-  (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS"))
-
 /** A receiver's application hook: resolves when the batch is accepted, rejects to refuse it. */
 export type Submit = (transactions: ReadonlyArray<Uint8Array>) => Promise<void> | void
-
-/** A non-negative integer flag (at least `min`), or `fallback` when absent. */
-export const int = (name: string, text: string | undefined, fallback: number, min = 0): number => {
-  if (text === undefined) return fallback
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a non-negative integer, got ${JSON.stringify(text)}`)
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be at least ${min}, got ${text}`)
-  return n
-}
-
-/** A flag that takes one of `values`. */
-export const oneOf = <const A extends string>(
-  name: string,
-  text: string | undefined,
-  values: ReadonlyArray<A>,
-  fallback: A
-): A => {
-  if (text === undefined) return fallback
-  if (!values.includes(text as A)) throw new UsageError(`--${name} must be one of ${values.join(", ")}, got ${text}`)
-  return text as A
-}
 
 /** Writes one PEERS.md JSON line on stdout; resolves once it is flushed. */
 export const printLine = (value: object): Promise<void> =>
@@ -63,31 +34,13 @@ export const printLine = (value: object): Promise<void> =>
 export const receive = async (
   name: string,
   submit: Submit | undefined,
-  argv: Array<string>,
+  argv: ReadonlyArray<string>,
   log: (message: string) => void
 ): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      listen: { type: "string" },
-      respond: { type: "string" },
-      handlers: { type: "string" },
-      "max-frame-bytes": { type: "string" },
-      record: { type: "string" },
-      "expect-transactions": { type: "string" }
-    }
-  })
-  if (values.listen === undefined) throw new UsageError("--listen is required")
-  const respond = oneOf("respond", values.respond, ["json", "none"], "json")
-  const handlers = values.handlers === undefined ? undefined : int("handlers", values.handlers, 0, 1)
-  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES)
-  const expect =
-    values["expect-transactions"] === undefined
-      ? undefined
-      : int("expect-transactions", values["expect-transactions"], 0)
-  const record = values.record === undefined ? undefined : fs.openSync(values.record, "a")
+  const flags = PeerFlags.parse(PeerFlags.Receive, argv)
+  const respond = flags.respond
+  const expect = flags["expect-transactions"]
+  const record = flags.record === undefined ? undefined : fs.openSync(flags.record, "a")
 
   const digest = Digest.make()
   let frames = 0
@@ -112,10 +65,10 @@ export const receive = async (
     return { count: transactions.length }
   }
   const receiver = await createReceiver({
-    listen: values.listen,
+    listen: flags.listen,
     respond,
-    handlers,
-    maxFrameBytes,
+    handlers: flags.handlers,
+    maxFrameBytes: flags["max-frame-bytes"],
     // Without a team's submit (the reference peer) a batch is accepted synchronously: no Promise
     // and no async hop per frame.
     submit:

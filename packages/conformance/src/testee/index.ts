@@ -23,23 +23,12 @@
  */
 import { Console } from "node:console"
 import * as net from "node:net"
-import { parseArgs } from "node:util"
 import { Endpoint, Envelope, Frame, FrameEncoder, Response } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { Result } from "effect"
+import * as PeerFlags from "../PeerFlags.js"
 import type { Report } from "../Report.js"
-import {
-  EXIT_NOT_DELIVERED,
-  EXIT_OK,
-  EXIT_USAGE,
-  int,
-  isUsageError,
-  oneOf,
-  printLine,
-  receive,
-  type Submit,
-  UsageError
-} from "./command.js"
+import { EXIT_NOT_DELIVERED, EXIT_OK, EXIT_USAGE, printLine, receive, type Submit } from "./command.js"
 
 export { EXIT_NOT_DELIVERED, EXIT_OK, EXIT_USAGE, type Submit }
 
@@ -210,41 +199,14 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener("abort", done, { once: true })
   })
 
-const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: Array<string>): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      endpoint: { type: "string" },
-      delivery: { type: "string" },
-      workers: { type: "string" },
-      queue: { type: "string" },
-      batches: { type: "string" },
-      "tx-per-batch": { type: "string" },
-      "tx-size": { type: "string" },
-      seed: { type: "string" },
-      "timeout-ms": { type: "string" },
-      "max-frame-bytes": { type: "string" },
-      "transient-retry-ms": { type: "string" }
-    }
-  })
-  if (values.endpoint === undefined) throw new UsageError("--endpoint is required")
-  if (Result.isFailure(Endpoint.parse(values.endpoint))) throw new UsageError(`--endpoint: invalid ${values.endpoint}`)
-  const endpoint = values.endpoint
-  const delivery = oneOf("delivery", values.delivery, ["fire-and-forget", "acknowledged"], "fire-and-forget")
-  const workers = int("workers", values.workers, DEFAULT_WORKERS, 1)
-  int("queue", values.queue, 1000, 1) // validated; workers pull batches as they go
-  const batches = int("batches", values.batches, 1000)
-  const txPerBatch = int("tx-per-batch", values["tx-per-batch"], Workload.DEFAULT_TRANSACTIONS_PER_BATCH)
-  const txSize = int("tx-size", values["tx-size"], Workload.DEFAULT_TRANSACTION_BYTES)
-  const timeoutMs = int("timeout-ms", values["timeout-ms"], 60_000, 1)
-  const maxFrameBytes = int("max-frame-bytes", values["max-frame-bytes"], Frame.DEFAULT_MAX_FRAME_BYTES, 1)
-  int("transient-retry-ms", values["transient-retry-ms"], NOT_READY_FIRST_MS, 1) // accepted; the kit uses 100 ms
-  if (values.seed !== undefined && !/^\d+$/.test(values.seed))
-    throw new UsageError("--seed must be an unsigned integer")
-  const seed = BigInt(values.seed ?? "1")
-  if (seed >= 2n ** 64n) throw new UsageError("--seed must fit in 64 bits")
+const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: ReadonlyArray<string>): Promise<number> => {
+  // --queue is checked but unused: workers pull batches as they go. --transient-retry-ms is
+  // accepted (PEERS.md: optional for testees); the kit's first delay stays 100 ms.
+  const flags = PeerFlags.parse(PeerFlags.Send, argv)
+  const { endpoint, delivery, batches, seed } = flags
+  const workers = flags.workers ?? DEFAULT_WORKERS
+  const timeoutMs = flags["timeout-ms"]
+  const maxFrameBytes = flags["max-frame-bytes"]
 
   const abort = new AbortController()
   const deadline = setTimeout(() => abort.abort(), timeoutMs)
@@ -268,7 +230,7 @@ const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: Array<str
   let last = 0
   const log = (message: string) => process.stderr.write(`${peer.name}: ${message}\n`)
 
-  const workload = Workload.batches({ seed, batches, txPerBatch, txSize })
+  const workload = Workload.batches({ seed, batches, txPerBatch: flags["tx-per-batch"], txSize: flags["tx-size"] })
   const worker = async () => {
     let conn: Conn | undefined
     for (const txs of workload) {
@@ -375,13 +337,13 @@ export const runTestee = async (peer: Peer, argv: ReadonlyArray<string> = proces
   try {
     if (role === "receive" && peer.submit !== undefined) return await receive(peer.name, peer.submit, rest, log)
     if (role === "send" && peer.dial !== undefined) return await send(peer, peer.dial, rest)
-    throw new UsageError(
+    throw new PeerFlags.UsageError(
       role === "receive" || role === "send"
         ? `this testee has no ${role === "send" ? "sender (no dial)" : "receiver (no submit)"}`
         : `the first argument must be receive or send, got ${role === undefined ? "nothing" : JSON.stringify(role)}`
     )
   } catch (error) {
-    if (isUsageError(error)) {
+    if (PeerFlags.isUsageError(error)) {
       log(error.message)
       return EXIT_USAGE
     }
