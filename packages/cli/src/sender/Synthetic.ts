@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Envelope } from "@txlane/protocol"
 import { Workload } from "@txlane/protocol/testing"
 import { type Source, sourceOf } from "./Input.js"
 
@@ -30,14 +31,16 @@ export interface SyntheticOptions {
  */
 export const PREGENERATE_LIMIT_BYTES = 512 * 1024 * 1024
 
-/** Payload bytes of one synthetic batch (every batch of a workload has the same size). */
-export const syntheticBatchBytes = (options: Pick<SyntheticOptions, "txPerBatch" | "txSize">): number => {
-  const data = Workload.dataLength(options.txSize)
-  const tx = Workload.BASE_TRANSACTION_BYTES + (data > 0 ? 1 + varintLength(data) + data : 0)
-  return options.txPerBatch * (1 + varintLength(tx) + tx)
-}
+/**
+ * One transaction of the workload for `txSize`, from the reference generator: every
+ * transaction of a workload has its size, so its length and envelope size come from the
+ * protocol package rather than from a second copy of the size arithmetic.
+ */
+const sampleTransaction = (txSize: number): Uint8Array => new Workload.TransactionGenerator({ txSize }).next()
 
-const varintLength = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x20_0000 ? 3 : 4)
+/** Payload bytes of one synthetic batch (every batch of a workload has the same size). */
+export const syntheticBatchBytes = (options: Pick<SyntheticOptions, "txPerBatch" | "txSize">): number =>
+  Envelope.encodedLength(new Array<Uint8Array>(options.txPerBatch).fill(sampleTransaction(options.txSize)))
 
 /** Writes the workload's next transaction, field 1 tag and length included, at `at`; returns the end. */
 interface TransactionWriter {
@@ -93,6 +96,9 @@ class DirectWriter implements TransactionWriter {
   private readonly rng: Workload.SplitMix64
   private readonly data: number
   private readonly txBytes: number
+  // The output buffer `view` is over (see viewOf).
+  private viewTarget: Uint8Array | undefined
+  private view: DataView = new DataView(new ArrayBuffer(0))
   constructor(
     seed: number,
     txSize: number,
@@ -100,8 +106,18 @@ class DirectWriter implements TransactionWriter {
   ) {
     this.rng = new Workload.SplitMix64(stateAt(seed, txSize, index))
     this.data = Workload.dataLength(txSize)
-    this.txBytes = Workload.BASE_TRANSACTION_BYTES + (this.data > 0 ? 1 + varintLength(this.data) + this.data : 0)
+    this.txBytes = sampleTransaction(txSize).length
   }
+
+  /** A `DataView` over `out`, made once per output buffer (a pool), not once per transaction. */
+  private viewOf(out: Uint8Array): DataView {
+    if (this.viewTarget !== out) {
+      this.view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+      this.viewTarget = out
+    }
+    return this.view
+  }
+
   write(out: Uint8Array, at: number): number {
     const rng = this.rng
     const data = this.data
@@ -136,16 +152,9 @@ class DirectWriter implements TransactionWriter {
     out[at++] = 32
     out.fill(0, at, at + 24)
     const index = this.index++
-    const hi = Math.floor(index / 0x1_0000_0000)
-    const lo = index >>> 0
-    out[at + 24] = hi >>> 24
-    out[at + 25] = hi >>> 16
-    out[at + 26] = hi >>> 8
-    out[at + 27] = hi
-    out[at + 28] = lo >>> 24
-    out[at + 29] = lo >>> 16
-    out[at + 30] = lo >>> 8
-    out[at + 31] = lo
+    const view = this.viewOf(out)
+    view.setUint32(at + 24, Math.floor(index / 0x1_0000_0000))
+    view.setUint32(at + 28, index >>> 0)
     at += 32
     out[at++] = 0x6a // FromAddress, bytes(20)
     out[at++] = 20
