@@ -2,46 +2,16 @@
  * The `txlane-receiver` command as a user runs it: a real process (from source, via tsx), real
  * sockets, real signals, and its `/metrics` scraped over HTTP.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { afterAll, describe, expect, it } from "vitest"
-import { BIN as BINS, cleanupTempDirs, printed, tempSocketPath } from "./helpers.js"
+import { BIN as BINS, cleanupTempDirs, printed, start as startBin, tempSocketPath } from "./helpers.js"
 
 const BIN = BINS.receiver
-
-interface Running {
-  readonly child: ChildProcess.ChildProcess
-  readonly stdout: () => string
-  readonly stderr: () => string
-  /** Parsed JSON lines of stdout (json mode). */
-  readonly events: () => Array<{ message: unknown; level: string; annotations: Record<string, unknown> }>
-  readonly exited: Promise<number | null>
-}
-
-const start = (args: ReadonlyArray<string>): Running => {
-  const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", "--conditions=txlane-source", BIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let out = ""
-  let err = ""
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString()
-  })
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-  const events = () =>
-    out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l))
-  return { child, stdout: () => out, stderr: () => err, events, exited }
-}
+const start = (args: ReadonlyArray<string>) => startBin(BIN, args)
 
 const messageOf = (e: { message: unknown }) => (Array.isArray(e.message) ? e.message.join(" ") : String(e.message))
 
