@@ -14,9 +14,11 @@ import { Result } from "effect"
 import * as PeerFlags from "../PeerFlags.js"
 import type { Report } from "../Report.js"
 
-/** Exit codes of PEERS.md. */
+/** PEERS.md exit code: success. */
 export const EXIT_OK = 0
+/** PEERS.md exit code: the run finished but not everything was delivered, or a fatal error. */
 export const EXIT_NOT_DELIVERED = 1
+/** PEERS.md exit code: a bad command line. */
 export const EXIT_USAGE = 2
 
 /** A receiver's application hook: resolves when the batch is accepted, rejects to refuse it. */

@@ -70,8 +70,6 @@ export class NotReady extends Error {}
 /** The receiver refused the batch: not resent, counted undelivered (`errors.Rejected`). */
 export class Rejected extends Error {}
 
-/** Exit codes of PEERS.md. */
-
 const RECONNECT_FIRST_MS = 10 // first delay after a failed dial or a broken connection
 const RECONNECT_MAX_MS = 500 // the harness starts receivers within a second
 const NOT_READY_FIRST_MS = 100 // PEERS.md: 100 ms doubling …
