@@ -6,6 +6,7 @@ import {
   FrameTooLarge,
   InvalidEndpoint,
   InvalidOptions,
+  QueueFull,
   Rejected,
   RetriesExhausted,
   SenderClosed,
@@ -204,6 +205,37 @@ describe("fire-and-forget responses", () => {
     expect(report.rejected).toBe(10)
     expect(report.delivered).toBe(0)
     expect(srv.frames).toBe(10)
+  })
+})
+
+describe("acknowledged sends through the Promise API: refusals and the close deadline", () => {
+  it('a full queue refuses at once: QueueFull with the "fail" policy, nothing queued for it', async () => {
+    // Synchronous sends: no worker can take a batch before the sixth is refused.
+    const s = await sender({
+      endpoint: socketPath(),
+      workers: 1,
+      queueCapacity: 4,
+      delivery: "acknowledged",
+      overflow: "fail"
+    })
+    const sends = workload(5).map((b) => s.send(b).catch((e: unknown) => e))
+    expect(await sends[4]).toBeInstanceOf(QueueFull)
+    expect(s.stats().queueFull).toBe(1)
+    const report = await s.close({ timeoutMs: 50 })
+    expect(report.accepted).toBe(4)
+    for (const r of await Promise.all(sends.slice(0, 4))) expect(r).toBeInstanceOf(SenderClosed)
+  })
+
+  it("sends still waiting at the close deadline fail with SenderClosed; answered ones resolve", async () => {
+    const srv = await server({ respond: "hold", holdAfter: 1 })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged" })
+    const results = workload(6).map((b) => s.send(b).catch((e: unknown) => e))
+    await srv.waitFrames(6)
+    const report = await s.close({ timeoutMs: 50 })
+    expect(report.undelivered.map((u) => u.state)).toEqual(Array(5).fill("unacknowledged"))
+    const [first, ...rest] = await Promise.all(results)
+    expect(first).toBe(5)
+    for (const r of rest) expect(r).toBeInstanceOf(SenderClosed)
   })
 })
 
