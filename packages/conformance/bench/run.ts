@@ -51,7 +51,8 @@ import {
   workloads,
   zeromq
 } from "./lib/plan.js"
-import { type Results, renderMarkdown, renderSvg, SCHEMA } from "./lib/report.js"
+import { renderMarkdown, renderSvg } from "./lib/report.js"
+import { type Results, SCHEMA } from "./lib/results.js"
 import { runUserPath } from "./lib/userpath.js"
 
 const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`

@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { DEPLOYED_HEADING, renderDeployed } from "./lib/deployed.js"
 import { LATENCY_HEADING, renderLatency } from "./lib/latency.js"
 import { packageRoot } from "./lib/plan.js"
-import type { Results } from "./lib/report.js"
+import type { Results } from "./lib/results.js"
 import { renderUserPath, USER_PATH_HEADING } from "./lib/userpath.js"
 
 /** Each section: its heading, its renderer, and the heading it goes before when the file lacks it. */

@@ -25,7 +25,7 @@ import {
   workloadById
 } from "./plan.js"
 import { measuredBy } from "./provenance.js"
-import type { Results } from "./report.js"
+import type { Results } from "./results.js"
 
 export const DEPLOYED_HEADING = "## Against the deployed peers (emulators)"
 

@@ -8,7 +8,7 @@ import { int, mb, num, pct, times } from "./format.js"
 import type { LatencyResult } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
-import type { Recommendation, Results, Target } from "./report.js"
+import type { Recommendation, Results, Target } from "./results.js"
 
 // ---------------------------------------------------------------------------------------------
 // Targets

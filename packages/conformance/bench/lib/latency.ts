@@ -14,7 +14,7 @@ import type { LoopFigures } from "./loop-stats.js"
 import { noUsage, type ProcUsage, type RunContext, readUsage, timed } from "./measure.js"
 import type { BenchImpl } from "./plan.js"
 import { measuredBy } from "./provenance.js"
-import type { Results } from "./report.js"
+import type { Results } from "./results.js"
 
 /** How the latency sender hands batches over: `sendPayload(pre-encoded)` or `send(transactions)`. */
 export type Api = "payload" | "send"

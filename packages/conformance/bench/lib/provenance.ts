@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Results } from "./report.js"
+import type { Results } from "./results.js"
 
 /** The command that produced `r`. */
 export const commandOf = (r: Results): string => {

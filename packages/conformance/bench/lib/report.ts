@@ -1,69 +1,17 @@
 /**
- * The results of a run (the JSON written to `bench/results/latest.json`) and their renderings:
- * BENCHMARKS.md and the SVG chart. The targets and recommended defaults are judged in judge.ts,
- * the deployed-peers section is rendered by deployed.ts.
+ * The renderings of a run's results (results.ts): BENCHMARKS.md and the SVG chart. The targets
+ * and recommended defaults are judged in judge.ts; the user-path, deployed-peers and latency
+ * sections are rendered by userpath.ts, deployed.ts and latency.ts.
  *
  * @module
  */
 import { DEPLOYED_HEADING, renderDeployed } from "./deployed.js"
 import { int, mb, num, usage } from "./format.js"
 import { LATENCY_HEADING, type LatencyResult, renderLatency } from "./latency.js"
-import type { CellResult, Machine } from "./measure.js"
+import type { CellResult } from "./measure.js"
 import { currentDefaults, workloads } from "./plan.js"
+import type { Results, TargetStatus } from "./results.js"
 import { renderUserPath, USER_PATH_HEADING } from "./userpath.js"
-
-export const SCHEMA = "txlane-bench/1"
-
-export type TargetStatus = "met" | "missed" | "n/a"
-
-export interface Target {
-  readonly id: string
-  readonly description: string
-  readonly figure: string
-  readonly status: TargetStatus
-}
-
-export interface Recommendation {
-  readonly value: number
-  readonly current: number
-  readonly why: string
-}
-
-export interface Results {
-  readonly schema: typeof SCHEMA
-  readonly quick: boolean
-  readonly only: ReadonlyArray<string> | null
-  readonly startedAt: string
-  readonly finishedAt: string
-  readonly durationS: number
-  readonly machine: Machine
-  readonly workloads: ReadonlyArray<{
-    readonly id: string
-    readonly label: string
-    readonly txPerBatch: number
-    readonly txSize: number
-    readonly payloadBytes: number
-  }>
-  /** Start-up CPU (ms, user+sys) per `impl/role`, subtracted from the cells' CPU figures. */
-  readonly startupCpuMs: Readonly<Record<string, number>>
-  /** Fire-and-forget cells: sections `pairings` and `transports`. */
-  readonly throughput: ReadonlyArray<CellResult>
-  /** Fire-and-forget sweep cells (section `sweeps`, `params` holds the swept value). */
-  readonly sweeps: ReadonlyArray<CellResult>
-  /** Section `deployed` (deployed.ts): every row × round, `params.round` numbers the round. */
-  readonly deployed: ReadonlyArray<CellResult>
-  /** Section `userpath` (userpath.ts): every row × round, `params.round` numbers the round. */
-  readonly userPath: ReadonlyArray<CellResult>
-  /** Acknowledged saturation throughput by `workers` (latency sender, closed loop). */
-  readonly ackSweep: ReadonlyArray<LatencyResult>
-  readonly latency: ReadonlyArray<LatencyResult>
-  readonly recommended: {
-    readonly workers: Recommendation
-    readonly handlers: Recommendation
-    readonly queue: Recommendation
-  }
-  readonly targets: ReadonlyArray<Target>
-}
 
 // ---------------------------------------------------------------------------------------------
 // Markdown
@@ -320,43 +268,4 @@ export const renderSvg = (r: Results): string => {
   )
   y += 20
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`
-}
-
-// ---------------------------------------------------------------------------------------------
-// Well-formedness (what CI checks)
-
-/** Problems with a results object; empty when it is well-formed. Never checks absolute numbers. */
-export const validateResults = (value: unknown): Array<string> => {
-  const problems: Array<string> = []
-  if (typeof value !== "object" || value === null) return ["not an object"]
-  const r = value as Record<string, unknown>
-  if (r.schema !== SCHEMA) problems.push(`schema is ${String(r.schema)}, expected ${SCHEMA}`)
-  for (const key of ["throughput", "sweeps", "deployed", "userPath", "ackSweep", "latency", "targets", "workloads"]) {
-    if (!Array.isArray(r[key])) problems.push(`${key} is not an array`)
-  }
-  if (typeof r.machine !== "object" || r.machine === null) problems.push("machine missing")
-  const targets = Array.isArray(r.targets) ? (r.targets as Array<Record<string, unknown>>) : []
-  if (targets.length !== 10) problems.push(`expected 10 targets, got ${targets.length}`)
-  for (const t of targets) {
-    if (!["met", "missed", "n/a"].includes(String(t.status))) problems.push(`target ${String(t.id)}: bad status`)
-    if (typeof t.figure !== "string") problems.push(`target ${String(t.id)}: no figure`)
-  }
-  const cells = [
-    ...(Array.isArray(r.throughput) ? r.throughput : []),
-    ...(Array.isArray(r.sweeps) ? r.sweeps : []),
-    ...(Array.isArray(r.deployed) ? r.deployed : []),
-    ...(Array.isArray(r.userPath) ? r.userPath : [])
-  ] as Array<Record<string, unknown>>
-  for (const c of cells) {
-    if (!["ok", "failed", "skipped"].includes(String(c.status))) problems.push(`cell ${String(c.pairing)}: bad status`)
-    if (c.status === "ok" && !(typeof c.batchesPerSec === "number" && c.batchesPerSec > 0))
-      problems.push(`cell ${String(c.pairing)}/${String(c.workload)}: ok without a positive batchesPerSec`)
-  }
-  for (const l of (Array.isArray(r.latency) ? r.latency : []) as Array<Record<string, unknown>>) {
-    if (l.status === "ok" && typeof l.p50Us !== "number") problems.push(`latency ${String(l.offered)}: ok without p50`)
-  }
-  const rec = r.recommended as Record<string, Record<string, unknown>> | undefined
-  for (const d of ["workers", "handlers", "queue"])
-    if (typeof rec?.[d]?.value !== "number") problems.push(`recommended.${d} missing`)
-  return problems
 }

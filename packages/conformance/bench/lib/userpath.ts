@@ -16,7 +16,7 @@ import { int, median, times, usage } from "./format.js"
 import { type CellResult, type RunContext, runCell } from "./measure.js"
 import { type BenchImpl, raw, txlane, workloadById } from "./plan.js"
 import { measuredBy } from "./provenance.js"
-import type { Results } from "./report.js"
+import type { Results } from "./results.js"
 
 /** The section heading (BENCHMARKS.md; splice.ts finds the section by it). */
 export const USER_PATH_HEADING = "## User path"
