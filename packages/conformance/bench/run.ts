@@ -51,8 +51,9 @@ import {
   workloads,
   zeromq
 } from "./lib/plan.js"
-import { renderMarkdown, renderSvg } from "./lib/report.js"
+import { renderMarkdown } from "./lib/report.js"
 import { type Results, SCHEMA } from "./lib/results.js"
+import { renderSvg } from "./lib/svg.js"
 import { runUserPath } from "./lib/userpath.js"
 
 const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
