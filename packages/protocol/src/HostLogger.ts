@@ -13,9 +13,13 @@ import { Layer, Logger, References } from "effect"
 
 /** A host's logger. `console` and pino satisfy it. */
 export interface LoggerLike {
+  /** Writes a debug line. */
   debug(message: string): void
+  /** Writes an info line. */
   info(message: string): void
+  /** Writes a warning line. */
   warn(message: string): void
+  /** Writes an error line. */
   error(message: string): void
 }
 

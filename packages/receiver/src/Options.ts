@@ -69,7 +69,7 @@ export interface SubmitResult {
 /** A limit that can be turned off. */
 export type Limit = number | "unbounded"
 
-/** Options of {@link make}. Every limit has a default; what happens past it is said on each. */
+/** Options of `Receiver.make`. Every limit has a default; what happens past it is said on each. */
 export interface Options<E = unknown> {
   /** Where to listen: `/abs/path.sock`, `unix:/abs/path.sock` or `tcp://HOST:PORT` (port 0: any free port). */
   readonly listen: string
@@ -177,11 +177,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   Schema.Int.check(Schema.isGreaterThanOrEqualTo(min), Schema.isLessThanOrEqualTo(max))
 const limit = (min: number) =>
   Schema.Union([Schema.Finite.check(Schema.isGreaterThanOrEqualTo(min)), Schema.Literal("unbounded")])
-/**
- * The schema of {@link Options}: checks every field and applies every default (durations stay
- * `Duration.Input`, limits may be `"unbounded"`). The CLI decodes its flags with it too.
- */
-export const schema = Schema.Struct({
+const struct = Schema.Struct({
   listen: Schema.String,
   submit: fn<Options["submit"]>(),
   handlers: int(1, 65536).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_HANDLERS))),
@@ -215,6 +211,15 @@ export const schema = Schema.Struct({
   onInputError: Schema.optional(fn<NonNullable<Options["onInputError"]>>()),
   onConnectionEvent: Schema.optional(fn<NonNullable<Options["onConnectionEvent"]>>())
 })
+
+/** {@link Options} with every default applied (durations still `Duration.Input`): what {@link schema} decodes to. */
+export type Decoded = typeof struct.Type
+
+/**
+ * The schema of {@link Options}: checks every field and applies every default (durations stay
+ * `Duration.Input`, limits may be `"unbounded"`). The CLI decodes its flags with it too.
+ */
+export const schema: Schema.Codec<Decoded, typeof struct.Encoded> = struct
 
 const millis = (value: DurationLimit): number =>
   value === "unbounded" ? Number.POSITIVE_INFINITY : Duration.toMillis(value)

@@ -244,27 +244,47 @@ export const backoffSchedule = (backoff: Backoff, defaultMaxRetries?: number): S
 
 /** Options with every default applied and every value checked. */
 export interface Resolved {
+  /** The parsed endpoint. */
   readonly endpoint: Endpoint.Endpoint
+  /** The endpoint in canonical form (logs, events). */
   readonly endpointText: string
+  /** See `Options.workers`. */
   readonly workers: number
+  /** See `Options.queueCapacity`. */
   readonly queueCapacity: number
+  /** See `Options.overflow`. */
   readonly overflow: Overflow
+  /** `delivery` is `"acknowledged"`. */
   readonly acknowledged: boolean
+  /** See `Options.maxFrameBytes`. */
   readonly maxFrameBytes: number
+  /** See `Options.maxBatchesPerWrite`. */
   readonly maxBatchesPerWrite: number
+  /** See `Options.maxInFlight`. */
   readonly maxInFlight: number
+  /** `ackTimeout`, in milliseconds. */
   readonly ackTimeoutMs: number
   /** `Infinity` for `"unbounded"`. */
   readonly retries: number
+  /** See `Options.reconnect`. */
   readonly reconnect: Schedule.Schedule<unknown, ConnectFailed>
+  /** `connectTimeout`, in milliseconds. */
   readonly connectTimeoutMs: number
+  /** `closeTimeout`, in milliseconds. */
   readonly closeTimeoutMs: number
+  /** See `Options.responses`. */
   readonly responses: Responses
+  /** See `Options.classifyError`. */
   readonly classifyError: (error: string) => Response.ErrorKind
+  /** See `Options.transientRetry`. */
   readonly transientRetry: Schedule.Schedule<unknown, string>
+  /** See `Options.maxResponseBytes`. */
   readonly maxResponseBytes: number
+  /** See `Options.onOutcome`. */
   readonly onOutcome: ((outcome: Outcome) => void) | undefined
+  /** See `Options.onConnectionEvent`. */
   readonly onConnectionEvent: ((event: ConnectionEvent) => void) | undefined
+  /** See `Options.name` (`sender-N` when not given). */
   readonly name: string
 }
 
@@ -280,11 +300,7 @@ const maxFrameBytes = Schema.Number.check(
   )
 )
 
-/**
- * The schema of {@link Options}: checks every field and applies every default (durations stay
- * `Duration.Input`). The CLI decodes its flags with it too, so both validate one way.
- */
-export const schema = Schema.Struct({
+const struct = Schema.Struct({
   endpoint: Schema.String,
   workers: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_WORKERS))),
   queueCapacity: positiveInt.pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_QUEUE_CAPACITY))),
@@ -316,6 +332,15 @@ export const schema = Schema.Struct({
   onConnectionEvent: Schema.optional(fn<(event: ConnectionEvent) => void>()),
   name: Schema.optional(Schema.String)
 })
+
+/** {@link Options} with every default applied (durations still `Duration.Input`): what {@link schema} decodes to. */
+export type Decoded = typeof struct.Type
+
+/**
+ * The schema of {@link Options}: checks every field and applies every default (durations stay
+ * `Duration.Input`). The CLI decodes its flags with it too, so both validate one way.
+ */
+export const schema: Schema.Codec<Decoded, typeof struct.Encoded> = struct
 
 let instances = 0
 
