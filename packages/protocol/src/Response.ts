@@ -24,9 +24,13 @@ export type Response = typeof Response.Type
  * Error texts, identical to the deployed Rust server's for the same cases (SPEC.md §6).
  */
 export const ErrorText = {
+  /** A frame above the receiver's `maxFrameBytes`. */
   tooLarge: (length: number, max: number): string => `Transaction too large: ${length} bytes (max: ${max})`,
+  /** A frame with no transactions. */
   empty: "Empty Transactions message",
+  /** A payload that is not a `Transactions` envelope. */
   invalid: (reason: string): string => `Invalid Transactions protobuf: ${reason}`,
+  /** The application's `submit` failed. */
   submitFailed: (reason: string): string => `Transaction submission failed: ${reason}`
 } as const
 
