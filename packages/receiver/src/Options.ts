@@ -138,6 +138,16 @@ export interface Options<E = unknown> {
   readonly linger?: Duration.Input | undefined
   /** Deadline of the graceful close run when the Scope closes. Default 10 s. What is left then is discarded and reported. */
   readonly closeTimeout?: Duration.Input | undefined
+  /**
+   * Reuse the buffers of large frames (256 KiB and more) once their `submit` settles, from a
+   * process-wide pool (at most 32 MiB of free buffers). Default `false`. With `true`, a large
+   * frame's `payload` and `transactions` views must not be read after `submit` settled — copy
+   * what you keep (an asynchronous mempool, a cache) — or they may show a later frame's bytes.
+   * Worth it for large frames: a fresh 1 MiB buffer per frame costs more in page faults and
+   * garbage collection than the copy (BENCHMARKS.md, 1 MiB frames). Off by default because a
+   * view kept too long would then be silently wrong, not merely expensive.
+   */
+  readonly reuseFrameBuffers?: boolean | undefined
   /** The `receiver` attribute of every metric series. Default: the address. */
   readonly name?: string | undefined
   /** Called for every bad input or refused connection (after it is counted and logged). Must not throw. */
@@ -207,6 +217,7 @@ const struct = Schema.Struct({
   connectionQueueCapacity: int(1).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_CONNECTION_QUEUE_CAPACITY))),
   linger: duration(0).pipe(Schema.withDecodingDefault(Effect.succeed<Duration.Input>(DEFAULT_LINGER_MS))),
   closeTimeout: duration(0).pipe(Schema.withDecodingDefault(Effect.succeed<Duration.Input>(DEFAULT_CLOSE_TIMEOUT_MS))),
+  reuseFrameBuffers: Schema.Boolean.pipe(Schema.withDecodingDefault(Effect.succeed(false))),
   name: Schema.optional(Schema.String),
   onInputError: Schema.optional(fn<NonNullable<Options["onInputError"]>>()),
   onConnectionEvent: Schema.optional(fn<NonNullable<Options["onConnectionEvent"]>>())
@@ -245,6 +256,7 @@ export const validate = <E>(options: Options<E>): Result.Result<Validated, Inval
     frameTimeoutMs: millis(o.frameTimeout),
     idleTimeoutMs: millis(o.idleTimeout),
     evictIdleAfterMs: millis(o.evictIdleAfter),
-    maxBufferedBytes: count(o.maxBufferedBytes)
+    maxBufferedBytes: count(o.maxBufferedBytes),
+    reuseFrameBuffers: o.reuseFrameBuffers
   })
 }

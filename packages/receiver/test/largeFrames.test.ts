@@ -4,8 +4,9 @@ import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { createReceiver, type ReceiverHandle } from "../src/index.js"
 import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
 
-// 1 MiB frames arrive in many reads and are assembled into buffers of the receiver's frame pool
-// (src/internal/framePool.ts), reused once a frame's submit has settled.
+// 1 MiB frames arrive in many reads and are assembled into one buffer each. With
+// `reuseFrameBuffers` that buffer comes from the receiver's frame pool (src/internal/framePool.ts)
+// and is reused once the frame's submit has settled; without it, never.
 
 const open: Array<ReceiverHandle> = []
 const clients: Array<Client> = []
@@ -25,18 +26,24 @@ const bigBatch = (n: number) =>
 interface Seen {
   readonly digest: string
   readonly buffer: ArrayBufferLike
+  /** The view itself, kept past submit. */
+  readonly payload: Uint8Array
 }
 
-const start = async (record: Array<Seen>, options: { readonly async: boolean; readonly ordering?: "none" }) => {
+const start = async (
+  record: Array<Seen>,
+  options: { readonly async: boolean; readonly ordering?: "none"; readonly reuse: boolean }
+) => {
   const receiver = await createReceiver({
     listen: tempSocketPath(),
     logLevel: "none",
     handlers: 4,
+    reuseFrameBuffers: options.reuse,
     ...(options.ordering === undefined ? {} : { ordering: options.ordering }),
     submit: async ({ payload, transactions }) => {
       // Read the views while submit runs: that is when they are documented valid.
       if (options.async) await new Promise((resolve) => setImmediate(resolve))
-      record.push({ digest: sha(payload), buffer: payload.buffer })
+      record.push({ digest: sha(payload), buffer: payload.buffer, payload })
       return { count: transactions.length }
     }
   })
@@ -49,7 +56,7 @@ const start = async (record: Array<Seen>, options: { readonly async: boolean; re
 describe("large frames", () => {
   it("submits every 1 MiB frame intact while many are in flight at once", async () => {
     const seen: Array<Seen> = []
-    const { client, receiver } = await start(seen, { async: true, ordering: "none" })
+    const { client, receiver } = await start(seen, { async: true, ordering: "none", reuse: true })
     const payloads = Array.from({ length: 12 }, (_, n) => bigBatch(n))
     client.write(frames(...payloads))
     const responses = await client.awaitResponses(payloads.length, 20_000)
@@ -59,9 +66,26 @@ describe("large frames", () => {
     expect(receiver.stats().bufferedBytes).toBe(0)
   })
 
-  it("reuses a frame's buffer for a later frame once its submit has settled", async () => {
+  const oneAtATime = async (reuse: boolean) => {
     const seen: Array<Seen> = []
-    const { client } = await start(seen, { async: false })
+    const { client } = await start(seen, { async: false, reuse })
+    const payloads = Array.from({ length: 4 }, (_, n) => bigBatch(n))
+    for (const [n, payload] of payloads.entries()) {
+      client.write(frames(payload))
+      await client.awaitResponses(n + 1, 10_000)
+    }
+    return { seen, payloads }
+  }
+
+  it("by default never reuses a frame's memory: a view kept past submit stays intact", async () => {
+    const { seen, payloads } = await oneAtATime(false)
+    expect(seen.map((s) => sha(s.payload))).toEqual(payloads.map(sha))
+    expect(new Set(seen.map((s) => s.buffer)).size).toBe(payloads.length)
+  })
+
+  it("with reuseFrameBuffers, reuses a frame's buffer for a later frame once its submit has settled", async () => {
+    const seen: Array<Seen> = []
+    const { client } = await start(seen, { async: false, reuse: true })
     const payloads = Array.from({ length: 4 }, (_, n) => bigBatch(n))
     for (const [n, payload] of payloads.entries()) {
       client.write(frames(payload))

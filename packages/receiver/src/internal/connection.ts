@@ -79,7 +79,7 @@ export class Connection {
   ) {
     this.decoder = new FrameDecoder.FrameDecoder({
       maxFrameBytes: core.settings.maxFrameBytes,
-      allocate: FramePool.shared.take
+      allocate: core.settings.reuseFrameBuffers ? FramePool.shared.take : undefined
     })
     this.lastActivityAt = core.clock.millis
     this.replies = new Replies(socket, () => this.state === "closed")

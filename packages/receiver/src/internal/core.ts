@@ -28,6 +28,8 @@ export interface Settings {
   readonly queueCapacity: number
   readonly connectionQueueCapacity: number
   readonly lingerMs: number
+  /** Large frames are assembled into pooled buffers, reused once their `submit` settles (`reuseFrameBuffers`). */
+  readonly reuseFrameBuffers: boolean
 }
 
 /** What a connection needs from the receiver. */
