@@ -9,7 +9,7 @@
  *
  * @module
  */
-export { type ConformanceOptions, runConformance } from "./harness/Cli.js"
+export { type ConformanceOptions, PROFILES, type Profile, runConformance, UsageError } from "./harness/Cli.js"
 export * as Matrix from "./harness/Matrix.js"
 export * as Outcome from "./harness/Outcome.js"
 export * as Peers from "./harness/Peers.js"

@@ -137,7 +137,15 @@ export const checkFilter = (
   only: string | undefined,
   cases: ReadonlyArray<CaseInfo>,
   scenarios: ReadonlyArray<Scenario> = []
-): { readonly filter: (info: CaseInfo) => boolean } | { readonly error: string } => {
+):
+  | {
+      /** Keeps the cases the terms select. */
+      readonly filter: (info: CaseInfo) => boolean
+    }
+  | {
+      /** Why the filter cannot mean what was intended. */
+      readonly error: string
+    } => {
   if (only === undefined || only.trim() === "") return { filter: () => true }
   let byKey: Terms
   try {
@@ -223,6 +231,7 @@ export const runUnit = (unit: Unit, required: ReadonlySet<string> = new Set()): 
 export interface RunOptions {
   readonly scenarios: ReadonlyArray<Scenario>
   readonly plan: Plan
+  /** Keeps the cases to run (see {@link checkFilter}). */
   readonly filter: (info: CaseInfo) => boolean
   readonly expectedFailures: ReadonlySet<string>
   /** Units run at once (the machine may be small: default 1). */

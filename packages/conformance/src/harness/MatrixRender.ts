@@ -154,7 +154,7 @@ const cell = (text: string): string => text.replaceAll("|", "\\|").replace(/\s*\
 
 /**
  * A short markdown summary for a CI page (`$GITHUB_STEP_SUMMARY`): the verdict, a table of
- * verdict counts per scenario, and the first {@link SUMMARY_MAX_DETAILS} cells that did not pass.
+ * verdict counts per scenario, and the first 50 (`SUMMARY_MAX_DETAILS`) cells that did not pass.
  */
 export const toSummaryMarkdown = (report: MatrixReport, title = "txlane conformance"): string => {
   const s = report.summary

@@ -52,6 +52,7 @@ export interface Plan {
 export interface Scenario {
   readonly name: string
   readonly description: string
+  /** The runs that make up this scenario under `plan` (its sizes and which peers take part). */
   readonly units: (plan: Plan) => ReadonlyArray<Unit>
 }
 
