@@ -48,6 +48,9 @@ if (args.role === "receive") {
     listen: args.listen,
     respond: args.respond === "none" ? "none" : "json",
     handlers: args.handlers,
+    // submit keeps no view past settling, so large frames may reuse pooled buffers (what an
+    // application with 1 MiB frames would turn on; receiver README, "Payload views").
+    reuseFrameBuffers: true,
     submit:
       args.submit === "async"
         ? ({ transactions, payload }) =>
