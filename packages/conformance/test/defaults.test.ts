@@ -79,7 +79,7 @@ const typescript: Record<string, number | ((value: number) => boolean)> = {
   "receiver.idleTimeoutMs": Receiver.DEFAULT_IDLE_TIMEOUT_MS,
   "receiver.evictIdleAfterMs": Receiver.DEFAULT_EVICT_IDLE_AFTER_MS,
   "receiver.socketMode": Receiver.DEFAULT_SOCKET_MODE,
-  "receiver.shutdownTimeoutMs": Receiver.DEFAULT_CLOSE_TIMEOUT_MS,
+  "receiver.closeTimeoutMs": Receiver.DEFAULT_CLOSE_TIMEOUT_MS,
   "sender.workers": Options.DEFAULT_WORKERS,
   "sender.queueCapacity": Options.DEFAULT_QUEUE_CAPACITY,
   "sender.maxInFlight": Options.DEFAULT_MAX_IN_FLIGHT,

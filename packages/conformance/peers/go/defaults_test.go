@@ -53,7 +53,7 @@ var goDefaults = map[string]float64{
 	// Server.QueueFrames: zero means 4 × Handlers.
 	"receiver.queueCapacity":            4 * txlane.DefaultHandlers,
 	"receiver.socketMode":               float64(txlane.DefaultSocketMode),
-	"receiver.shutdownTimeoutMs":        ms(peercli.ShutdownTimeout),
+	"receiver.closeTimeoutMs":           ms(peercli.ShutdownTimeout),
 	"sender.workers":                    txlane.DefaultSenderWorkers,
 	"sender.queueCapacity":              txlane.DefaultSenderBuffer,
 	"sender.maxInFlight":                txlane.DefaultMaxInFlight,

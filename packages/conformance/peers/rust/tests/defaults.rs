@@ -37,7 +37,7 @@ fn rust_defaults() -> BTreeMap<&'static str, f64> {
         ),
         ("receiver.queueCapacity", r.queue_capacity as f64),
         ("receiver.socketMode", f64::from(r.socket_mode)),
-        ("receiver.shutdownTimeoutMs", ms(r.drain_timeout)),
+        ("receiver.closeTimeoutMs", ms(r.drain_timeout)),
         ("sender.workers", s.workers as f64),
         ("sender.queueCapacity", s.queue as f64),
         ("sender.maxInFlight", s.ack_window as f64),
