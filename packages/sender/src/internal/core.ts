@@ -32,7 +32,8 @@ import { type AckError, Batch, Counters } from "./batch.js"
 import { releaseFrame } from "./framePool.js"
 import { LatencyHistogram, register } from "./metrics.js"
 import { endSpan, startSpan, tracerOf } from "./span.js"
-import { run, type Shared, WorkerState } from "./worker.js"
+import { run } from "./worker.js"
+import { type Shared, WorkerState } from "./workerState.js"
 
 /** The outcome of {@link SenderCore.submit}: done (`undefined`), an error now, or an Effect to run. */
 export type Submitted =

@@ -3,192 +3,23 @@
  * time from the shared queue, writes them corked (one `writev`), honours `drain`, reads every
  * response, reconnects on the reconnect schedule and resends what a broken connection lost.
  *
- * Every batch a worker holds is, at every yield point, in exactly one place: `state.pending`
- * (taken, not yet written on the current connection), `state.transient` (answered "not ready",
- * its retry not yet scheduled), `state.delayed` (waiting for its transient retry),
- * `connection.unflushed` (untracked: written, write callback not yet fired) or
- * `connection.inflight` (tracked: written, not yet answered). A close that times out reads those
- * places to report what was not delivered.
- *
- * A connection is *tracked* when its peer answers every frame (acknowledged mode, or
- * fire-and-forget with `responses` `"every-frame"`, or `"auto"` until the peer proves silent):
- * answers are then matched to frames by position, and anything that breaks that matching (more
- * answers than frames, a "too large" answer) closes the connection as out of step.
+ * This module is the loop: when to connect, take, write, wait and reconnect. The state it works
+ * on (and where each batch is) is in workerState.ts, what an answer means in answers.ts, how a
+ * batch ends in outcome.ts.
  *
  * @module
  */
 import type * as net from "node:net"
-import { Frame, Response } from "@txlane/protocol"
-import { type Cause, type Clock, Deferred, Duration, Effect, Exit, Latch, Pull, Queue, Result, Schedule } from "effect"
-import { AckTimeout, Rejected, RetriesExhausted } from "../errors.js"
-import { AUTO_SILENCE_MS, type ConnectionEvent, type Outcome, type Resolved } from "../Options.js"
-import type { AckError, Batch, Counters } from "./batch.js"
+import { Frame } from "@txlane/protocol"
+import { Effect, Pull, Queue, Result } from "effect"
+import { AckTimeout, RetriesExhausted } from "../errors.js"
+import { AUTO_SILENCE_MS } from "../Options.js"
+import { becomeSilent, onFrames, promote, scheduleTransient } from "./answers.js"
+import type { Batch } from "./batch.js"
 import { Connection, connect } from "./connection.js"
-import { releaseFrame } from "./framePool.js"
-import { endSpan, spanWrite } from "./span.js"
-
-/** What the workers of one sender share. */
-export interface Shared {
-  readonly options: Resolved
-  readonly queue: Queue.Queue<Batch, Cause.Done>
-  readonly counters: Counters
-  /** Acknowledged mode: workers waiting for a response or a new batch, woken by `send`. */
-  readonly idle: Set<WorkerState>
-  /** Records one acknowledgement latency, in milliseconds. */
-  readonly recordLatency: (ms: number) => void
-  /** Logs a warning, rate-limited per key so a misbehaving peer cannot flood the log. */
-  readonly warn: (key: string, message: string) => void
-  /** The sender's `Clock` (a `TestClock` in tests): every deadline is read from it. */
-  readonly clock: Clock.Clock
-  /** Monotonic milliseconds from {@link clock}: write times, deadlines, latency. */
-  readonly now: () => number
-  /** Whether the peer answers every frame; `undefined` while `responses: "auto"` has not learned it. */
-  answering: boolean | undefined
-  /** Tells the owner a worker's connection changed state (the `onConnectionEvent` option, the Promise facade's events). */
-  readonly connectionEvent: (event: ConnectionEvent) => void
-}
-
-const NONE: Array<Batch> = []
-
-/** The per-worker state (readable by `close` and `stats` at any time). */
-export class WorkerState {
-  /** Taken batches not yet written on the current connection, oldest first; resent first. */
-  pending: Array<Batch> = NONE
-  /** Batches answered as transient whose retry the worker fiber has not scheduled yet. */
-  transient: Array<Batch> = []
-  /** Batches waiting for their transient retry (`retryAt`). */
-  delayed: Array<Batch> = []
-  /** After a transient answer: nothing is written before this `now()` (the peer is not ready). */
-  holdUntil = 0
-  /** The current connection, if any. */
-  connection: Connection | undefined = undefined
-  /** The queue has ended and is empty: finish what is held, then stop. */
-  queueDone = false
-  private connectedBefore = false
-  // Busy-time accounting: a worker is idle only while it waits for the queue.
-  private readonly startedAt: number
-  private busyMs = 0
-  private busySince: number
-  // A worker with nothing to do is idle, from its start until its first batch.
-  idleNow = true
-  // The wake-up latch: events open it, the worker closes it (`arm`) before checking the
-  // conditions a wait depends on, so a wake-up between that check and the wait is never lost.
-  private readonly latch = Latch.makeUnsafe(false)
-
-  constructor(
-    readonly id: number,
-    /** Monotonic milliseconds (the sender's `Clock`). */
-    readonly now: () => number
-  ) {
-    this.startedAt = now()
-    this.busySince = this.startedAt
-  }
-
-  /** Wakes the worker if it waits in {@link wait}; otherwise makes its next wait return at once. */
-  readonly wake = (): void => {
-    this.latch.openUnsafe()
-  }
-
-  /** Closes the latch before the conditions a following {@link wait} depends on are checked. */
-  arm(): void {
-    this.latch.closeUnsafe()
-  }
-
-  /** Waits for a wake-up, or `timeoutMs` of the `Clock` (when given). */
-  wait(timeoutMs: number | undefined): Effect.Effect<void> {
-    // Already woken: no fiber for the timeout race (the common case under load).
-    if (this.latch.isOpen()) return Effect.void
-    if (timeoutMs === undefined) return this.latch.await
-    return Effect.asVoid(Effect.timeoutOption(this.latch.await, Math.max(1, Math.ceil(timeoutMs))))
-  }
-
-  /** Batches held by this worker right now. */
-  get held(): number {
-    const c = this.connection
-    return (
-      this.pending.length +
-      this.transient.length +
-      this.delayed.length +
-      (c === undefined ? 0 : c.unflushed.length + c.inflight.length)
-    )
-  }
-
-  /** Fraction of its life this worker spent not waiting for the queue. */
-  busyRatio(now: number): number {
-    const life = now - this.startedAt
-    if (life <= 0) return 0
-    return Math.min(1, (this.busyMs + (this.idleNow ? 0 : now - this.busySince)) / life)
-  }
-
-  /** @internal */
-  markIdle(): void {
-    this.busyMs += this.now() - this.busySince
-    this.idleNow = true
-  }
-
-  /** @internal */
-  markBusy(): void {
-    this.busySince = this.now()
-    this.idleNow = false
-  }
-
-  /** @internal Counts a connect as a reconnect after the first. */
-  connected(counters: Counters): void {
-    counters.connects++
-    if (this.connectedBefore) counters.reconnects++
-    this.connectedBefore = true
-  }
-}
-
-const complete = (shared: Shared, batch: Batch, exit: Exit.Exit<number, AckError>): void => {
-  // The span first: completing the Deferred may resume the sender's caller synchronously.
-  if (batch.span !== undefined) endSpan(batch.span, shared.clock, exit)
-  if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exit)
-}
-
-/**
- * Reports the outcome, then gives the batch's pooled frame back: nothing reads a settled batch's
- * bytes again. With an `onOutcome` callback the frame is kept (left to the garbage collector),
- * since the callback may hold on to `payload`.
- */
-const tell = (shared: Shared, batch: Batch, status: Outcome["status"], error?: string): void => {
-  const onOutcome = shared.options.onOutcome
-  if (onOutcome !== undefined) onOutcome({ payload: batch.payload, transactions: batch.transactions, status, error })
-  else if (batch.frame !== undefined) releaseFrame(batch.frame)
-}
-
-/** The peer accepted the batch (or, untracked, the kernel took it). */
-export const settleDelivered = (shared: Shared, batch: Batch, count?: number): void => {
-  shared.counters.delivered++
-  complete(shared, batch, Exit.succeed(count ?? batch.transactions))
-  tell(shared, batch, "delivered")
-}
-
-/** The peer's final verdict was no. */
-const settleRejected = (shared: Shared, batch: Batch, error: string): void => {
-  shared.counters.rejected++
-  shared.warn("rejected", `${shared.options.name}: peer rejected a batch: ${error}`)
-  complete(shared, batch, Exit.fail(new Rejected({ error })))
-  tell(shared, batch, "rejected", error)
-}
-
-/** The sender gave up on the batch. */
-const settleFailed = (shared: Shared, batch: Batch, error: AckTimeout | RetriesExhausted): void => {
-  shared.counters.failed++
-  complete(shared, batch, Exit.fail(error))
-  tell(shared, batch, "failed", error.message)
-}
-
-/** The peer's answers no longer match our frames: drop the connection; `recover` resends the rest. */
-const outOfStep = (shared: Shared, connection: Connection, reason: string): void => {
-  shared.counters.outOfStep++
-  connection.error ??= "out of step"
-  shared.warn(
-    "out-of-step",
-    `${shared.options.name}: ${reason}; closing the connection and resending its unanswered batches`
-  )
-  connection.socket.destroy()
-}
+import { settleDelivered, settleFailed } from "./outcome.js"
+import { spanWrite } from "./span.js"
+import { NONE, type Shared, type WorkerState } from "./workerState.js"
 
 /** Takes 1 to `max` batches, waiting for the first; `undefined` once the queue has ended and is empty. */
 const take = (shared: Shared, state: WorkerState, max: number): Effect.Effect<Array<Batch> | undefined> => {
@@ -245,118 +76,11 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
   state.pending = n === batches.length ? NONE : batches.slice(n)
 }
 
-/** Handles the response frames of one chunk (installed as every connection's `OnFrames`). */
-export const onFrames =
-  (shared: Shared, state: WorkerState) =>
-  (connection: Connection, frames: ReadonlyArray<Uint8Array>): void => {
-    const { counters, options } = shared
-    const now = shared.now()
-    for (const frame of frames) {
-      counters.responses++
-      connection.answered++
-      if (!connection.tracked) {
-        if (connection.answered > connection.written) {
-          outOfStep(shared, connection, `${connection.answered} answers for ${connection.written} frames`)
-          return
-        }
-        counters.untrackedAnswers++
-        shared.warn(
-          "untracked",
-          `${options.name}: the peer answers, but this connection's frames went out as to a silent peer; its answers settle nothing`
-        )
-        continue
-      }
-      shared.answering ??= true
-      const batch = connection.inflight.shift()
-      if (batch === undefined) {
-        outOfStep(shared, connection, `an answer arrived with no frame waiting for one`)
-        return
-      }
-      shared.recordLatency(now - batch.sentAt)
-      const decoded = Response.decode(frame)
-      if (Result.isFailure(decoded)) {
-        counters.malformedResponses++
-        settleRejected(shared, batch, decoded.failure.message)
-        continue
-      }
-      const response = decoded.success
-      if (response.success) {
-        connection.probing = false
-        counters.acknowledged++
-        settleDelivered(shared, batch, response.count)
-        continue
-      }
-      const error = response.error ?? "(no error text)"
-      const kind = options.classifyError(error)
-      if (kind === "transient") {
-        counters.transientRejections++
-        connection.sawTransient = true
-        connection.probing = true
-        batch.lastError = error
-        state.transient.push(batch)
-        shared.warn("transient", `${options.name}: peer not ready, retrying later: ${error}`)
-        continue
-      }
-      settleRejected(shared, batch, error)
-      if (kind === "out-of-step") {
-        outOfStep(shared, connection, `the peer refused a frame as too large and reads the stream out of step`)
-        return
-      }
-    }
-    if (connection.tracked) state.wake()
-  }
-
-/** Schedules the retry of every batch answered as transient (runs in the worker fiber). */
-const scheduleTransient = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    const batches = state.transient
-    state.transient = []
-    for (const batch of batches) {
-      batch.retryStep ??= yield* Schedule.toStep(shared.options.transientRetry)
-      const delay = yield* batch.retryStep(shared.clock.currentTimeMillisUnsafe(), batch.lastError).pipe(
-        Effect.map(([, duration]) => Duration.toMillis(duration)),
-        Pull.catchDone(() => Effect.succeed(undefined))
-      )
-      if (delay === undefined) {
-        settleRejected(shared, batch, `${batch.lastError} (still not ready after ${batch.attempts} attempts)`)
-        continue
-      }
-      // The peer never judged it: the resend is not charged to the `retries` budget.
-      batch.free++
-      shared.counters.retries++
-      batch.retryAt = shared.now() + delay
-      state.holdUntil = Math.max(state.holdUntil, batch.retryAt)
-      state.delayed.push(batch)
-    }
-  })
-
-/** Moves the delayed batches whose retry time has come to the front of `pending`. */
-const promote = (state: WorkerState, now: number): void => {
-  if (state.delayed.length === 0) return
-  const due: Array<Batch> = []
-  const later: Array<Batch> = []
-  for (const batch of state.delayed) (batch.retryAt <= now ? due : later).push(batch)
-  if (due.length === 0) return
-  state.delayed = later
-  state.pending = state.pending.length === 0 ? due : due.concat(state.pending)
-}
-
 /** Resumes after the event loop's next I/O poll phase (`setImmediate` callbacks run after it). */
 const afterIoPoll: Effect.Effect<void> = Effect.callback<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
-
-/** `responses: "auto"`: the peer left frames unanswered long enough; it is silent. */
-const becomeSilent = (shared: Shared, connection: Connection, why: string): void => {
-  connection.tracked = false
-  if (shared.answering === undefined) {
-    shared.answering = false
-    shared.warn("silent", `${shared.options.name}: the peer ${why}; taking it as silent (responses "none") from now on`)
-  }
-  // Everything written has left the process (the caller checked `writableLength`).
-  for (const batch of connection.inflight.splice(0)) settleDelivered(shared, batch)
-}
 
 /** Hands a dead connection's unsettled batches back to `pending` (first), within the retry budget. */
 const recover = (shared: Shared, state: WorkerState, connection: Connection): void => {
