@@ -61,7 +61,9 @@ it(`${ATTACKERS} connections flooding empty frames: queue bounded, a legitimate 
   expect(stats.errors.EmptyFrame).toBeGreaterThan(ATTACKERS * (READ / 4)) // the attack was served, not dropped
   expect(maxQueued).toBeLessThanOrEqual(QUEUE_CAPACITY + ATTACKERS + 1)
   expect(rt.failures).toBe(0)
-  expect(rt.frames).toBeGreaterThan(20)
+  // Served throughout the attack, not just before it: at least one round trip per second of it
+  // (the promise is about each round trip's latency, below; how many fit depends on the machine).
+  expect(rt.frames).toBeGreaterThanOrEqual(ATTACK_MS / 1000)
   expect(rt.max).toBeLessThan(WORST_RTT_MS)
   destroyAll()
   await waitFor(async () => (await receiver.stats()).connectionsOpen === 0, 10_000, "attackers gone", 50)
