@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+export { abortWith } from "./internal/abort.js"
 export { LogThrottle } from "./internal/LogThrottle.js"
 export { LATENCY_BUCKETS_SECONDS, LatencyHistogram, type Registrar, registrar } from "./internal/metrics.js"
 export { duration, durationLimit, fn, invalidOptions } from "./internal/options.js"

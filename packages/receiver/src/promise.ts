@@ -19,6 +19,7 @@
  * @module
  */
 import { HostEvents, HostLogger } from "@txlane/protocol"
+import { abortWith } from "@txlane/protocol/internal"
 import { Effect, Exit, Scope } from "effect"
 import { InvalidOptions, type ListenError } from "./errors.js"
 import * as Receiver from "./Receiver.js"
@@ -189,16 +190,7 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
           })
         )
       }
-      const signal = closeOptions?.signal
-      if (signal !== undefined) {
-        if (signal.aborted) abortClose()
-        else {
-          signal.addEventListener("abort", abortClose, { once: true })
-          // A long-lived signal (a process-wide shutdown one) must not keep this receiver alive.
-          const detach = () => signal.removeEventListener("abort", abortClose)
-          closed.then(detach, detach)
-        }
-      }
+      abortWith(closeOptions?.signal, abortClose, closed)
       return closed
     }
   }

@@ -17,7 +17,7 @@
  * @module
  */
 import { HostEvents, HostLogger } from "@txlane/protocol"
-import { invalidOptions } from "@txlane/protocol/internal"
+import { abortWith, invalidOptions } from "@txlane/protocol/internal"
 import { Cause, Effect, Exit, Fiber, Result, Schema, Scope } from "effect"
 import { AbortError, InvalidOptions } from "./errors.js"
 import { encodeFrame, payloadOf } from "./internal/batch.js"
@@ -247,16 +247,7 @@ export const createSender = async (options: CreateSenderOptions): Promise<Sender
           .close(closeOptions?.timeoutMs ?? core.options.closeTimeoutMs)
           .pipe(Effect.tap(() => Scope.close(scope, Exit.void)))
       ).then((report) => (aborted ? { ...report, timedOut: true } : report))
-      const signal = closeOptions?.signal
-      if (signal !== undefined) {
-        if (signal.aborted) abortClose()
-        else {
-          signal.addEventListener("abort", abortClose, { once: true })
-          // A long-lived signal (a process-wide shutdown one) must not keep this sender alive.
-          const detach = () => signal.removeEventListener("abort", abortClose)
-          closed.then(detach, detach)
-        }
-      }
+      abortWith(closeOptions?.signal, abortClose, closed)
       return closed
     }
   }
