@@ -1,4 +1,4 @@
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MalformedResponse, Response } from "../src/index.js"
@@ -40,6 +40,37 @@ describe("Response", () => {
         }
       ),
       { numRuns: 300 }
+    )
+  })
+
+  it("decodes exactly what the Response schema accepts (the hand-written fast path agrees with it)", () => {
+    const schemaDecode = Schema.decodeUnknownResult(Response.Response)
+    // Near misses for every field: wrong types, negative, fractional and unsafe counts.
+    const field = fc.oneof(
+      fc.jsonValue(),
+      fc.integer({ min: -5, max: 5 }),
+      fc.constantFrom(0.5, -0, 2 ** 53, Number.MAX_SAFE_INTEGER, true, false, "1", "", null)
+    )
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            success: fc.oneof(fc.boolean(), field),
+            count: fc.oneof(fc.nat(), field),
+            error: fc.oneof(fc.string(), field)
+          },
+          { requiredKeys: [] }
+        ),
+        fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 2 }),
+        (known, extra) => {
+          const json = JSON.stringify({ ...extra, ...known })
+          const ours = Response.decode(new TextEncoder().encode(json))
+          const schema = schemaDecode(JSON.parse(json))
+          expect(Result.isSuccess(ours)).toBe(Result.isSuccess(schema))
+          if (Result.isSuccess(ours) && Result.isSuccess(schema)) expect(ours.success).toEqual(schema.success)
+        }
+      ),
+      { numRuns: 2000 }
     )
   })
 
