@@ -162,7 +162,10 @@ const submitWith = (
   frame?: Uint8Array
 ) => {
   const signal = options?.signal
-  if (signal === undefined) return settle(core.submit(payload, transactions, undefined, frame))
+  if (signal === undefined)
+    return core.options.acknowledged
+      ? acknowledge(core, payload, transactions, frame)
+      : settle(core.submit(payload, transactions, undefined, frame))
   if (signal.aborted) return Promise.reject(new AbortError({ reason: signal.reason, accepted: false }))
   const before = core.counters.accepted
   let queued = false
@@ -183,6 +186,27 @@ const submitWith = (
     throw Cause.squash(exit.cause)
   })
 }
+
+/**
+ * An acknowledged send without a signal: the batch settles a plain Promise through a callback
+ * instead of a fiber awaiting its `Deferred` (a fiber per batch was the largest garbage of an
+ * acknowledged send). An Effect comes back only when the queue is full under `"suspend"`; it
+ * waits for room, and the callback still settles the batch once it is in.
+ */
+const acknowledge = (
+  core: SenderCore,
+  payload: Uint8Array,
+  transactions: number,
+  frame: Uint8Array | undefined
+): Promise<number | undefined> =>
+  new Promise((resolve, reject) => {
+    const submitted = core.submit(payload, transactions, undefined, frame, (exit) =>
+      Exit.isSuccess(exit) ? resolve(exit.value) : reject(Cause.squash(exit.cause))
+    )
+    if (submitted === undefined) return
+    if (submitted instanceof Error) return reject(submitted)
+    Effect.runPromise(submitted).catch(reject)
+  })
 
 const settle = (submitted: Submitted): Promise<number | undefined> => {
   if (submitted === undefined) return RESOLVED

@@ -226,6 +226,30 @@ describe("acknowledged sends through the Promise API: refusals and the close dea
     for (const r of await Promise.all(sends.slice(0, 4))) expect(r).toBeInstanceOf(SenderClosed)
   })
 
+  it('"suspend": a send waiting for room in a full queue resolves with its count once answered', async () => {
+    const srv = await server({ respond: "hold", holdAfter: 1 })
+    const batches = workload(8)
+    const s = await sender({
+      endpoint: srv.path,
+      workers: 1,
+      queueCapacity: 2,
+      maxInFlight: 2,
+      delivery: "acknowledged",
+      overflow: "suspend"
+    })
+    let settled = 0
+    const results = batches.map((b) => s.send(b).finally(() => settled++))
+    // The probe is answered, two frames wait for answers, two batches fill the queue: the rest suspend.
+    await srv.waitFrames(3)
+    await sleep(100)
+    expect(settled).toBe(1)
+    expect(s.stats().queued).toBe(2)
+    expect(s.stats().accepted).toBe(5)
+    srv.release()
+    expect(await Promise.all(results)).toEqual(batches.map((b) => b.length))
+    expect(srv.frames).toBe(8)
+  })
+
   it("sends still waiting at the close deadline fail with SenderClosed; answered ones resolve", async () => {
     const srv = await server({ respond: "hold", holdAfter: 1 })
     const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged" })

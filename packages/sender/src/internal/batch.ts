@@ -5,12 +5,28 @@
  * @module
  */
 import { Envelope, Frame } from "@txlane/protocol"
-import type { Deferred, Duration, Pull, Tracer } from "effect"
+import { Deferred, type Duration, type Exit, type Pull, type Tracer } from "effect"
 import type { AckTimeout, Rejected, RetriesExhausted, SenderClosed } from "../errors.js"
 import { allocateFrame } from "./framePool.js"
 
 /** Why an acknowledged batch's `send` can fail after it was queued. */
 export type AckError = Rejected | AckTimeout | RetriesExhausted | SenderClosed
+
+/** An acknowledged batch's end, told to a plain callback (the Promise API's resolve and reject). */
+export type Settle = (exit: Exit.Exit<number, AckError>) => void
+
+/**
+ * How the caller of an acknowledged `send` learns its batch's end: a `Deferred` that the Effect
+ * API awaits, or a callback. The Promise API passes the callback: awaiting the `Deferred` through
+ * `Effect.runPromise` cost a fiber per batch, then the largest garbage of an acknowledged send.
+ */
+export type Done = Deferred.Deferred<number, AckError> | Settle
+
+/** Completes a batch's {@link Done}. */
+export const complete = (done: Done, exit: Exit.Exit<number, AckError>): void => {
+  if (typeof done === "function") done(exit)
+  else Deferred.doneUnsafe(done, exit)
+}
 
 /** One frame's worth of work: header, payload, and where it stands. */
 export class Batch {
@@ -42,7 +58,7 @@ export class Batch {
     /** Transactions in the batch (0 for opaque payloads). */
     readonly transactions: number,
     /** Acknowledged mode only: completed with the peer's count or the batch's failure. */
-    readonly done: Deferred.Deferred<number, AckError> | undefined,
+    readonly done: Done | undefined,
     /** The whole frame, header included, when `payload` is a view into it ({@link encodeFrame}): written in one piece. */
     readonly frame: Uint8Array | undefined = undefined
   ) {

@@ -28,7 +28,7 @@ import {
 import { type FrameTooLarge, type MakeError, QueueFull, type SendError, SenderClosed } from "../errors.js"
 import { type ConnectionEvent, type Options, type Resolved, resolve } from "../Options.js"
 import type { CloseReport, Stats, UndeliveredBatch } from "../Stats.js"
-import { type AckError, Batch, Counters } from "./batch.js"
+import { type AckError, Batch, Counters, complete, type Settle } from "./batch.js"
 import { releaseFrame } from "./framePool.js"
 import { LatencyHistogram, register } from "./metrics.js"
 import { endSpan, startSpan, tracerOf } from "./span.js"
@@ -106,24 +106,29 @@ export class SenderCore implements Shared {
 
   /**
    * Validates and enqueues one payload. Never waits: when waiting is needed (the `"suspend"`
-   * policy on a full queue, or an acknowledgement) the returned Effect does it.
+   * policy on a full queue, or an acknowledgement) the returned Effect does it. With `settle`
+   * (acknowledged mode), the acknowledgement is told to it instead, and the returned Effect, if
+   * any, only waits for room in the queue.
    */
-  submit(payload: Uint8Array, transactions: number, onQueued?: () => void, frame?: Uint8Array): Submitted {
+  submit(
+    payload: Uint8Array,
+    transactions: number,
+    onQueued?: () => void,
+    frame?: Uint8Array,
+    settle?: Settle
+  ): Submitted {
     if (this.closing) return closedError()
     const tooLarge = Frame.checkLength(payload.length, this.options.maxFrameBytes)
     if (tooLarge !== undefined) return tooLarge
     const acknowledged = this.options.acknowledged
-    const batch = new Batch(
-      payload,
-      transactions,
-      acknowledged ? Deferred.makeUnsafe<number, AckError>() : undefined,
-      frame
-    )
+    // Awaited by the returned Effect unless the caller takes the outcome through `settle`.
+    const deferred = acknowledged && settle === undefined ? Deferred.makeUnsafe<number, AckError>() : undefined
+    const batch = new Batch(payload, transactions, acknowledged ? (settle ?? deferred) : undefined, frame)
     if (Queue.offerUnsafe(this.queue, batch)) {
       this.counters.accepted++
       if (this.tracer !== undefined) this.trace(batch)
       if (this.idle.size > 0) this.wakeIdle()
-      return acknowledged ? Deferred.await(batch.done!) : undefined
+      return deferred === undefined ? undefined : Deferred.await(deferred)
     }
     switch (this.options.overflow) {
       case "fail":
@@ -141,7 +146,7 @@ export class SenderCore implements Shared {
           // The span starts once the batch is queued: an abandoned wait for room leaves none open.
           if (this.tracer !== undefined) this.trace(batch)
           if (this.idle.size > 0) this.wakeIdle()
-          return acknowledged ? Deferred.await(batch.done!) : Effect.undefined
+          return deferred === undefined ? Effect.undefined : Deferred.await(deferred)
         })
     }
   }
@@ -238,7 +243,7 @@ export class SenderCore implements Shared {
       const giveBack = (batch: Batch, state: UndeliveredBatch["state"]) => {
         undelivered.push({ payload: batch.payload, transactions: batch.transactions, state })
         if (batch.span !== undefined) endSpan(batch.span, self.clock, exitClosed)
-        if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exitClosed)
+        if (batch.done !== undefined) complete(batch.done, exitClosed)
       }
       for (const worker of self.workers) {
         const connection = worker.connection

@@ -6,18 +6,18 @@
  *
  * @module
  */
-import { Deferred, Exit } from "effect"
+import { Exit } from "effect"
 import { type AckTimeout, Rejected, type RetriesExhausted } from "../errors.js"
 import type { Outcome } from "../Options.js"
-import type { AckError, Batch } from "./batch.js"
+import { type AckError, type Batch, complete as completeDone } from "./batch.js"
 import { releaseFrame } from "./framePool.js"
 import { endSpan } from "./span.js"
 import type { Shared } from "./workerState.js"
 
 const complete = (shared: Shared, batch: Batch, exit: Exit.Exit<number, AckError>): void => {
-  // The span first: completing the Deferred may resume the sender's caller synchronously.
+  // The span first: completing the batch may resume the sender's caller synchronously.
   if (batch.span !== undefined) endSpan(batch.span, shared.clock, exit)
-  if (batch.done !== undefined) Deferred.doneUnsafe(batch.done, exit)
+  if (batch.done !== undefined) completeDone(batch.done, exit)
 }
 
 /**

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type Cause, type Clock, Effect, Latch, type Queue } from "effect"
+import { type Cause, type Clock, Effect, type Fiber, Latch, type Queue } from "effect"
 import type { ConnectionEvent, Resolved } from "../Options.js"
 import type { Batch, Counters } from "./batch.js"
 import type { Connection } from "./connection.js"
@@ -85,12 +85,52 @@ export class WorkerState {
     this.latch.closeUnsafe()
   }
 
-  /** Waits for a wake-up, or `timeoutMs` of the `Clock` (when given). */
+  /**
+   * Waits for a wake-up, or until `timeoutMs` of the `Clock` have passed (when given). It may
+   * also return earlier (a timer armed for an earlier deadline): callers re-check everything.
+   */
   wait(timeoutMs: number | undefined): Effect.Effect<void> {
-    // Already woken: no fiber for the timeout race (the common case under load).
-    if (this.latch.isOpen()) return Effect.void
-    if (timeoutMs === undefined) return this.latch.await
-    return Effect.asVoid(Effect.timeoutOption(this.latch.await, Math.max(1, Math.ceil(timeoutMs))))
+    // Already woken: no timer needed (the common case under load).
+    if (this.latch.isOpen() || timeoutMs === undefined) return this.latch.await
+    const at = this.now() + Math.max(1, Math.ceil(timeoutMs))
+    // A timer due no later already wakes us in time.
+    if (this.timerAt <= at) return this.latch.await
+    return Effect.andThen(this.armTimer(at), this.latch.await)
+  }
+
+  // The deadline timer: one sleeping child fiber per worker, which opens the latch when due. A
+  // race of the latch against a sleep per wait forked two fibers and set a timer for every wait,
+  // twice per acknowledged batch at moderate rates; this one is re-armed only when a deadline
+  // comes earlier than the armed one, and most deadlines (the oldest frame's ack timeout) only
+  // move later.
+  private timerAt = Number.POSITIVE_INFINITY
+  private timer: Fiber.Fiber<void> | undefined = undefined
+
+  private armTimer(at: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.timer?.interruptUnsafe()
+      this.timerAt = at
+      return Effect.forkChild(
+        Effect.sleep(Math.max(1, Math.ceil(at - this.now()))).pipe(
+          Effect.andThen(
+            Effect.sync(() => {
+              // Unless a re-arm replaced it in the meantime.
+              if (this.timerAt === at) {
+                this.timerAt = Number.POSITIVE_INFINITY
+                this.timer = undefined
+              }
+              this.latch.openUnsafe()
+            })
+          )
+        )
+      )
+    }).pipe(
+      Effect.flatMap((fiber) =>
+        Effect.sync(() => {
+          this.timer = fiber
+        })
+      )
+    )
   }
 
   /** Batches held by this worker right now. */
