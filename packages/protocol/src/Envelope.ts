@@ -102,6 +102,14 @@ export const decode = (payload: Uint8Array): Result.Result<Array<Uint8Array>, Ma
   while (reader.pos < reader.len) {
     const offset = reader.pos
     try {
+      // A transaction's tag (field 1, length-delimited) is the one byte 0x0A: taken in place,
+      // since `reader.tag()` returns a fresh [field, type] array (50 per frame, a fifth of a
+      // receiver's garbage). Any other tag goes through `tag()` and its checks.
+      if (payload[offset] === TRANSACTIONS_TAG) {
+        reader.pos++
+        transactions.push(readBytes(reader, payload))
+        continue
+      }
       const [fieldNo, wireType] = reader.tag()
       if (fieldNo === TRANSACTIONS_FIELD) {
         if (wireType !== WireType.LengthDelimited) {
