@@ -4,17 +4,21 @@
  *
  * ```
  * latency-sender.ts --endpoint ENDPOINT --rate N|0 [--duration-ms D] [--warmup-ms W]
- *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N] [--api payload|send]
+ *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N] [--api payload|send|raw]
  * ```
  *
  * `--api payload` (default) hands pre-encoded payloads to `sendPayload`; `--api send` hands
- * transaction lists to `send(transactions)`, which encodes the envelope on every call.
+ * transaction lists to `send(transactions)`, which encodes the envelope on every call; `--api raw`
+ * hands pre-encoded payloads to a plain `node:net` client instead of a txlane sender
+ * (lib/raw-client.ts): the floor of a Node sender, measured the same way.
  *
  * - `--rate N > 0` (open loop): batch `i` is *scheduled* at `start + i / N`; it is sent as soon as
  *   the producer gets there, and its latency is `ack time − scheduled time`. A producer that falls
  *   behind (a stall in the sender, the event loop or the receiver) therefore shows up in the
  *   histogram instead of silently lowering the offered load: no coordinated omission. The
- *   service time (`ack − actual send`) is reported alongside for comparison.
+ *   service time (`ack − actual send`) is reported alongside for comparison. A worker thread
+ *   paces the producer (lib/pacer.ts): the main thread sleeps between batches like a real
+ *   producer's, instead of spinning a core the receiver needs.
  * - `--rate 0` (saturation, closed loop): `--window` batches are kept unanswered at all times;
  *   latency is measured from the `send` call. Throughput is what the pipeline sustains.
  *
@@ -29,6 +33,8 @@ import { parseArgs } from "node:util"
 import { createSender } from "@txlane/sender"
 import * as hdr from "hdr-histogram-js"
 import { startLoopStats } from "./lib/loop-stats.js"
+import { startPacer } from "./lib/pacer.js"
+import { rawClient } from "./lib/raw-client.js"
 import { payloadPool, transactionPool } from "./peers/pool.js"
 
 const { values } = parseArgs({
@@ -48,8 +54,8 @@ const { values } = parseArgs({
     out: { type: "string" }
   }
 })
-if (values.api !== "payload" && values.api !== "send") {
-  process.stderr.write("latency-sender: --api must be payload or send\n")
+if (values.api !== "payload" && values.api !== "send" && values.api !== "raw") {
+  process.stderr.write("latency-sender: --api must be payload, send or raw\n")
   process.exit(2)
 }
 const byApi = values.api === "send"
@@ -68,14 +74,17 @@ const txPerBatch = Number(values["tx-per-batch"])
 const poolArgs = { seed: BigInt(values.seed), batches: 4096, txPerBatch, txSize: Number(values["tx-size"]) }
 const payloads = byApi ? [] : payloadPool(poolArgs)
 const txLists = byApi ? transactionPool(poolArgs) : []
-const sender = await createSender({
-  endpoint: values.endpoint,
-  delivery: "acknowledged",
-  workers: values.workers === undefined ? undefined : Number(values.workers),
-  // The producer never lets more than maxOutstanding batches wait: the queue must not refuse them.
-  queueCapacity: Math.max(1000, rate > 0 ? maxOutstanding : window),
-  retries: "unbounded"
-})
+const sender =
+  values.api === "raw"
+    ? await rawClient(values.endpoint)
+    : await createSender({
+        endpoint: values.endpoint,
+        delivery: "acknowledged",
+        workers: values.workers === undefined ? undefined : Number(values.workers),
+        // The producer never lets more than maxOutstanding batches wait: the queue must not refuse them.
+        queueCapacity: Math.max(1000, rate > 0 ? maxOutstanding : window),
+        retries: "unbounded"
+      })
 
 // Nanoseconds, 3 significant digits, up to an hour.
 const histogram = hdr.build({
@@ -149,11 +158,17 @@ const produced = new Promise<void>((resolve) => {
     // Open loop: batch i is due at startAt + i * interval.
     const interval = 1000 / rate
     let i = 0
+    let finished = false
     const tick = () => {
+      if (finished) return
       const now = performance.now()
       while (startAt + i * interval <= now) {
         const due = startAt + i * interval
-        if (due >= stopAt) return resolve()
+        if (due >= stopAt) {
+          finished = true
+          void pacer.stop()
+          return resolve()
+        }
         if (outstanding >= maxOutstanding) {
           stalled++
           break
@@ -161,13 +176,9 @@ const produced = new Promise<void>((resolve) => {
         sendOne(due)
         i++
       }
-      const wait = startAt + i * interval - performance.now()
-      // Sleep on a timer only when the next batch is far off (timers are ~1 ms coarse); spin the
-      // event loop otherwise, so acknowledgements keep being read while we wait.
-      if (wait > 2) setTimeout(tick, wait - 1.5)
-      else setImmediate(tick)
     }
-    setTimeout(tick, Math.max(0, startAt - performance.now()))
+    // It ticks until stopped: a tick that found the window full must be followed by another.
+    const pacer = startPacer({ startAt, intervalMs: interval, stopAt: Number.POSITIVE_INFINITY, onTick: tick })
   } else {
     // Closed loop: keep `window` batches unanswered until stopAt.
     const next = () => {

@@ -266,20 +266,24 @@ const main = Effect.gen(function* () {
     const loads = latencyLoads.map((offered) => ({ offered }))
     // Quick runs (CI) measure the txlane receiver only: the Rust one may not be built there.
     const receivers = quick ? [txlane] : [txlane, contractImpl("rust")]
-    for (const api of ["payload", "send"] as const)
-      for (const receiver of receivers) {
-        const series: LatencySeries = {
-          series: `${receiver.name}${api === "send" ? "-send" : ""}`,
-          receiver,
-          api,
-          receiverFlags: receiver === txlane ? ["--submit", "async"] : [],
-          loads,
-          durationMs,
-          warmupMs,
-          window: 64
-        }
-        latency.push(...(yield* runLatency(series, latencySender, ctx)))
+    // The raw `node:net` client into the Rust receiver: the floor for any Node sender, same run.
+    const pairs = [
+      ...(["payload", "send"] as const).flatMap((api) => receivers.map((receiver) => ({ api, receiver }))),
+      ...(quick ? [] : [{ api: "raw" as const, receiver: contractImpl("rust") }])
+    ]
+    for (const { api, receiver } of pairs) {
+      const series: LatencySeries = {
+        series: `${receiver.name}${api === "payload" ? "" : `-${api}`}`,
+        receiver,
+        api,
+        receiverFlags: receiver === txlane ? ["--submit", "async"] : [],
+        loads,
+        durationMs,
+        warmupMs,
+        window: 64
       }
+      latency.push(...(yield* runLatency(series, latencySender, ctx)))
+    }
   }
 
   const sweeps: Array<CellResult> = []

@@ -16,8 +16,12 @@ import type { BenchImpl } from "./plan.js"
 import { measuredBy } from "./provenance.js"
 import type { Results } from "./results.js"
 
-/** How the latency sender hands batches over: `sendPayload(pre-encoded)` or `send(transactions)`. */
-export type Api = "payload" | "send"
+/**
+ * How the latency sender hands batches over: `sendPayload(pre-encoded)`, `send(transactions)`, or
+ * `raw`: no txlane sender at all, a plain `node:net` client (lib/raw-client.ts), the floor of any
+ * Node sender on the machine in the same run.
+ */
+export type Api = "payload" | "send" | "raw"
 
 /** One offered load of one series. */
 export interface LatencyResult {
@@ -43,6 +47,12 @@ export interface LatencyResult {
   readonly senderLoop: LoopFigures | null
   /** The receiver's, from its first frame to its exit (TS receivers only; null for Rust). */
   readonly receiverLoop: LoopFigures | null
+  /**
+   * Share of the machine's CPU time the hypervisor gave to others while the latency sender ran
+   * (`steal` in /proc/stat), in percent; null off Linux. On a shared VM it is what no program
+   * here controls: a stolen slice stalls sender and receiver alike.
+   */
+  readonly stealPct?: number | null | undefined
 }
 
 const latencyFailed = (
@@ -70,7 +80,8 @@ const latencyFailed = (
   maxOutstanding: null,
   senderUsage: noUsage,
   senderLoop: null,
-  receiverLoop: null
+  receiverLoop: null,
+  stealPct: null
 })
 
 /** A receiver and the loads to offer it. */
@@ -97,6 +108,24 @@ const readLoop = (file: string): LoopFigures | null => {
     return null
   }
 }
+
+/** The `cpu` line of /proc/stat: [steal, total] jiffies, or undefined off Linux. */
+const cpuJiffies = (): readonly [number, number] | undefined => {
+  try {
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    return [fields[7] ?? 0, fields.reduce((a, b) => a + b, 0)]
+  } catch {
+    return undefined
+  }
+}
+
+const stealBetween = (
+  before: readonly [number, number] | undefined,
+  after: readonly [number, number] | undefined
+): number | null =>
+  before === undefined || after === undefined || after[1] === before[1]
+    ? null
+    : Math.round(((after[0] - before[0]) / (after[1] - before[1])) * 1000) / 10
 
 const figures = (l: LoopFigures | null): string =>
   l === null ? "n/a" : `loop p99 ${l.eventLoopDelayP99Us} µs, GC p99 ${l.gcPauseP99Us} µs`
@@ -150,8 +179,10 @@ export const runLatency = (
           ])
         )
         const ready = yield* receiver.listening(30_000)
+        const cpuBefore = cpuJiffies()
         const sender = yield* Process.spawn("latency sender", timed([...argv, "--endpoint", ready.endpoint], timeFile))
         const exit = yield* sender.exited(s.warmupMs + s.durationMs + 45_000)
+        const stealPct = stealBetween(cpuBefore, cpuJiffies())
         if (!fs.existsSync(file))
           return yield* transportError(
             `latency sender: ${Process.describeExit(exit)}, no result; stderr: ${sender.stderrTail().trim().slice(-300)}`
@@ -173,7 +204,8 @@ export const runLatency = (
           maxOutstanding: r.maxOutstanding ?? null,
           senderUsage: readUsage(timeFile),
           senderLoop: r.loop ?? null,
-          receiverLoop: measuresLoop ? readLoop(receiverLoopFile) : null
+          receiverLoop: measuresLoop ? readLoop(receiverLoopFile) : null,
+          stealPct
         }
         return ok
       })
@@ -186,7 +218,7 @@ export const runLatency = (
           const rate = load.offered === 0 ? "saturation" : `${load.offered}/s`
           ctx.log(
             result.status === "ok"
-              ? `  ${s.series} ${rate}${load.workers ? ` workers=${load.workers}` : ""}: p50 ${result.p50Us} µs, p99 ${result.p99Us} µs, p99.9 ${result.p999Us} µs, ${result.achievedRate} acked/s; sender ${figures(result.senderLoop)}; receiver ${figures(result.receiverLoop)}`
+              ? `  ${s.series} ${rate}${load.workers ? ` workers=${load.workers}` : ""}: p50 ${result.p50Us} µs, p99 ${result.p99Us} µs, p99.9 ${result.p999Us} µs, ${result.achievedRate} acked/s; sender ${figures(result.senderLoop)}; receiver ${figures(result.receiverLoop)}; steal ${result.stealPct ?? "n/a"}%`
               : `  ${s.series} ${rate}: FAILED — ${result.reason}`
           )
         })
@@ -199,7 +231,7 @@ export const runLatency = (
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =
-  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate`, and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receiver from its first frame to its exit (warm-up included); the Rust receiver has neither (n/a).'
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receiver from its first frame to its exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each pre-encoded frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run. *p99 vs reference*: a txlane-receiver row against the Rust receiver (same API, same load: target 1); a Rust-receiver row against the raw client (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
 
 const loopCell = (l: LoopFigures | null, key: "eventLoopDelayP99Us" | "gcPauseP99Us"): string =>
   l === null ? "n/a" : num(l[key], 0)
@@ -210,27 +242,36 @@ export const renderLatency = (r: Results): Array<string> => {
   if (r.latency.length === 0) return [...L, "Not measured in this run (`--only latency` measures it).", ""]
   L.push(measuredBy(r), "", LATENCY_NOTE, "")
   L.push(
-    "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99.9 µs | p99 ÷ Rust's | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs |",
-    "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99.9 µs | p99 vs reference | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs | CPU stolen |",
+    "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   )
-  const apiName = (a: Api) => (a === "payload" ? "`sendPayload`" : "`send(txs)`")
-  // sendPayload then send(txs); by offered load (saturation last); txlane before Rust.
+  const apiName = (a: Api) =>
+    a === "payload" ? "`sendPayload`" : a === "send" ? "`send(txs)`" : "raw `node:net` client"
+  const apiRank: Record<Api, number> = { payload: 0, raw: 1, send: 2 }
+  // By API (the raw floor between the two txlane APIs), offered load (saturation last), txlane before Rust.
   const rank = (l: LatencyResult): number =>
-    (l.api === "send" ? 1e9 : 0) + (l.offered === 0 ? 1e8 : l.offered) * 2 + (l.receiver === "txlane" ? 0 : 1)
+    apiRank[l.api] * 1e9 + (l.offered === 0 ? 1e8 : l.offered) * 2 + (l.receiver === "txlane" ? 0 : 1)
   const ordered = [...r.latency].sort((a, b) => rank(a) - rank(b))
+  const ok = (api: Api, receiver: string, offered: number) =>
+    r.latency.find((x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok")
+  // Into the txlane receiver: against the Rust receiver (same sender, same load; target 1). Into
+  // the Rust receiver: against the raw client (same receiver, same load; what target 2 can reach).
+  const reference = (l: LatencyResult): string => {
+    if (l.api === "raw" || l.p99Us === null) return "–"
+    const [name, ref] =
+      l.receiver === "rust" ? ["raw", ok("raw", "rust", l.offered)] : ["Rust", ok(l.api, "rust", l.offered)]
+    return ref?.p99Us ? `${times(l.p99Us / ref.p99Us)} ${name}` : "–"
+  }
   for (const l of ordered) {
     const offered = l.offered === 0 ? "saturation" : int(l.offered)
     const head = `| ${apiName(l.api)} | ${offered} | ${l.receiver}`
     if (l.status !== "ok") {
-      L.push(`${head} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | | | |`)
+      L.push(`${head} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | | | | |`)
       continue
     }
-    const rust = r.latency.find(
-      (x) => x.receiver === "rust" && x.api === l.api && x.offered === l.offered && x.status === "ok"
-    )
-    const ratio = l.receiver !== "rust" && rust?.p99Us && l.p99Us !== null ? times(l.p99Us / rust.p99Us) : "–"
+    const steal = l.stealPct === null || l.stealPct === undefined ? "n/a" : `${num(l.stealPct, 1)}%`
     L.push(
-      `${head} | ${int(l.achievedRate)} | ${num(l.p50Us)} | ${num(l.p99Us)} | ${num(l.p999Us)} | ${ratio} | ${num(l.serviceP99Us)} | ${loopCell(l.senderLoop, "eventLoopDelayP99Us")} | ${loopCell(l.senderLoop, "gcPauseP99Us")} | ${loopCell(l.receiverLoop, "eventLoopDelayP99Us")} | ${loopCell(l.receiverLoop, "gcPauseP99Us")} |`
+      `${head} | ${int(l.achievedRate)} | ${num(l.p50Us)} | ${num(l.p99Us)} | ${num(l.p999Us)} | ${reference(l)} | ${num(l.serviceP99Us)} | ${loopCell(l.senderLoop, "eventLoopDelayP99Us")} | ${loopCell(l.senderLoop, "gcPauseP99Us")} | ${loopCell(l.receiverLoop, "eventLoopDelayP99Us")} | ${loopCell(l.receiverLoop, "gcPauseP99Us")} | ${steal} |`
     )
   }
   L.push("")
