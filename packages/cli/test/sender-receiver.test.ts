@@ -105,6 +105,27 @@ describe("txlane-sender with txlane-receiver", () => {
     expect((await receiver.waitFor("summary")).annotations.frames).toBe(summary.delivered)
   })
 
+  it("acknowledged: sends outstanding are bounded by workers × max-in-flight (a silent receiver; SIGTERM)", async () => {
+    const socket = Path.join(dir, "window.sock")
+    const silent = start(RECEIVER, ["--listen", socket, "--respond", "none"])
+    await silent.waitFor("listening on")
+    const sender = start(SENDER, [
+      ...["--endpoint", socket, "--batches", "50", "--delivery", "acknowledged"],
+      ...["--workers", "2", "--max-in-flight", "3", "--queue-capacity", "20", "--close-timeout", "300ms"]
+    ])
+    await sender.waitFor("progress")
+    sender.child.kill("SIGTERM")
+    expect(await sender.exited).toBe(3)
+    // The window is min(queue capacity, workers × max in flight) = 6: no answer, so no 7th send.
+    expect((await sender.waitFor("summary")).annotations).toMatchObject({
+      batches: 6,
+      delivered: 0,
+      undelivered: 6
+    })
+    silent.child.kill("SIGTERM")
+    expect(await silent.exited).toBe(0)
+  })
+
   it("exits 3 when batches are not delivered (a silent receiver, --ack-timeout 300ms --retries 0), and 1 on a corrupt input file", async () => {
     const socket = Path.join(dir, "silent.sock")
     const silent = start(RECEIVER, ["--listen", socket, "--respond", "none"])

@@ -7,11 +7,12 @@
 import * as Fs from "node:fs"
 import { Digest } from "@txlane/protocol/testing"
 import { Sender } from "@txlane/sender"
-import { Effect, FiberSet, Option, Semaphore } from "effect"
+import { Effect, Option, Result } from "effect"
 import { Command } from "effect/cli"
 import { Format, LiveView, Main, MetricsHttp, RuntimeMetrics, Telemetry } from "../index.js"
 import { type Config, DEFAULT_BATCHES, flags } from "./flags.js"
 import * as Input from "./Input.js"
+import * as Lanes from "./Lanes.js"
 import { Latency } from "./Latency.js"
 import * as Synthetic from "./Synthetic.js"
 import { summarize } from "./summary.js"
@@ -144,30 +145,38 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         return seen === 0 ? Effect.logWarning(`send failed: ${message}`) : Effect.void
       }
 
-      // Acknowledged: the send resolves on the answer; its time is the ack latency.
-      const sendAcknowledged = (payload: Uint8Array) =>
-        Effect.suspend(() => {
-          batches++
-          const t0 = performance.now()
-          return sender.sendPayload(payload).pipe(
-            Effect.tap(() => Effect.sync(() => latency?.record(performance.now() - t0))),
-            Effect.asVoid,
-            // A rejection or give-up is counted through onOutcome; a batch still held when the
-            // close deadline passed is given back (SenderClosed) and counted in the close
-            // report's undelivered, so neither is an error here.
-            Effect.catch((error) =>
-              error._tag === "Rejected" ||
-              error._tag === "RetriesExhausted" ||
-              error._tag === "AckTimeout" ||
-              error._tag === "SenderClosed"
-                ? Effect.void
-                : Effect.andThen(
-                    Effect.sync(() => release(payload)),
-                    countError(error._tag, error.message)
-                  )
-            )
-          )
+      // Acknowledged: the send resolves on the answer; its time is the ack latency. Called by a lane
+      // when it takes the payload (Lanes.make).
+      const sendAcknowledged = (payload: Uint8Array): Effect.Effect<void> => {
+        batches++
+        const t0 = performance.now()
+        return Effect.flatMap(Effect.result(sender.sendPayload(payload)), (result) => {
+          if (Result.isSuccess(result)) {
+            latency?.record(performance.now() - t0)
+            return Effect.void
+          }
+          const error = result.failure
+          // A rejection or give-up is counted through onOutcome; a batch still held when the
+          // close deadline passed is given back (SenderClosed) and counted in the close
+          // report's undelivered, so neither is an error here.
+          if (
+            error._tag === "Rejected" ||
+            error._tag === "RetriesExhausted" ||
+            error._tag === "AckTimeout" ||
+            error._tag === "SenderClosed"
+          ) {
+            return Effect.void
+          }
+          release(payload)
+          return countError(error._tag, error.message)
         })
+      }
+      // Enough acknowledged sends outstanding to fill every connection's pipeline. The lanes outlive
+      // the input loop, so the input can end (and the close, with its deadline, begin) while sends
+      // still wait for a receiver that may never answer.
+      const lanes = acknowledged
+        ? yield* Lanes.make(Math.min(config.queueCapacity, config.workers * config.maxInFlight), sendAcknowledged)
+        : undefined
 
       const batchRate = new LiveView.RateMeter()
       const txRate = new LiveView.RateMeter()
@@ -212,18 +221,8 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         }
       })
 
-      // Acknowledged sends resolve on the answer: keep enough outstanding to fill every connection's
-      // pipeline. Each send runs in its own fiber so the input can end (and the close, with its
-      // deadline, begin) while sends still wait for a receiver that may never answer.
-      const permits = yield* Semaphore.make(Math.min(config.queueCapacity, config.workers * config.maxInFlight))
-      const sends = yield* FiberSet.make<void>()
-      const handleAcknowledged = (payload: Uint8Array) =>
-        Effect.andThen(
-          permits.take(1),
-          FiberSet.run(sends, Effect.ensuring(sendAcknowledged(payload), permits.release(1)))
-        )
-      // The input loop: one await per run (a read, or the whole pre-generated workload), then
-      // each batch of the run queued without a fiber of its own.
+      // The input loop: one await per run (a read, or the whole pre-generated workload), then the
+      // run goes to the lanes (acknowledged) or each batch of it is queued without a fiber of its own.
       const next = Effect.tryPromise({
         try: () => source.next(),
         catch: (error) =>
@@ -235,11 +234,11 @@ const run = (config: Config, requested: Main.RequestedExit) =>
         for (;;) {
           const step = yield* next
           if (step.done === true) return
+          if (lanes !== undefined) {
+            yield* lanes.feed(step.value)
+            continue
+          }
           for (const payload of step.value) {
-            if (acknowledged) {
-              yield* handleAcknowledged(payload)
-              continue
-            }
             batches++
             // Fire-and-forget: succeeds once queued (or waits while the queue is full, the
             // "suspend" policy); the batch's fate arrives later through onOutcome.
@@ -250,8 +249,14 @@ const run = (config: Config, requested: Main.RequestedExit) =>
           }
         }
       }).pipe(
-        // Stop the reading (closes the file); not awaited, a read of stdin may never end.
-        Effect.ensuring(Effect.sync(() => void source.return?.(undefined)?.catch(() => undefined)))
+        // Stop the reading (closes the file); not awaited, a read of stdin may never end. The lanes
+        // take no more batches: those not yet taken were never read, as far as the summary goes.
+        Effect.ensuring(
+          Effect.sync(() => {
+            lanes?.end()
+            void source.return?.(undefined)?.catch(() => undefined)
+          })
+        )
       )
       // --duration: the input stops when it is up, and the run ends as after SIGTERM.
       const timed = Option.match(config.duration, {
@@ -269,7 +274,7 @@ const run = (config: Config, requested: Main.RequestedExit) =>
       const finish = Effect.gen(function* () {
         if (interrupted) yield* Effect.logInfo("stopping: delivering what is queued")
         const report = yield* sender.close()
-        yield* FiberSet.awaitEmpty(sends)
+        if (lanes !== undefined) yield* lanes.drain
         status.close()
         const summary = summarize({
           endpoint: config.endpoint,
