@@ -80,6 +80,45 @@ describe("Lanes", () => {
     expect(gate.outstanding).toBe(0)
   })
 
+  it("feed succeeds once the send of every payload started, the last one's included", async () => {
+    let started = 0
+    const gates: Array<Deferred.Deferred<void>> = []
+    const send = () =>
+      Effect.suspend(() => {
+        started++
+        const gate = Deferred.makeUnsafe<void>()
+        gates.push(gate)
+        return Deferred.await(gate)
+      })
+    let startedWhenFed = -1
+    await run(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const lanes = yield* Lanes.make(1, send)
+          const feeding = yield* Effect.forkChild(
+            Effect.andThen(
+              lanes.feed(payloads(2)),
+              Effect.sync(() => {
+                // What the command does next at the end of its input: close the sender. A send
+                // that has not started by then would be refused.
+                startedWhenFed = started
+              })
+            )
+          )
+          yield* Effect.yieldNow
+          expect(started).toBe(1)
+          // The first send settles: the lane takes the last payload while the feeder waits.
+          Deferred.doneUnsafe(gates[0]!, Exit.void)
+          yield* Fiber.join(feeding)
+          expect(startedWhenFed).toBe(2)
+          lanes.end()
+          Deferred.doneUnsafe(gates[1]!, Exit.void)
+          yield* lanes.drain
+        })
+      )
+    )
+  })
+
   it("end: the rest of the run is not sent; drain waits for the sends already started", async () => {
     const gate = gatedSend()
     await run(

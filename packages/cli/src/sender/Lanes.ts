@@ -18,8 +18,8 @@ import { Deferred, Effect, Exit, FiberSet, type Scope } from "effect"
 /** The lanes of one sender. */
 export interface Lanes {
   /**
-   * Hands a run of payloads to the lanes; succeeds once every payload of it was taken (its send
-   * started, not settled). Interrupted, it leaves the rest of the run to {@link Lanes.end}.
+   * Hands a run of payloads to the lanes; succeeds once the send of every payload of it started
+   * (not settled). Interrupted, it leaves the rest of the run to {@link Lanes.end}.
    */
   readonly feed: (run: ReadonlyArray<Uint8Array>) => Effect.Effect<void>
   /** No more payloads: what is left of the run is not sent; each lane stops once its send settled. Idempotent. */
@@ -85,7 +85,10 @@ export const make = (
           const done = Deferred.makeUnsafe<void>()
           taken = done
           wakeUp(payloads.length)
-          return Deferred.await(done)
+          // The lane that takes the last payload completes `done` before it runs that payload's
+          // send, and so resumes this fiber first: yielding once lets the send start (its batch be
+          // queued) before the input loop goes on, and at the end of the input closes the sender.
+          return Effect.andThen(Deferred.await(done), Effect.yieldNow)
         }),
       end,
       drain: Effect.suspend(() => {
