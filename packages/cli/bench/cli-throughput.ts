@@ -5,11 +5,13 @@
  *
  *   PATH=$PWD/../../node_modules/.bin:$PATH tsx --conditions=txlane-source bench/cli-throughput.ts \
  *     [--batches 15000] [--rounds 2] [--delivery fire-and-forget|acknowledged] \
- *     [--receivers emulator,rust] [--modes library,generated,input] [--file /tmp/txlane-sender-bench.bin] [--keep]
+ *     [--receivers emulator,rust] [--modes library,effect,generated,input] [--file /tmp/txlane-sender-bench.bin] [--keep]
  *     [--baseline ENTRY]
  *
  * With --baseline, modes `baseline-generated` and `baseline-input` run ENTRY (another version of
- * `src/bin/txlane-sender.ts`, e.g. checked out from an older commit) the same way.
+ * `src/bin/txlane-sender.ts`, e.g. checked out from an older commit) the same way. Mode `effect`
+ * (`bench/effect-send.ts`) is the library again through its Effect API, as the command drives it,
+ * without the command.
  *
  * The capture file (BATCHES frames of the PEERS.md workload, 50 tx × 650 B, 4-byte big-endian
  * length prefixes) is made when missing and deleted at the end unless --keep.
@@ -83,9 +85,10 @@ const startReceiver = async (name: string) => {
 
 const tsx = ["--conditions=txlane-source"]
 const once = async (mode: string): Promise<{ elapsedMs: number; delivered: number; extra?: string }> => {
-  if (mode === "library") {
-    const r = await run("tsx", [...tsx, "../sender/bench/library-send.ts", socket, file, String(batches), delivery])
-    if (r.code !== 0) throw new Error(`library: exit ${r.code}\n${r.stderr}`)
+  if (mode === "library" || mode === "effect") {
+    const script = mode === "library" ? "../sender/bench/library-send.ts" : "bench/effect-send.ts"
+    const r = await run("tsx", [...tsx, script, socket, file, String(batches), delivery])
+    if (r.code !== 0) throw new Error(`${mode}: exit ${r.code}\n${r.stderr}`)
     return JSON.parse(r.stdout.trim().split("\n").at(-1)!)
   }
   const entry = mode.startsWith("baseline-") ? baseline : "src/bin/txlane-sender.ts"
