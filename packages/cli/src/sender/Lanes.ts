@@ -4,8 +4,8 @@
  * `size` acknowledged sends are outstanding, and a batch costs its send and no fiber of its own.
  *
  * The command used to fork a fiber per batch (a semaphore permit, a fork into a `FiberSet`, an
- * `ensuring`): about 7 µs of fiber bookkeeping a batch against 2.5 µs for a lane's loop turn, and
- * half of Effect's share of the command's profile (README, "Throughput of the command").
+ * `ensuring`): 6–13 µs of fiber bookkeeping a batch against 2–4 µs for a lane's loop turn, and
+ * about half of Effect's share of the command's profile (README, "Throughput of the command").
  *
  * The lanes belong to the scope they were made in, not to the input loop: when the input stops
  * (its end, `--duration`, SIGTERM) they take no more payloads, but the sends they hold still
