@@ -90,8 +90,9 @@ export class WorkerState {
    * also return earlier (a timer armed for an earlier deadline): callers re-check everything.
    */
   wait(timeoutMs: number | undefined): Effect.Effect<void> {
-    // Already woken: no timer needed (the common case under load).
-    if (this.latch.isOpen() || timeoutMs === undefined) return this.latch.await
+    // Already woken: nothing to wait for (the common case under load).
+    if (this.latch.isOpen()) return Effect.void
+    if (timeoutMs === undefined) return this.latch.await
     const at = this.now() + Math.max(1, Math.ceil(timeoutMs))
     // A timer due no later already wakes us in time.
     if (this.timerAt <= at) return this.latch.await
