@@ -53,6 +53,11 @@ export interface LatencyResult {
    * here controls: a stolen slice stalls sender and receiver alike.
    */
   readonly stealPct?: number | null | undefined
+  /**
+   * With rounds (`medianRounds`): this row is the round whose p99 is the median, and these are
+   * the p99s of every round in run order (null for a round that failed).
+   */
+  readonly p99Rounds?: ReadonlyArray<number | null> | undefined
 }
 
 const latencyFailed = (
@@ -127,6 +132,24 @@ const stealBetween = (
     ? null
     : Math.round(((after[0] - before[0]) / (after[1] - before[1])) * 1000) / 10
 
+/**
+ * One row per series and offered load out of several rounds of it: the ok round whose p99 is the
+ * median (the lower middle for an even count; a failed row if no round was ok), with every
+ * round's p99 in `p99Rounds`. A whole row from one round keeps its figures consistent with each other.
+ */
+export const medianRounds = (results: ReadonlyArray<LatencyResult>): Array<LatencyResult> => {
+  const groups = new Map<string, Array<LatencyResult>>()
+  for (const r of results) {
+    const key = `${r.series}\u0000${r.offered}\u0000${r.workers}`
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
+  return [...groups.values()].map((rounds) => {
+    const ok = rounds.filter((r) => r.status === "ok" && r.p99Us !== null).sort((a, b) => a.p99Us! - b.p99Us!)
+    const row = ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : rounds[rounds.length - 1]!
+    return { ...row, p99Rounds: rounds.map((r) => (r.status === "ok" ? r.p99Us : null)) }
+  })
+}
+
 const figures = (l: LoopFigures | null): string =>
   l === null ? "n/a" : `loop p99 ${l.eventLoopDelayP99Us} µs, GC p99 ${l.gcPauseP99Us} µs`
 
@@ -145,7 +168,7 @@ export const runLatency = (
     return Effect.succeed(s.loads.map((l) => latencyFailed(s, l.offered, l.workers ?? null, a.reason, "skipped")))
   const id = ++seriesCounter
   // Only the TS receivers measure their own event loop.
-  const measuresLoop = s.receiver.name === "txlane"
+  const measuresLoop = s.receiver.name === "txlane" || s.receiver.name === "raw"
   return Effect.forEach(s.loads, (load) => {
     const base = path.join(ctx.tmp, `l${id}-${load.offered}-${load.workers ?? 0}`)
     const file = `${base}.json`
@@ -231,7 +254,10 @@ export const runLatency = (
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =
-  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receiver from its first frame to its exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each pre-encoded frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run. *p99 vs reference*: a txlane-receiver row against the Rust receiver (same API, same load: target 1); a Rust-receiver row against the raw client (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one 3-second window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each pre-encoded frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run. *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw client (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
+
+const roundsCell = (l: LatencyResult): string =>
+  l.p99Rounds === undefined ? "–" : l.p99Rounds.map((p) => (p === null ? "failed" : num(p, 0))).join(" / ")
 
 const loopCell = (l: LoopFigures | null, key: "eventLoopDelayP99Us" | "gcPauseP99Us"): string =>
   l === null ? "n/a" : num(l[key], 0)
@@ -242,36 +268,47 @@ export const renderLatency = (r: Results): Array<string> => {
   if (r.latency.length === 0) return [...L, "Not measured in this run (`--only latency` measures it).", ""]
   L.push(measuredBy(r), "", LATENCY_NOTE, "")
   L.push(
-    "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99.9 µs | p99 vs reference | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs | CPU stolen |",
-    "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99 µs of each round | p99.9 µs | p99 vs reference | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs | CPU stolen |",
+    "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   )
   const apiName = (a: Api) =>
     a === "payload" ? "`sendPayload`" : a === "send" ? "`send(txs)`" : "raw `node:net` client"
   const apiRank: Record<Api, number> = { payload: 0, raw: 1, send: 2 }
-  // By API (the raw floor between the two txlane APIs), offered load (saturation last), txlane before Rust.
+  const receiverRank: Record<string, number> = { txlane: 0, raw: 1 }
+  // By API (the raw floor between the two txlane APIs), offered load (saturation last), then
+  // txlane, the raw node:net receiver and Rust.
   const rank = (l: LatencyResult): number =>
-    apiRank[l.api] * 1e9 + (l.offered === 0 ? 1e8 : l.offered) * 2 + (l.receiver === "txlane" ? 0 : 1)
+    apiRank[l.api] * 1e9 + (l.offered === 0 ? 1e8 : l.offered) * 4 + (receiverRank[l.receiver] ?? 2)
   const ordered = [...r.latency].sort((a, b) => rank(a) - rank(b))
   const ok = (api: Api, receiver: string, offered: number) =>
     r.latency.find((x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok")
-  // Into the txlane receiver: against the Rust receiver (same sender, same load; target 1). Into
+  // Into a Node receiver: against the Rust receiver (same sender, same load; target 1), and the
+  // txlane receiver also against the raw node:net receiver (what any Node receiver reaches). Into
   // the Rust receiver: against the raw client (same receiver, same load; what target 2 can reach).
+  const against = (p99: number, ref: LatencyResult | undefined, name: string): ReadonlyArray<string> =>
+    ref?.p99Us ? [`${times(p99 / ref.p99Us)} ${name}`] : []
   const reference = (l: LatencyResult): string => {
     if (l.api === "raw" || l.p99Us === null) return "–"
-    const [name, ref] =
-      l.receiver === "rust" ? ["raw", ok("raw", "rust", l.offered)] : ["Rust", ok(l.api, "rust", l.offered)]
-    return ref?.p99Us ? `${times(l.p99Us / ref.p99Us)} ${name}` : "–"
+    const refs =
+      l.receiver === "rust"
+        ? against(l.p99Us, ok("raw", "rust", l.offered), "raw client")
+        : [
+            ...against(l.p99Us, ok(l.api, "rust", l.offered), "Rust"),
+            ...(l.receiver === "txlane" ? against(l.p99Us, ok(l.api, "raw", l.offered), "node:net") : [])
+          ]
+    return refs.length === 0 ? "–" : refs.join(", ")
   }
+  const receiverName = (name: string) => (name === "raw" ? "raw `node:net`" : name)
   for (const l of ordered) {
     const offered = l.offered === 0 ? "saturation" : int(l.offered)
-    const head = `| ${apiName(l.api)} | ${offered} | ${l.receiver}`
+    const head = `| ${apiName(l.api)} | ${offered} | ${receiverName(l.receiver)}`
     if (l.status !== "ok") {
-      L.push(`${head} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | | | | |`)
+      L.push(`${head} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | | | | | |`)
       continue
     }
     const steal = l.stealPct === null || l.stealPct === undefined ? "n/a" : `${num(l.stealPct, 1)}%`
     L.push(
-      `${head} | ${int(l.achievedRate)} | ${num(l.p50Us)} | ${num(l.p99Us)} | ${num(l.p999Us)} | ${reference(l)} | ${num(l.serviceP99Us)} | ${loopCell(l.senderLoop, "eventLoopDelayP99Us")} | ${loopCell(l.senderLoop, "gcPauseP99Us")} | ${loopCell(l.receiverLoop, "eventLoopDelayP99Us")} | ${loopCell(l.receiverLoop, "gcPauseP99Us")} | ${steal} |`
+      `${head} | ${int(l.achievedRate)} | ${num(l.p50Us)} | ${num(l.p99Us)} | ${roundsCell(l)} | ${num(l.p999Us)} | ${reference(l)} | ${num(l.serviceP99Us)} | ${loopCell(l.senderLoop, "eventLoopDelayP99Us")} | ${loopCell(l.senderLoop, "gcPauseP99Us")} | ${loopCell(l.receiverLoop, "eventLoopDelayP99Us")} | ${loopCell(l.receiverLoop, "gcPauseP99Us")} | ${steal} |`
     )
   }
   L.push("")

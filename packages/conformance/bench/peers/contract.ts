@@ -17,7 +17,7 @@ export interface Args {
   readonly seed: bigint
   readonly workers: number
   readonly expectTransactions: number | undefined
-  /** `--respond` (txlane peer only; baselines never respond). */
+  /** `--respond` (the txlane peer and the raw receiver; the other baselines never respond). */
   readonly respond: string | undefined
   /** `--delivery` (txlane peer only). */
   readonly delivery: string | undefined
@@ -27,9 +27,9 @@ export interface Args {
   readonly handlers: number | undefined
   /** `--api payload|send` (txlane peer only): `sendPayload(pre-encoded)` or `send(transactions)`. */
   readonly api: "payload" | "send"
-  /** `--submit sync|async` (txlane receiver only): `async` resolves each `submit` on a later turn, as a consensus engine would. */
+  /** `--submit sync|async` (txlane and raw receivers): `async` resolves each `submit` on a later turn, as a consensus engine would. */
   readonly submit: "sync" | "async"
-  /** `--loop-stats FILE` (txlane receiver only): writes its event-loop delay and GC pause figures there on exit. */
+  /** `--loop-stats FILE` (txlane and raw receivers): writes its event-loop delay and GC pause figures there on exit. */
   readonly loopStats: string | undefined
 }
 

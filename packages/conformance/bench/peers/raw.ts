@@ -6,11 +6,17 @@
  *   `--api send` it encodes each batch's `Transactions` envelope and header as it writes it
  *   (`Envelope.encode`), the work `send(transactions)` does: the user path's reference.
  * - `receive`: one `FrameDecoder` per connection and `Envelope.decode` per frame (the same work
- *   the txlane receiver does per frame, without handlers, queues or responses).
+ *   the txlane receiver does per frame, without handlers, queues or responses). With
+ *   `--respond json` it answers every frame, in order, `{"success":true,"count":N}`; with
+ *   `--submit async` each answer is written on a later turn (`setImmediate` per frame, as the txlane
+ *   receiver's async `submit` in the latency benchmark): the floor of a Node receiver in the
+ *   latency table. `--loop-stats FILE` writes its event-loop and GC figures on exit.
  */
+import * as fs from "node:fs"
 import { createConnection, createServer, type Socket } from "node:net"
-import { Endpoint, Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
+import { Endpoint, Envelope, FrameDecoder, FrameEncoder, Response } from "@txlane/protocol"
 import { Result } from "effect"
+import { startLoopStats } from "../lib/loop-stats.js"
 import { listening, parse, report, totals } from "./contract.js"
 import { payloadPool, transactionPool } from "./pool.js"
 
@@ -22,16 +28,34 @@ const endpointOf = (text: string) => Result.getOrThrow(Endpoint.parse(text))
 if (args.role === "receive") {
   const t = totals()
   const endpoint = endpointOf(args.listen)
+  const answers = args.respond === "json"
+  const later = args.submit === "async"
+  const loop = args.loopStats === undefined ? undefined : startLoopStats()
+  const answer = (socket: Socket, count: number): void => {
+    const [header, body] = Result.getOrThrow(FrameEncoder.encode(Response.encode(Response.success(count))))
+    socket.cork()
+    socket.write(header)
+    socket.write(body)
+    socket.uncork()
+  }
   const server = createServer((socket: Socket) => {
     const decoder = new FrameDecoder.FrameDecoder()
     socket.on("data", (chunk: Buffer) => {
       const { frames } = decoder.push(chunk)
       for (const frame of frames) {
         const txs = Envelope.decode(frame)
-        if (t.frames === 0) t.firstAt = performance.now()
+        if (t.frames === 0) {
+          t.firstAt = performance.now()
+          loop?.reset()
+        }
         t.frames++
         t.bytes += frame.length
-        if (Result.isSuccess(txs)) t.transactions += txs.success.length
+        const count = Result.isSuccess(txs) ? txs.success.length : 0
+        t.transactions += count
+        if (answers) {
+          if (later) setImmediate(() => answer(socket, count))
+          else answer(socket, count)
+        }
       }
       if (frames.length > 0) t.lastAt = performance.now()
       if (args.expectTransactions !== undefined && t.transactions >= args.expectTransactions) finish()
@@ -39,7 +63,11 @@ if (args.role === "receive") {
     socket.on("error", () => socket.destroy())
   })
   const finish = () => {
+    if (loop !== undefined && args.loopStats !== undefined)
+      fs.writeFileSync(args.loopStats, JSON.stringify(loop.read()))
     report("raw-node-net", "receiver", t)
+    // Closing the server removes its socket file, which the next receiver on that path needs free.
+    server.close()
     process.exit(0)
   }
   process.on("SIGTERM", finish)

@@ -1,0 +1,98 @@
+/**
+ * The latency section's rounds and references (bench/lib/latency.ts): which round stands for a
+ * row, and what each row is compared with. Pure functions over made-up results; the real series
+ * runs in bench-quick.test.ts.
+ */
+import * as fs from "node:fs"
+import { describe, expect, it } from "vitest"
+import { type LatencyResult, medianRounds, renderLatency } from "../bench/lib/latency.js"
+import type { Results } from "../bench/lib/results.js"
+
+const row = (
+  receiver: string,
+  api: LatencyResult["api"],
+  offered: number,
+  p99Us: number | null,
+  p50Us = 100
+): LatencyResult => ({
+  series: `${receiver}${api === "payload" ? "" : `-${api}`}`,
+  receiver,
+  api,
+  offered,
+  workers: null,
+  status: p99Us === null ? "failed" : "ok",
+  reason: p99Us === null ? "receiver exited" : undefined,
+  achievedRate: p99Us === null ? null : offered,
+  recorded: null,
+  p50Us: p99Us === null ? null : p50Us,
+  p99Us,
+  p999Us: p99Us,
+  maxUs: p99Us,
+  serviceP50Us: null,
+  serviceP99Us: p99Us,
+  maxOutstanding: null,
+  senderUsage: { cpuUserMs: null, cpuSystemMs: null, maxRssKb: null },
+  senderLoop: null,
+  receiverLoop: null,
+  stealPct: null
+})
+
+describe("medianRounds", () => {
+  it("keeps the whole row of the round whose p99 is the median, and lists every round's p99 in run order", () => {
+    const [median] = medianRounds([
+      row("txlane", "payload", 1000, 9_000, 1),
+      row("txlane", "payload", 1000, 3_000, 2),
+      row("txlane", "payload", 1000, 5_000, 3)
+    ])
+    expect(median?.p99Us).toBe(5_000)
+    expect(median?.p50Us).toBe(3)
+    expect(median?.p99Rounds).toEqual([9_000, 3_000, 5_000])
+  })
+
+  it("takes the median of the ok rounds only, and marks a failed round as null", () => {
+    const [median] = medianRounds([
+      row("rust", "send", 10_000, 8_000),
+      row("rust", "send", 10_000, null),
+      row("rust", "send", 10_000, 2_000)
+    ])
+    expect(median?.status).toBe("ok")
+    expect(median?.p99Us).toBe(2_000)
+    expect(median?.p99Rounds).toEqual([8_000, null, 2_000])
+  })
+
+  it("gives a failed row when no round was ok, and keeps series and loads apart", () => {
+    const rows = medianRounds([
+      row("raw", "payload", 1000, null),
+      row("raw", "payload", 10_000, 4_000),
+      row("raw", "payload", 1000, null)
+    ])
+    expect(rows.map((r) => [r.offered, r.status, r.p99Rounds])).toEqual([
+      [1000, "failed", [null, null]],
+      [10_000, "ok", [4_000]]
+    ])
+  })
+})
+
+describe("renderLatency", () => {
+  it("compares the txlane receiver with Rust and with the node:net floor, and the Rust receiver with the raw client", () => {
+    const latency = medianRounds([
+      row("txlane", "payload", 1000, 6_000),
+      row("raw", "payload", 1000, 4_000),
+      row("rust", "payload", 1000, 3_000),
+      row("rust", "raw", 1000, 2_000)
+    ])
+    // A committed results file for the provenance line; only its latency rows are replaced.
+    const committed = JSON.parse(
+      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
+    )
+    const results: Results = { ...committed, latency }
+    const lines = renderLatency(results).filter((l) => l.startsWith("| `sendPayload`") || l.startsWith("| raw"))
+    const referenceOf = (line: string) => line.split("|")[9]!.trim()
+    expect(lines.map((l) => [l.split("|")[3]!.trim(), referenceOf(l)])).toEqual([
+      ["txlane", "2× Rust, 1.5× node:net"],
+      ["raw `node:net`", "1.33× Rust"],
+      ["rust", "1.5× raw client"],
+      ["rust", "–"]
+    ])
+  })
+})
