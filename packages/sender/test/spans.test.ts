@@ -1,7 +1,7 @@
 /**
  * `txlane.send` spans (issue #15), over a real socket: with a tracer in the context the sender is
  * made in, each batch gets one span from enqueue to its outcome, with the OpenTelemetry
- * messaging attributes; without one, no span is made.
+ * messaging attributes; without one, or with tracing turned off, no span is made.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Envelope } from "@txlane/protocol"
@@ -102,6 +102,19 @@ describe("txlane.send spans", () => {
       const sender = yield* Sender.make({ endpoint: server.path, delivery: "acknowledged" })
       // A tracer around the send alone is not the sender's: spans follow the context it was made in.
       yield* sender.send(work[0]!).pipe(Effect.withTracer(tracer))
+      assert.strictEqual(spans.filter((s) => s.name === "txlane.send").length, 0)
+    })
+  )
+
+  it.live("with tracing turned off (References.TracerEnabled), no span is made", () =>
+    Effect.gen(function* () {
+      const server = yield* withServer()
+      const { spans, tracer } = memoryTracer()
+      const sender = yield* Sender.make({ endpoint: server.path, delivery: "acknowledged" }).pipe(
+        Effect.withTracer(tracer),
+        Effect.withTracerEnabled(false)
+      )
+      assert.strictEqual(yield* sender.send(work[0]!), 4)
       assert.strictEqual(spans.filter((s) => s.name === "txlane.send").length, 0)
     })
   )

@@ -4,23 +4,26 @@
  * failed or given back at close), with the OpenTelemetry messaging attributes.
  *
  * Spans exist only when the sender was made with a `Tracer` in its context (any tracer other
- * than Effect's default `nativeTracer`, e.g. `@effect/opentelemetry`'s): otherwise a batch
- * carries none, and the hot path pays one `undefined` check.
+ * than Effect's default `nativeTracer`, e.g. `@effect/opentelemetry`'s) and tracing enabled:
+ * otherwise a batch carries none, and the hot path pays one `undefined` check.
  *
  * A batch crosses fibers and socket callbacks, so its span is made with the tracer directly
  * rather than with `Effect.withSpan` around one fiber's work; it is a root span.
  *
  * @module
  */
-import { type Clock, Context, Exit, Option, Tracer } from "effect"
+import { type Clock, Context, Exit, Option, References, Tracer } from "effect"
 
 /** The span name (the CLI's OTLP test looks for it). */
 export const SPAN_NAME = "txlane.send"
 
-/** The tracer spans go to, or `undefined` when none was provided (Effect's default). */
+/**
+ * The tracer spans go to, or `undefined` when none was provided (Effect's default) or tracing is
+ * turned off (`References.TracerEnabled`, e.g. `Effect.withTracerEnabled(false)`), as the receiver does.
+ */
 export const tracerOf = (context: Context.Context<never>): Tracer.Tracer | undefined => {
   const tracer = Context.get(context, Tracer.Tracer)
-  return tracer === Tracer.nativeTracer ? undefined : tracer
+  return tracer === Tracer.nativeTracer || !Context.get(context, References.TracerEnabled) ? undefined : tracer
 }
 
 /** Opens a batch's span, with the messaging attributes known at enqueue time. */
