@@ -262,7 +262,7 @@ const main = Effect.gen(function* () {
   const durationMs = quick ? 400 : 3_000
   // A cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still
   // unoptimized, and drains it over about a second: 2 s of warm-up keep that out of the
-  // steady-state tail (PROFILE.md, 2026-12-01 10:30).
+  // steady-state tail (PROFILE.md, 2026-12-01 10:00–).
   const warmupMs = quick ? 200 : 2_000
   const latencyRounds = quick ? 1 : 3
   if (runLatencySection) {
