@@ -75,6 +75,46 @@ async fn unix_fire_and_forget_silent_receiver() {
     .await;
 }
 
+/// A silent receiver keeps its side of the connection open while the client
+/// sends: no FIN until the client ends, so a client that reads the peer's
+/// FIN as the end of the connection does not reconnect after every frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn silent_receiver_does_not_half_close() {
+    let dir = TempDir::new();
+    let config = ServerConfig {
+        respond: RespondMode::None,
+        ..ServerConfig::default()
+    };
+    let server = RunningServer::start(&Endpoint::Unix(dir.join("s.sock")), config).await;
+    let Endpoint::Unix(path) = &server.endpoint else {
+        panic!("unix endpoint expected")
+    };
+    let mut client = tokio::net::UnixStream::connect(path)
+        .await
+        .expect("connect");
+    let payload = txlane_peer::envelope::encode(&[b"tx".to_vec()]);
+    client
+        .write_all(&(payload.len() as u32).to_be_bytes())
+        .await
+        .expect("header");
+    client.write_all(&payload).await.expect("payload");
+    let stats = server.stats.clone();
+    eventually(|| stats.snapshot().frames == 1).await;
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_millis(300), client.read(&mut byte)).await;
+    assert!(
+        read.is_err(),
+        "the silent receiver ended its side: {read:?}"
+    );
+    // Once the client ends, the receiver ends too.
+    client.shutdown().await.expect("shutdown");
+    let eof = within(Box::pin(client.read(&mut byte)))
+        .await
+        .expect("read");
+    assert_eq!(eof, 0);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unix_acknowledged() {
     let dir = TempDir::new();

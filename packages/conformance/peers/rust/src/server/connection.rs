@@ -28,7 +28,17 @@ pub(super) async fn serve_connection(
     );
     let json = shared.config.respond == RespondMode::Json;
     let (slot_tx, slot_rx) = mpsc::channel::<Slot>(shared.config.pending_responses.max(1));
-    let writer = json.then(|| tokio::spawn(write_responses(wr, slot_rx, shared.clone())));
+    // A silent receiver (`--respond none`) still holds its write half until the connection
+    // ends: dropping it would half-close at once, and a client that takes the FIN as the end
+    // of the connection would reconnect after every few frames.
+    let (writer, silent_write_half) = if json {
+        (
+            Some(tokio::spawn(write_responses(wr, slot_rx, shared.clone()))),
+            None,
+        )
+    } else {
+        (None, Some(wr))
+    };
     let mut linger = false;
 
     loop {
@@ -87,6 +97,7 @@ pub(super) async fn serve_connection(
     if let Some(writer) = writer {
         let _ = writer.await;
     }
+    drop(silent_write_half);
     if linger && !stop.is_shutdown() {
         reader.discard_until_eof(DEFAULT_LINGER).await;
     }
