@@ -268,14 +268,12 @@ const main = Effect.gen(function* () {
   if (runLatencySection) {
     log("== acknowledged latency (upstream shape): the same sender into the txlane, raw node:net and Rust receivers")
     const loads = latencyLoads.map((offered) => ({ offered }))
-    // Quick runs (CI) measure the txlane receiver only: the Rust one may not be built there.
-    const receivers = quick ? [txlane] : [txlane, contractImpl("rust")]
-    // The raw `node:net` client into the Rust receiver: the floor for any Node sender; the same
-    // sender into the raw `node:net` receiver: the floor for any Node receiver. Same run.
+    // Quick runs (CI) measure the txlane receiver only: the Rust one may not be built there. The
+    // raw `node:net` receiver is the floor for any Node receiver, and the raw `node:net` client
+    // into the Rust receiver the floor for any Node sender, in the same run.
+    const receivers = quick ? [txlane] : [txlane, raw, contractImpl("rust")]
     const pairs = [
-      ...(["payload", "send"] as const).flatMap((api) =>
-        [...receivers, ...(quick ? [] : [raw])].map((receiver) => ({ api, receiver }))
-      ),
+      ...(["payload", "send"] as const).flatMap((api) => receivers.map((receiver) => ({ api, receiver }))),
       ...(quick ? [] : [{ api: "raw" as const, receiver: contractImpl("rust") }])
     ]
     // Rounds run round-robin over the series, so drift in the machine touches every row alike;

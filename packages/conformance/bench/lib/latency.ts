@@ -141,7 +141,9 @@ export const medianRounds = (results: ReadonlyArray<LatencyResult>): Array<Laten
   const groups = new Map<string, Array<LatencyResult>>()
   for (const r of results) {
     const key = `${r.series}\u0000${r.offered}\u0000${r.workers}`
-    groups.set(key, [...(groups.get(key) ?? []), r])
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [r])
+    else group.push(r)
   }
   return [...groups.values()].map((rounds) => {
     const ok = rounds.filter((r) => r.status === "ok" && r.p99Us !== null).sort((a, b) => a.p99Us! - b.p99Us!)
