@@ -31,6 +31,7 @@ import { judgeTargets, recommendDefaults } from "./lib/judge.js"
 import { type LatencyResult, type LatencySeries, medianRounds, runLatency } from "./lib/latency.js"
 import { type CellResult, calibrate, machine, type RunContext, runCell } from "./lib/measure.js"
 import {
+  type BenchImpl,
   benchDir,
   type CellSpec,
   contractImpl,
@@ -272,19 +273,26 @@ const main = Effect.gen(function* () {
     // raw `node:net` receiver is the floor for any Node receiver, and the raw `node:net` client
     // into the Rust receiver the floor for any Node sender, in the same run.
     const receivers = quick ? [txlane] : [txlane, raw, contractImpl("rust")]
-    const pairs = [
-      ...(["payload", "send"] as const).flatMap((api) => receivers.map((receiver) => ({ api, receiver }))),
+    // The txlane receiver also with `ordering: "none"`: the Rust receiver's semantics (its handlers
+    // take any connection's frames), next to the default that submits a connection's frames one
+    // at a time.
+    const pairs: ReadonlyArray<{ api: "payload" | "send" | "raw"; receiver: BenchImpl; ordering?: "none" }> = [
+      ...(["payload", "send"] as const).flatMap((api) => [
+        ...receivers.map((receiver) => ({ api, receiver })),
+        ...(quick ? [] : [{ api, receiver: txlane, ordering: "none" as const }])
+      ]),
       ...(quick ? [] : [{ api: "raw" as const, receiver: contractImpl("rust") }])
     ]
     // Rounds run round-robin over the series, so drift in the machine touches every row alike;
     // a single 3-second window's p99 swings by 2–20× on this VM (one stall in it is enough).
     const rounds: Array<LatencyResult> = []
     for (let round = 1; round <= latencyRounds; round++)
-      for (const { api, receiver } of pairs) {
+      for (const { api, receiver, ordering } of pairs) {
         const series: LatencySeries = {
-          series: `${receiver.name}${api === "payload" ? "" : `-${api}`}`,
+          series: `${receiver.name}${ordering === undefined ? "" : "-unordered"}${api === "payload" ? "" : `-${api}`}`,
           receiver,
           api,
+          ordering,
           receiverFlags: receiver === txlane || receiver === raw ? ["--submit", "async"] : [],
           loads,
           durationMs,

@@ -95,4 +95,28 @@ describe("renderLatency", () => {
       ["rust", "–"]
     ])
   })
+
+  it("labels the txlane receiver with ordering none, puts it after the default one, and compares it with the same references", () => {
+    const unordered = (p99Us: number): LatencyResult => ({
+      ...row("txlane", "payload", 1000, p99Us),
+      series: "txlane-unordered",
+      ordering: "none"
+    })
+    const latency = medianRounds([
+      unordered(3_000),
+      row("rust", "payload", 1000, 2_000),
+      row("txlane", "payload", 1000, 8_000),
+      row("raw", "payload", 1000, 4_000)
+    ])
+    const committed = JSON.parse(
+      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
+    )
+    const lines = renderLatency({ ...committed, latency }).filter((l) => l.startsWith("| `sendPayload`"))
+    expect(lines.map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])).toEqual([
+      ["txlane", "4× Rust, 2× node:net"],
+      ['txlane, `ordering: "none"`', "1.5× Rust, 0.75× node:net"],
+      ["raw `node:net`", "2× Rust"],
+      ["rust", "–"]
+    ])
+  })
 })

@@ -29,6 +29,8 @@ export interface Args {
   readonly api: "payload" | "send"
   /** `--submit sync|async` (txlane and raw receivers): `async` resolves each `submit` on a later turn, as a consensus engine would. */
   readonly submit: "sync" | "async"
+  /** `--ordering per-connection|none` (txlane receiver only): its `ordering` option; default per-connection. */
+  readonly ordering: "per-connection" | "none"
   /** `--loop-stats FILE` (txlane and raw receivers): writes its event-loop delay and GC pause figures there on exit. */
   readonly loopStats: string | undefined
 }
@@ -54,6 +56,7 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
         handlers: { type: "string" },
         api: { type: "string", default: "payload" },
         submit: { type: "string", default: "sync" },
+        ordering: { type: "string", default: "per-connection" },
         "loop-stats": { type: "string" }
       }
     })
@@ -61,6 +64,8 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
     if (role !== "send" && role !== "receive") throw new Error("first argument must be send or receive")
     if (values.api !== "payload" && values.api !== "send") throw new Error("--api must be payload or send")
     if (values.submit !== "sync" && values.submit !== "async") throw new Error("--submit must be sync or async")
+    if (values.ordering !== "per-connection" && values.ordering !== "none")
+      throw new Error("--ordering must be per-connection or none")
     return {
       role,
       listen: values.listen ?? "",
@@ -78,6 +83,7 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
       handlers: values.handlers === undefined ? undefined : Number(values.handlers),
       api: values.api,
       submit: values.submit,
+      ordering: values.ordering,
       loopStats: values["loop-stats"]
     }
   } catch (error) {

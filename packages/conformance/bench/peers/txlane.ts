@@ -13,7 +13,7 @@
  *   (`setImmediate`), as an application whose consensus engine answers later does. No digest, unlike the conformance peer (`src/peers/ts.ts`), whose
  *   per-transaction SHA-256 would otherwise dominate the measurement.
  *
- * Flags: those of contract.ts, plus `--respond`, `--handlers`, `--submit`, `--loop-stats` (receive) and `--delivery`,
+ * Flags: those of contract.ts, plus `--respond`, `--handlers`, `--submit`, `--ordering`, `--loop-stats` (receive) and `--delivery`,
  * `--queue`, `--api payload|send` (send). `--workers`, `--handlers` and `--queue` default to the packages' defaults.
  */
 import * as fs from "node:fs"
@@ -51,6 +51,7 @@ if (args.role === "receive") {
     // submit keeps no view past settling, so large frames may reuse pooled buffers (what an
     // application with 1 MiB frames would turn on; receiver README, "Payload views").
     reuseFrameBuffers: true,
+    ordering: args.ordering,
     submit:
       args.submit === "async"
         ? ({ transactions, payload }) =>
