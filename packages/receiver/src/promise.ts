@@ -96,6 +96,19 @@ const renamed = (error: unknown): unknown => {
 const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
 
+/**
+ * The outcome of an async `submit` as an Effect (a rejection is its failure). A bare
+ * `Effect.callback`: `Effect.tryPromise` costs ~1.5 µs more per frame on this hot path, for a
+ * mapping of the rejection that is not needed here (bench/PROFILE.md, 2026-12-01 13:00–).
+ */
+const settled = <A>(promise: PromiseLike<A>): Effect.Effect<A, unknown> =>
+  Effect.callback<A, unknown>((resume) => {
+    promise.then(
+      (value) => resume(Effect.succeed(value)),
+      (error) => resume(Effect.fail(error))
+    )
+  })
+
 /** A running receiver, driven with Promises. */
 export interface ReceiverHandle {
   /** The actual endpoint: the socket path, or `tcp://host:port` with the port the kernel chose. */
@@ -160,9 +173,7 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
         } catch (error) {
           return Effect.fail(error)
         }
-        return isPromiseLike(result)
-          ? Effect.tryPromise({ try: () => result, catch: (error) => error })
-          : Effect.succeed(result)
+        return isPromiseLike(result) ? settled(result) : Effect.succeed(result)
       }
     }).pipe(Scope.provide(scope), Effect.provide(HostLogger.layer({ logger, logLevel })))
   )
