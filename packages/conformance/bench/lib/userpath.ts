@@ -37,9 +37,13 @@ export const userPathRows: ReadonlyArray<Row> = [
   { id: "raw pump, pre-encoded", api: "payload", sender: raw }
 ]
 
-/** Batches per cell and rounds: bounded in count, and in time by the cell timeout. */
+/**
+ * Batches per cell and rounds: bounded in count, and in time by the cell timeout. A full run's
+ * cells last ~4 s each, 5 rounds: with 30,000 batches (~1.5 s) and 3 rounds, a row's ratio moved
+ * between 0.8× and 1.5× from round to round on the 2-vCPU VM (bench/PROFILE.md).
+ */
 export const userPathCounts = (quick: boolean) =>
-  quick ? { batches: 2_000, rounds: 1 } : { batches: 30_000, rounds: 3 }
+  quick ? { batches: 2_000, rounds: 1 } : { batches: 90_000, rounds: 5 }
 
 /** Runs every row `rounds` times, round-robin, on the upstream shape, fire-and-forget. */
 export const runUserPath = (quick: boolean, ctx: RunContext): Effect.Effect<Array<CellResult>> =>
