@@ -340,6 +340,39 @@ describe("hostile input", () => {
 })
 
 describe("backpressure", () => {
+  it("a connection paused at its queue limit reads again only once its queue is below half of it", async () => {
+    // 32 KiB frames: a socket read holds about two, so what the receiver reads shows when it
+    // resumed reading. The connection's submits run one at a time, each released by the test.
+    const releases: Array<() => void> = []
+    const receiver = await start({
+      connectionQueueCapacity: 8,
+      submit: () => new Promise<undefined>((resolve) => releases.push(() => resolve(undefined)))
+    })
+    const releaseOne = async () => {
+      await waitFor(() => releases.length > 0)
+      releases.shift()!()
+    }
+    const payload = Envelope.encode(Workload.batches({ batches: 1, txPerBatch: 50 }).next().value!)
+    const client = await connect(receiver.address)
+    client.write(frames(...Array.from({ length: 64 }, () => payload)))
+    await waitFor(() => receiver.stats().queuedFrames === 8 && receiver.stats().connectionsPaused === 1)
+    const received = receiver.stats().framesReceived
+    // Four frames finish: what was already read in may still be admitted, but nothing new is read.
+    for (let i = 0; i < 4; i++) {
+      await releaseOne()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(receiver.stats().connectionsPaused).toBe(1)
+    const afterFour = receiver.stats().framesReceived
+    expect(afterFour - received).toBeLessThanOrEqual(2)
+    // Below half of its limit, it reads again and fills its queue back up.
+    while (receiver.stats().queuedFrames >= 4) await releaseOne()
+    await waitFor(() => receiver.stats().queuedFrames === 8)
+    expect(receiver.stats().framesReceived).toBeGreaterThanOrEqual(afterFour + 4)
+    while (receiver.stats().framesSubmitted < 64) await releaseOne()
+    expect(await client.awaitResponses(64)).toHaveLength(64)
+  })
+
   it("slow submit (5 ms) with fast senders: memory stays bounded and senders are pushed back", async () => {
     const MAX_BUFFERED = 1024 * 1024
     const receiver = await start({
