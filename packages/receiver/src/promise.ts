@@ -99,7 +99,7 @@ const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
 /**
  * The outcome of an async `submit` as an Effect (a rejection is its failure). A bare
  * `Effect.callback`: `Effect.tryPromise` costs ~1.5 µs more per frame on this hot path, for a
- * mapping of the rejection that is not needed here (bench/PROFILE.md, 2026-12-01 13:00–).
+ * mapping of the rejection that is not needed here (bench/PROFILE.md, 2026-12-01 12:37–).
  */
 const settled = <A>(promise: PromiseLike<A>): Effect.Effect<A, unknown> =>
   Effect.callback<A, unknown>((resume) => {
