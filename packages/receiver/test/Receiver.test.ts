@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises"
 import { Envelope, Response } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import * as fc from "fast-check"
@@ -360,7 +361,7 @@ describe("backpressure", () => {
     // Four frames finish: what was already read in may still be admitted, but nothing new is read.
     for (let i = 0; i < 4; i++) {
       await releaseOne()
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await sleep(50)
     }
     expect(receiver.stats().connectionsPaused).toBe(1)
     const afterFour = receiver.stats().framesReceived

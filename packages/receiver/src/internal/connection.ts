@@ -70,6 +70,11 @@ export class Connection {
   private readonly backlog: Array<Buffer> = []
   private backlogBytes = 0
   private lingerSince = 0
+  // Hysteresis: once paused, reading resumes only when this connection's own queue is below
+  // this, half its capacity. Resuming at the first free slot re-armed the socket (a syscall and
+  // a stream resume) every ~2 frames of a saturated connection, 0.47 epoll_ctl calls per frame;
+  // this cut them 23× and the receiver's CPU per frame by ~10% (bench/PROFILE.md).
+  private readonly resumeBelow: number
 
   constructor(
     /** Process-unique id, used in logs and passed to `submit`. */
@@ -82,6 +87,7 @@ export class Connection {
       allocate: core.settings.reuseFrameBuffers ? FramePool.shared.take : undefined
     })
     this.lastActivityAt = core.clock.millis
+    this.resumeBelow = Math.ceil(core.settings.connectionQueueCapacity / 2)
     this.replies = new Replies(socket, () => this.state === "closed")
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
     socket.on("end", () => this.onEnd())
@@ -333,11 +339,7 @@ export class Connection {
     const settings = this.core.settings
     const stats = this.core.stats
     const pending = this.hasPending()
-    // Hysteresis: once paused, reading resumes only when this connection's own queue is below
-    // half its capacity. Resuming at the first free slot re-armed the socket (a syscall and a
-    // stream resume) every ~2 frames of a saturated connection, 0.47 epoll_ctl calls per frame;
-    // this cut them 23× and the receiver's CPU per frame by ~10% (bench/PROFILE.md).
-    const ownLimit = this.paused ? Math.ceil(settings.connectionQueueCapacity / 2) : settings.connectionQueueCapacity
+    const ownLimit = this.paused ? this.resumeBelow : settings.connectionQueueCapacity
     const own = this.queuedFrames >= ownLimit || this.replies.blocked
     // Frames left undecoded while this connection has room of its own: waiting for queueCapacity.
     const room =
