@@ -26,7 +26,8 @@ it("a short write (file-size limit) never leaves a torn frame in the capture fil
   const path = tempSocketPath()
   const out = Path.join(Path.dirname(path), "capture.bin")
   const command = [process.execPath, "--import", "tsx", "--conditions=txlane-source", BIN]
-    .concat(["--listen", path, "--out", out, "--output", "json"])
+    // The file is asserted to hold the frames in the order sent: only per-connection ordering promises it.
+    .concat(["--listen", path, "--out", out, "--ordering", "per-connection", "--output", "json"])
     .map((a) => `'${a}'`)
     .join(" ")
   const child = ChildProcess.spawn("bash", ["-c", `ulimit -f ${LIMIT_KIB}; exec ${command}`], {

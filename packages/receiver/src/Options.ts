@@ -87,8 +87,10 @@ export interface Options<E = unknown> {
   /** `"transactions"` (default: decode the `Transactions` envelope) or `"raw"` (submit the payload as is). */
   readonly payload?: "transactions" | "raw" | undefined
   /**
-   * `"per-connection"` (default): a connection's frames are submitted one at a time, in order.
-   * `"none"`: its frames may be submitted in parallel. Responses are in request order either way.
+   * `"none"` (default, like the deployed Rust server): a connection's frames may be submitted in
+   * parallel. `"per-connection"`: they are submitted one at a time, in order; with an async
+   * `submit`, a connection then advances by one frame per settled `submit`. Responses are in
+   * request order, and connections are served round-robin, either way.
    */
   readonly ordering?: "per-connection" | "none" | undefined
   /** Mode of the socket file, set before the file is reachable. Default `0o600`. Ignored for TCP. */
@@ -196,7 +198,7 @@ const struct = Schema.Struct({
     Schema.withDecodingDefault(Effect.succeed("transactions" as const))
   ),
   ordering: Schema.Literals(["per-connection", "none"]).pipe(
-    Schema.withDecodingDefault(Effect.succeed("per-connection" as const))
+    Schema.withDecodingDefault(Effect.succeed("none" as const))
   ),
   socketMode: int(0, 0o777).pipe(Schema.withDecodingDefault(Effect.succeed(DEFAULT_SOCKET_MODE))),
   maxFrameBytes: int(0, Frame.MAX_LENGTH).pipe(

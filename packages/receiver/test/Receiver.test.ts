@@ -63,6 +63,7 @@ describe("many connections", () => {
     const resubmitted: Array<string> = []
     const order = new Map<number, Array<{ client: number; index: number }>>()
     const receiver = await start({
+      ordering: "per-connection",
       submit: async ({ transactions, connectionId }) => {
         received.addAll(transactions)
         const key = Buffer.from(transactions[0]!).toString("hex")
@@ -286,11 +287,40 @@ describe("modes", () => {
     expect(maxRunning).toBeGreaterThan(1)
   })
 
+  it("ordering none: a connection with many frames queued does not get ahead of another connection's frame", async () => {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const order: Array<string> = []
+    const receiver = await start({
+      payload: "raw",
+      ordering: "none",
+      handlers: 1,
+      submit: async ({ payload }) => {
+        order.push(`${String.fromCharCode(payload[0]!)}${payload[1]}`)
+        await gate
+      }
+    })
+    const busy = await connect(receiver.address)
+    busy.write(frames(...Array.from({ length: 20 }, (_, i) => new Uint8Array([0x61, i]))))
+    await waitFor(() => receiver.stats().queuedFrames === 20, 2000, "20 frames of the busy connection queued")
+    const other = await connect(receiver.address)
+    other.write(frames(new Uint8Array([0x62, 0])))
+    await waitFor(() => receiver.stats().queuedFrames === 21, 2000, "the other connection's frame queued")
+    open()
+    await Promise.all([busy.awaitResponses(20), other.awaitResponses(1)])
+    // One job per connection in the shared queue: b0 was queued behind a1 (a0 had been taken),
+    // not behind all 19 waiting frames of the busy connection.
+    expect(order.slice(0, 3)).toEqual(["a0", "a1", "b0"])
+  })
+
   it("ordering per-connection: at most one frame of a connection is being submitted at a time", async () => {
     let running = 0
     let maxRunning = 0
     const receiver = await start({
       payload: "raw",
+      ordering: "per-connection",
       handlers: 8,
       submit: async () => {
         running++

@@ -23,6 +23,8 @@ const start = async (submitted: Array<number>, delayMs = 0, listen = tempSocketP
     logLevel: "none",
     queueCapacity: 16,
     connectionQueueCapacity: 4,
+    // These tests assert submission order, which only per-connection ordering promises.
+    ordering: "per-connection",
     submit: async ({ transactions }) => {
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
       const t = transactions[0]!

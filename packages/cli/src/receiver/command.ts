@@ -40,9 +40,11 @@ export const flags = {
     Flag.withDefault("transactions" as const),
     Flag.withDescription("transactions (default): decode the Transactions envelope. raw: take each payload as is.")
   ),
-  ordering: Flag.Literals("ordering", ["per-connection", "none"]).pipe(
-    Flag.withDefault("per-connection" as const),
-    Flag.withDescription("per-connection (default): a connection's frames are submitted one at a time, in order.")
+  ordering: Flag.Literals("ordering", ["none", "per-connection"]).pipe(
+    Flag.withDefault("none" as const),
+    Flag.withDescription(
+      "none (default): a connection's frames may be submitted in parallel. per-connection: one at a time, in order."
+    )
   ),
   socketMode: octalMode,
   maxFrameBytes: Flags.int(

@@ -50,10 +50,14 @@ export class Connection {
   // decoder.retainedBytes + decoder.pendingBytes as last counted into stats.bufferedBytes: the
   // memory the decoder holds, not only the bytes of the frame (see FrameDecoder).
   private decoderBytes = 0
-  // Per-connection ordering: frames waiting for the one in flight to finish.
+  // Frames not yet handed to the pool: with per-connection ordering, waiting for the one in
+  // flight to finish; with ordering "none", for this connection's job in the shared queue to be
+  // taken (see `taken`).
   private readonly waiting: Array<Job> = []
   // Jobs of this connection handed to the pool and not finished.
   private inFlight = 0
+  // Ordering "none": a job of this connection is in the shared queue, not yet taken by a handler.
+  private inQueue = false
   private nextSeq = 0
   private paused = false
   // Whether the budget was spent at any time during the current pause (see `sweep`).
@@ -73,7 +77,10 @@ export class Connection {
   // Hysteresis: once paused, reading resumes only when this connection's own queue is below
   // this, half its capacity. Resuming at the first free slot re-armed the socket (a syscall and
   // a stream resume) every ~2 frames of a saturated connection, 0.47 epoll_ctl calls per frame;
-  // this cut them 23× and the receiver's CPU per frame by ~10% (bench/PROFILE.md).
+  // this cut them 23× and the receiver's CPU per frame by ~10% (bench/PROFILE.md). It applies
+  // whatever paused the connection: one paused for the receiver-wide budget also waits for its
+  // own queue to fall below half, which costs it nothing, since it still has that much work queued
+  // and its frames are served one at a time in the round-robin anyway.
   private readonly resumeBelow: number
 
   constructor(
@@ -173,12 +180,30 @@ export class Connection {
     stats.bufferedBytes += FramePool.shared.heldBytes(payload)
     this.queuedFrames++
     const job: Job = { conn: this, seq: this.nextSeq++, payload }
-    if (this.inFlight > 0 && this.core.settings.ordering === "per-connection") {
+    if (this.core.settings.ordering === "per-connection" ? this.inFlight > 0 : this.inQueue) {
       this.waiting.push(job)
     } else {
-      this.inFlight++
-      this.core.dispatch(job)
+      this.dispatch(job)
     }
+  }
+
+  private dispatch(job: Job): void {
+    this.inFlight++
+    if (this.core.settings.ordering === "none") this.inQueue = true
+    this.core.dispatch(job)
+  }
+
+  /**
+   * Ordering "none": called by the handler that took this connection's job off the shared queue.
+   * Its next frame joins the queue now, at the back. One job per connection in the queue keeps the
+   * service round-robin between connections (a connection with a full queue of its own would
+   * otherwise put all its frames ahead of another's one), while a connection's frames still run in
+   * parallel as soon as handlers take them.
+   */
+  taken(): void {
+    this.inQueue = false
+    const next = this.waiting.shift()
+    if (next !== undefined) this.dispatch(next)
   }
 
   /**
@@ -194,11 +219,11 @@ export class Connection {
     this.queuedFrames--
     this.inFlight--
     let next: Job | undefined
-    if (this.waiting.length > 0) {
-      this.inFlight++
+    if (this.core.settings.ordering === "per-connection" && this.waiting.length > 0) {
       next = this.waiting.shift()!
-      if (!keep) {
-        this.core.dispatch(next)
+      if (keep) this.inFlight++
+      else {
+        this.dispatch(next)
         next = undefined
       }
     }

@@ -5,8 +5,8 @@
  * Bad frames take the cheap path: an empty frame costs a counter and a preallocated response;
  * errors built from wire input carry no stack trace (`noStack.ts`). A client that sends nothing
  * but bad frames therefore costs about as much per frame as one that sends good ones, and its
- * frames wait their turn like anyone's (one job per connection in the ready queue with
- * per-connection ordering: round-robin between connections).
+ * frames wait their turn like anyone's (one job per connection in the ready queue with either
+ * ordering: round-robin between connections).
  *
  * @module
  */
@@ -50,6 +50,7 @@ export const make = <E>(
   const stats = core.stats
   const respondJson = settings.respond === "json"
   const rawPayload = settings.payload === "raw"
+  const unordered = settings.ordering === "none"
   // Why `prepare` rejected the frame it was just given (for its span's error status); set only
   // when traced, and read right after `prepare` returns.
   let traced = false
@@ -115,6 +116,7 @@ export const make = <E>(
     while (true) {
       if (job === undefined) {
         job = yield* Queue.take(ready)
+        if (unordered) job.conn.taken()
         streak = 0
       }
       const started = performance.now()
