@@ -28,7 +28,7 @@ import { Effect, Exit } from "effect"
 import { runTasks } from "../src/harness/Toolchain.js"
 import { runDeployed } from "./lib/deployed.js"
 import { judgeTargets, recommendDefaults } from "./lib/judge.js"
-import { type LatencyResult, type LatencySeries, medianRounds, runLatency } from "./lib/latency.js"
+import { type LatencyResult, type LatencySeries, medianRounds, type Ordering, runLatency } from "./lib/latency.js"
 import { type CellResult, calibrate, machine, type RunContext, runCell } from "./lib/measure.js"
 import {
   type BenchImpl,
@@ -273,13 +273,17 @@ const main = Effect.gen(function* () {
     // raw `node:net` receiver is the floor for any Node receiver, and the raw `node:net` client
     // into the Rust receiver the floor for any Node sender, in the same run.
     const receivers = quick ? [txlane] : [txlane, raw, contractImpl("rust")]
-    // The txlane receiver also with `ordering: "none"`: the Rust receiver's semantics (its handlers
-    // take any connection's frames), next to the default that submits a connection's frames one
-    // at a time.
-    const pairs: ReadonlyArray<{ api: "payload" | "send" | "raw"; receiver: BenchImpl; ordering?: "none" }> = [
+    // The txlane receiver with its default `ordering: "none"` (the Rust receiver's semantics: its
+    // handlers take any connection's frames), and also with `"per-connection"`, which submits a
+    // connection's frames one at a time.
+    const pairs: ReadonlyArray<{ api: "payload" | "send" | "raw"; receiver: BenchImpl; ordering?: Ordering }> = [
       ...(["payload", "send"] as const).flatMap((api) => [
-        ...receivers.map((receiver) => ({ api, receiver })),
-        ...(quick ? [] : [{ api, receiver: txlane, ordering: "none" as const }])
+        ...receivers.map((receiver) => ({
+          api,
+          receiver,
+          ...(receiver === txlane ? { ordering: "none" as const } : {})
+        })),
+        ...(quick ? [] : [{ api, receiver: txlane, ordering: "per-connection" as const }])
       ]),
       ...(quick ? [] : [{ api: "raw" as const, receiver: contractImpl("rust") }])
     ]
@@ -289,7 +293,7 @@ const main = Effect.gen(function* () {
     for (let round = 1; round <= latencyRounds; round++)
       for (const { api, receiver, ordering } of pairs) {
         const series: LatencySeries = {
-          series: `${receiver.name}${ordering === undefined ? "" : "-unordered"}${api === "payload" ? "" : `-${api}`}`,
+          series: `${receiver.name}${ordering === "per-connection" ? "-ordered" : ""}${api === "payload" ? "" : `-${api}`}`,
           receiver,
           api,
           ordering,

@@ -89,23 +89,23 @@ describe("renderLatency", () => {
     const lines = renderLatency(results).filter((l) => l.startsWith("| `sendPayload`") || l.startsWith("| raw"))
     const referenceOf = (line: string) => line.split("|")[9]!.trim()
     expect(lines.map((l) => [l.split("|")[3]!.trim(), referenceOf(l)])).toEqual([
-      ["txlane", "2× Rust, 1.5× node:net"],
+      ['txlane, `ordering: "per-connection"`', "2× Rust, 1.5× node:net"],
       ["raw `node:net`", "1.33× Rust"],
       ["rust", "1.5× raw client"],
       ["rust", "–"]
     ])
   })
 
-  it("labels the txlane receiver with ordering none, puts it after the default one, and compares it with the same references", () => {
-    const unordered = (p99Us: number): LatencyResult => ({
+  it("names the txlane receiver's ordering (a row without one ran the old default, per-connection), puts the default none first, and compares both with the same references", () => {
+    const withOrdering = (series: string, ordering: "none" | "per-connection", p99Us: number): LatencyResult => ({
       ...row("txlane", "payload", 1000, p99Us),
-      series: "txlane-unordered",
-      ordering: "none"
+      series,
+      ordering
     })
     const latency = medianRounds([
-      unordered(3_000),
+      withOrdering("txlane-ordered", "per-connection", 8_000),
       row("rust", "payload", 1000, 2_000),
-      row("txlane", "payload", 1000, 8_000),
+      withOrdering("txlane", "none", 3_000),
       row("raw", "payload", 1000, 4_000)
     ])
     const committed = JSON.parse(
@@ -113,8 +113,8 @@ describe("renderLatency", () => {
     )
     const lines = renderLatency({ ...committed, latency }).filter((l) => l.startsWith("| `sendPayload`"))
     expect(lines.map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])).toEqual([
-      ["txlane", "4× Rust, 2× node:net"],
       ['txlane, `ordering: "none"`', "1.5× Rust, 0.75× node:net"],
+      ['txlane, `ordering: "per-connection"`', "4× Rust, 2× node:net"],
       ["raw `node:net`", "2× Rust"],
       ["rust", "–"]
     ])

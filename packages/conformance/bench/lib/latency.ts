@@ -23,13 +23,22 @@ import type { Results } from "./results.js"
  */
 export type Api = "payload" | "send" | "raw"
 
+/** The txlane receiver's `ordering` option. */
+export type Ordering = "none" | "per-connection"
+
+// A txlane row's ordering; rows recorded without one ran the default of their time, per-connection.
+const orderingOf = (l: LatencyResult): Ordering => l.ordering ?? "per-connection"
+
 /** One offered load of one series. */
 export interface LatencyResult {
   readonly series: string
   readonly receiver: string
   readonly api: Api
-  /** The txlane receiver's `ordering` where it is not its default (`per-connection`). */
-  readonly ordering?: "none" | undefined
+  /**
+   * The txlane receiver's `ordering`. Results recorded before 2026-12-01 have it only where it was
+   * `"none"`; their other txlane rows ran the default of that time, `"per-connection"`.
+   */
+  readonly ordering?: Ordering | undefined
   /** Offered batches/s; 0 = saturation. */
   readonly offered: number
   readonly workers: number | null
@@ -100,8 +109,8 @@ export interface LatencySeries {
   readonly api?: Api | undefined
   /** Extra receiver flags, e.g. `--submit async` for the txlane receiver. */
   readonly receiverFlags?: ReadonlyArray<string> | undefined
-  /** The txlane receiver's `ordering`, when not its default (`per-connection`). */
-  readonly ordering?: "none" | undefined
+  /** The txlane receiver's `ordering` (txlane receiver only). */
+  readonly ordering?: Ordering | undefined
   readonly loads: ReadonlyArray<{ readonly offered: number; readonly workers?: number | undefined }>
   readonly durationMs: number
   readonly warmupMs: number
@@ -262,7 +271,7 @@ export const runLatency = (
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =
-  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one 3-second window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each pre-encoded frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run. *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane, `ordering: "none"`* rows: the same txlane receiver with `ordering: "none"`, under which a connection\'s frames may be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection. With the default `per-connection`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw client (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one 3-second window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each pre-encoded frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run. *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw client (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
 
 const roundsCell = (l: LatencyResult): string =>
   l.p99Rounds === undefined ? "–" : l.p99Rounds.map((p) => (p === null ? "failed" : num(p, 0))).join(" / ")
@@ -284,12 +293,12 @@ export const renderLatency = (r: Results): Array<string> => {
   const apiRank: Record<Api, number> = { payload: 0, raw: 1, send: 2 }
   const receiverRank: Record<string, number> = { txlane: 0, raw: 2 }
   // By API (the raw floor between the two txlane APIs), offered load (saturation last), then
-  // txlane (its default ordering first), the raw node:net receiver and Rust.
+  // txlane (its default ordering, "none", first), the raw node:net receiver and Rust.
   const rank = (l: LatencyResult): number =>
     apiRank[l.api] * 1e9 +
     (l.offered === 0 ? 1e8 : l.offered) * 4 +
     (receiverRank[l.receiver] ?? 3) +
-    (l.ordering === undefined ? 0 : 1)
+    (orderingOf(l) === "none" ? 0 : 1)
   const ordered = [...r.latency].sort((a, b) => rank(a) - rank(b))
   const ok = (api: Api, receiver: string, offered: number) =>
     r.latency.find((x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok")
@@ -312,9 +321,9 @@ export const renderLatency = (r: Results): Array<string> => {
   const receiverName = (l: LatencyResult) =>
     l.receiver === "raw"
       ? "raw `node:net`"
-      : l.ordering === undefined
-        ? l.receiver
-        : `${l.receiver}, \`ordering: "${l.ordering}"\``
+      : l.receiver === "txlane"
+        ? `${l.receiver}, \`ordering: "${orderingOf(l)}"\``
+        : l.receiver
   for (const l of ordered) {
     const offered = l.offered === 0 ? "saturation" : int(l.offered)
     const head = `| ${apiName(l.api)} | ${offered} | ${receiverName(l)}`

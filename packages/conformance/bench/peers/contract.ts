@@ -29,7 +29,7 @@ export interface Args {
   readonly api: "payload" | "send"
   /** `--submit sync|async` (txlane and raw receivers): `async` resolves each `submit` on a later turn, as a consensus engine would. */
   readonly submit: "sync" | "async"
-  /** `--ordering per-connection|none` (txlane receiver only): its `ordering` option; default per-connection. */
+  /** `--ordering none|per-connection` (txlane receiver only): its `ordering` option; default none, as the library's. */
   readonly ordering: "per-connection" | "none"
   /** `--loop-stats FILE` (txlane and raw receivers): writes its event-loop delay and GC pause figures there on exit. */
   readonly loopStats: string | undefined
@@ -56,7 +56,7 @@ export const parse = (argv: ReadonlyArray<string>, defaultWorkers: number): Args
         handlers: { type: "string" },
         api: { type: "string", default: "payload" },
         submit: { type: "string", default: "sync" },
-        ordering: { type: "string", default: "per-connection" },
+        ordering: { type: "string", default: "none" },
         "loop-stats": { type: "string" }
       }
     })
