@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
+ * `npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build] [--latency-rounds N]`
  *
  * The benchmark runner: builds the Rust and Go peers if needed, runs every measurement of a
  * full (or `--quick`) run on this machine, and writes
@@ -16,6 +16,9 @@
  * `ts-rust`, `ts->rust`), `txlane`, `raw`, `zeromq`, `legacy`, `latency`, `sweeps`, `deployed`
  * (txlane against the emulators of the deployed peers, lib/deployed.ts), `userpath` (the
  * application's path next to a raw pump, lib/userpath.ts).
+ *
+ * `--latency-rounds N`: rounds of every latency series (default 3 in a full run, 1 in a quick
+ * one); a row is the round whose p99 is the median, so more rounds give a steadier table.
  *
  * @module
  */
@@ -57,7 +60,7 @@ import { type Results, SCHEMA } from "./lib/results.js"
 import { renderSvg } from "./lib/svg.js"
 import { runUserPath } from "./lib/userpath.js"
 
-const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build]`
+const usage = `usage: npm run bench [-- --quick] [--json FILE] [--only PAIRING[,…]] [--out DIR] [--no-build] [--latency-rounds N]`
 
 const cli = (() => {
   try {
@@ -69,6 +72,7 @@ const cli = (() => {
         only: { type: "string", multiple: true },
         out: { type: "string" },
         "no-build": { type: "boolean", default: false },
+        "latency-rounds": { type: "string" },
         help: { type: "boolean", default: false }
       }
     })
@@ -80,7 +84,11 @@ const cli = (() => {
       ?.flatMap((o) => o.split(","))
       .map((o) => o.trim())
       .filter((o) => o !== "")
+    const rounds = values["latency-rounds"]
+    if (rounds !== undefined && !/^[1-9][0-9]*$/.test(rounds))
+      throw new Error("--latency-rounds must be a positive integer")
     return {
+      latencyRounds: rounds === undefined ? undefined : Number(rounds),
       quick: values.quick,
       json: values.json,
       only: only?.length ? only : undefined,
@@ -265,7 +273,7 @@ const main = Effect.gen(function* () {
   // unoptimized, and drains it over about a second: 2 s of warm-up keep that out of the
   // steady-state tail (PROFILE.md, 2026-12-01 10:00–).
   const warmupMs = quick ? 200 : 2_000
-  const latencyRounds = quick ? 1 : 3
+  const latencyRounds = cli.latencyRounds ?? (quick ? 1 : 3)
   if (runLatencySection) {
     log("== acknowledged latency (upstream shape): the same sender into the txlane, raw node:net and Rust receivers")
     const loads = latencyLoads.map((offered) => ({ offered }))
