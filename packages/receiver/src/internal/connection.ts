@@ -50,13 +50,12 @@ export class Connection {
   // decoder.retainedBytes + decoder.pendingBytes as last counted into stats.bufferedBytes: the
   // memory the decoder holds, not only the bytes of the frame (see FrameDecoder).
   private decoderBytes = 0
-  // Frames not yet handed to the pool: with per-connection ordering, waiting for the one in
-  // flight to finish; with ordering "none", for this connection's job in the shared queue to be
-  // taken (see `taken`).
+  // Frames not yet started, in order: with per-connection ordering, waiting for the one in flight
+  // to finish; with ordering "none", for a handler (see `taken`).
   private readonly waiting: Array<Job> = []
-  // Jobs of this connection handed to the pool and not finished.
+  // Frames of this connection started (or, per-connection, handed to the shared queue) and not finished.
   private inFlight = 0
-  // Ordering "none": a job of this connection is in the shared queue, not yet taken by a handler.
+  // Ordering "none": this connection has a turn in the shared queue (see `taken`).
   private inQueue = false
   private nextSeq = 0
   private paused = false
@@ -180,30 +179,45 @@ export class Connection {
     stats.bufferedBytes += FramePool.shared.heldBytes(payload)
     this.queuedFrames++
     const job: Job = { conn: this, seq: this.nextSeq++, payload }
-    if (this.core.settings.ordering === "per-connection" ? this.inFlight > 0 : this.inQueue) {
+    if (this.core.settings.ordering === "none") {
+      this.waiting.push(job)
+      if (!this.inQueue) this.takeTurn(job)
+    } else if (this.inFlight > 0) {
       this.waiting.push(job)
     } else {
-      this.dispatch(job)
+      this.inFlight++
+      this.core.dispatch(job)
     }
   }
 
-  private dispatch(job: Job): void {
-    this.inFlight++
-    if (this.core.settings.ordering === "none") this.inQueue = true
+  // Ordering "none": the queued job stands for "this connection's earliest waiting frame", which
+  // is what `taken` hands out, whichever job it was.
+  private takeTurn(job: Job): void {
+    this.inQueue = true
     this.core.dispatch(job)
   }
 
+  /** Ordering "none": whether this connection has a turn in the shared queue. */
+  get hasTurnQueued(): boolean {
+    return this.inQueue
+  }
+
   /**
-   * Ordering "none": called by the handler that took this connection's job off the shared queue.
-   * Its next frame joins the queue now, at the back. One job per connection in the queue keeps the
-   * service round-robin between connections (a connection with a full queue of its own would
-   * otherwise put all its frames ahead of another's one), while a connection's frames still run in
-   * parallel as soon as handlers take them.
+   * Ordering "none": called by the handler that took this connection's job off the shared queue;
+   * returns the frame to handle, this connection's earliest waiting one (so frames are started in
+   * order), or `undefined` if a handler going on with this connection took them all meanwhile.
+   * If frames still wait, the connection takes another turn at the back of the queue. One turn per
+   * connection in the queue keeps the service round-robin between connections (a connection with
+   * a full queue of its own would otherwise put all its frames ahead of another's one), while its
+   * frames still run in parallel as handlers take its turns.
    */
-  taken(): void {
+  taken(): Job | undefined {
     this.inQueue = false
-    const next = this.waiting.shift()
-    if (next !== undefined) this.dispatch(next)
+    const job = this.waiting.shift()
+    if (job === undefined) return undefined
+    this.inFlight++
+    if (this.waiting.length > 0) this.takeTurn(this.waiting[0]!)
+    return job
   }
 
   /**
@@ -219,13 +233,16 @@ export class Connection {
     this.queuedFrames--
     this.inFlight--
     let next: Job | undefined
-    if (this.core.settings.ordering === "per-connection" && this.waiting.length > 0) {
-      next = this.waiting.shift()!
-      if (keep) this.inFlight++
-      else {
-        this.dispatch(next)
-        next = undefined
+    if (this.waiting.length > 0) {
+      if (keep) {
+        next = this.waiting.shift()!
+        this.inFlight++
+      } else if (this.core.settings.ordering === "per-connection") {
+        this.inFlight++
+        this.core.dispatch(this.waiting.shift()!)
       }
+      // Ordering "none" without `keep`: the waiting frames have a turn in the shared queue
+      // (`taken`); one is there whenever frames wait.
     }
     if (response !== undefined) this.replies.send(job.seq, response)
     // `submit` has settled: the payload's buffer may serve another frame (see README, "Payload views").

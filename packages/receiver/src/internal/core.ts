@@ -40,7 +40,11 @@ export interface Core {
   readonly clock: CoarseClock
   /** Connections paused because the receiver-wide budget is spent. */
   readonly pausedForRoom: Set<Connection>
-  /** Hands a job to the handler pool (never blocks: admission is controlled by pausing reads). */
+  /**
+   * Hands a job to the handler pool (never blocks: admission is controlled by pausing reads).
+   * With ordering "none" the job is the connection's turn: the handler that takes it asks the
+   * connection for its earliest waiting frame (`Connection.taken`).
+   */
   dispatch(job: Job): void
   /** Counts, logs and forwards one bad input. */
   report(error: InputError, connectionId: number): void

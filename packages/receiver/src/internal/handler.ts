@@ -5,8 +5,8 @@
  * Bad frames take the cheap path: an empty frame costs a counter and a preallocated response;
  * errors built from wire input carry no stack trace (`noStack.ts`). A client that sends nothing
  * but bad frames therefore costs about as much per frame as one that sends good ones, and its
- * frames wait their turn like anyone's (one job per connection in the ready queue with either
- * ordering: round-robin between connections).
+ * frames wait their turn like anyone's (at most one job per connection in the ready queue with
+ * either ordering: round-robin between connections).
  *
  * @module
  */
@@ -51,6 +51,9 @@ export const make = <E>(
   const respondJson = settings.respond === "json"
   const rawPayload = settings.payload === "raw"
   const unordered = settings.ordering === "none"
+  // Another connection than `conn` has a turn in the shared queue (ordering "none": at most one
+  // job per connection is there, standing for its earliest waiting frame; see Connection.taken).
+  const othersWaiting = (conn: Job["conn"]): boolean => Queue.sizeUnsafe(ready) > (conn.hasTurnQueued ? 1 : 0)
   // Why `prepare` rejected the frame it was just given (for its span's error status); set only
   // when traced, and read right after `prepare` returns.
   let traced = false
@@ -108,16 +111,20 @@ export const make = <E>(
   // shared queue: that hand-off — an offer, a take and a fiber wake-up per frame — was the
   // receiver's largest cost above the raw decoder in profiles. After MAX_STREAK frames in a row
   // the next one goes back to the shared queue, so one busy connection cannot keep a handler
-  // from the others.
+  // from the others. With ordering "none" a handler goes on only while no other connection has
+  // a turn in the shared queue: its own connection's frames are not held back by this (another
+  // handler may take that connection's turn meanwhile), and round-robin between connections
+  // stays strict.
   return Effect.gen(function* () {
     traced = yield* Tracing.enabled
     let job: Job | undefined
     let streak = 0
     while (true) {
       if (job === undefined) {
-        job = yield* Queue.take(ready)
-        if (unordered) job.conn.taken()
+        const queued = yield* Queue.take(ready)
+        job = unordered ? queued.conn.taken() : queued
         streak = 0
+        if (job === undefined) continue
       }
       const started = performance.now()
       stats.handlersBusy++
@@ -140,7 +147,7 @@ export const make = <E>(
       }
       stats.handlersBusy--
       stats.handlerBusyMs += performance.now() - started
-      const next = job.conn.complete(job, response, ++streak < MAX_STREAK)
+      const next = job.conn.complete(job, response, ++streak < MAX_STREAK && !(unordered && othersWaiting(job.conn)))
       if (span !== undefined) {
         if (prepared !== undefined && !(prepared instanceof Uint8Array)) {
           span.attribute("messaging.batch.message_count", prepared.transactions.length)
