@@ -222,9 +222,10 @@ export class Connection {
 
   /**
    * Called by a handler when `job` is finished; `response` is the framed answer (json mode).
-   * Returns this connection's next frame, now in flight, for the same handler to take on at once
-   * when `keep` is true (per-connection ordering makes it eligible only now); otherwise that frame
-   * is dispatched to the shared queue and `undefined` is returned.
+   * Returns this connection's next waiting frame, now in flight, for the same handler to take on
+   * at once when `keep` is true; otherwise `undefined`, and that frame goes through the shared
+   * queue (per-connection: dispatched now, as it is eligible only now; "none": it already has a
+   * turn there).
    */
   complete(job: Job, response: Buffer | undefined, keep: boolean): Job | undefined {
     const stats = this.core.stats
