@@ -56,7 +56,7 @@ export class Connection {
   // Frames of this connection started (or, per-connection, handed to the shared queue) and not finished.
   private inFlight = 0
   // Ordering "none": this connection has a turn in the shared queue (see `taken`).
-  private inQueue = false
+  private turnQueued = false
   private nextSeq = 0
   private paused = false
   // Whether the budget was spent at any time during the current pause (see `sweep`).
@@ -181,7 +181,7 @@ export class Connection {
     const job: Job = { conn: this, seq: this.nextSeq++, payload }
     if (this.core.settings.ordering === "none") {
       this.waiting.push(job)
-      if (!this.inQueue) this.takeTurn(job)
+      if (!this.turnQueued) this.takeTurn(job)
     } else if (this.inFlight > 0) {
       this.waiting.push(job)
     } else {
@@ -193,13 +193,13 @@ export class Connection {
   // Ordering "none": the queued job stands for "this connection's earliest waiting frame", which
   // is what `taken` hands out, whichever job it was.
   private takeTurn(job: Job): void {
-    this.inQueue = true
+    this.turnQueued = true
     this.core.dispatch(job)
   }
 
   /** Ordering "none": whether this connection has a turn in the shared queue. */
   get hasTurnQueued(): boolean {
-    return this.inQueue
+    return this.turnQueued
   }
 
   /**
@@ -212,7 +212,7 @@ export class Connection {
    * frames still run in parallel as handlers take its turns.
    */
   taken(): Job | undefined {
-    this.inQueue = false
+    this.turnQueued = false
     const job = this.waiting.shift()
     if (job === undefined) return undefined
     this.inFlight++
