@@ -97,6 +97,77 @@ describe("many connections", () => {
     expect(stats.queuedFrames).toBe(0)
     expect(stats.bufferedBytes).toBe(0)
   })
+
+  it("default ordering (none), 32 connections x 500 frames finishing out of order: each submitted once, every answer in request order with its own count", async () => {
+    const CONNECTIONS = 32
+    const FRAMES = 500
+    const origin = new Map<string, { client: number; index: number }>()
+    const sent = Digest.make()
+    const streams: Array<Buffer> = []
+    for (let c = 0; c < CONNECTIONS; c++) {
+      const payloads: Array<Uint8Array> = []
+      let index = 0
+      for (const txs of Workload.batches({ batches: FRAMES, txPerBatch: 2, txSize: 200, seed: 1000 + c })) {
+        origin.set(Buffer.from(txs[0]!).toString("hex"), { client: c, index: index++ })
+        sent.addAll(txs)
+        payloads.push(Envelope.encode(txs))
+      }
+      streams.push(frames(...payloads))
+    }
+    const received = Digest.make()
+    const seen = new Set<string>()
+    const resubmitted: Array<string> = []
+    // The answer's count names the frame (index % 7 + 1), so an answer written for the wrong
+    // request shows; submits settle synchronously, on a microtask, on a later turn or after a
+    // timer, so a connection's frames finish out of order.
+    const countOf = (index: number) => (index % 7) + 1
+    // Submits of one connection running at once (the most seen): "none" lets them overlap.
+    const running = new Map<number, number>()
+    let maxRunningOfOne = 0
+    const receiver = await start({
+      // Small per-connection queues: connections pause and resume throughout.
+      connectionQueueCapacity: 8,
+      submit: ({ transactions, connectionId }) => {
+        received.addAll(transactions)
+        const key = Buffer.from(transactions[0]!).toString("hex")
+        if (seen.has(key)) resubmitted.push(key)
+        seen.add(key)
+        const { index } = origin.get(key)!
+        const result = { count: countOf(index) }
+        switch (index % 4) {
+          case 0:
+            return result
+          case 1:
+            return Promise.resolve(result)
+          default: {
+            const now = (running.get(connectionId) ?? 0) + 1
+            running.set(connectionId, now)
+            maxRunningOfOne = Math.max(maxRunningOfOne, now)
+            const settle = (resolve: (r: typeof result) => void) => {
+              running.set(connectionId, running.get(connectionId)! - 1)
+              resolve(result)
+            }
+            return new Promise((resolve) =>
+              index % 4 === 2 ? setImmediate(() => settle(resolve)) : setTimeout(() => settle(resolve), 1)
+            )
+          }
+        }
+      }
+    })
+    const cs = await Promise.all(streams.map(() => connect(receiver.address)))
+    for (const [i, c] of cs.entries()) c.write(streams[i]!)
+    await Promise.all(cs.map((c) => c.awaitResponses(FRAMES, 20_000)))
+    for (const c of cs) expect(c.responses).toEqual(Array.from({ length: FRAMES }, (_, i) => ok(countOf(i))))
+    expect(resubmitted).toEqual([])
+    expect(seen.size).toBe(CONNECTIONS * FRAMES)
+    expect(received.value).toBe(sent.value)
+    expect(maxRunningOfOne).toBeGreaterThan(1)
+    const stats = receiver.stats()
+    expect(stats.framesSubmitted).toBe(CONNECTIONS * FRAMES)
+    expect(stats.queuedFrames).toBe(0)
+    expect(stats.bufferedBytes).toBe(0)
+    expect(stats.connectionsPaused).toBe(0)
+  })
 })
 
 describe("bad input, json mode (SPEC §6)", () => {
