@@ -39,53 +39,75 @@ const healthy = async (address: string, count = 2) => {
   client.destroy()
 }
 
+/**
+ * `connections` clients of `frames` distinct batches each (2 × 200 B, from `seed` on): `record`
+ * is called by `submit` and says which client and batch index a frame is (keyed by its first
+ * transaction, unique since it holds random bytes); `run` connects, writes every stream and
+ * waits for every answer; `expectEachOnce` checks that every frame was submitted exactly once.
+ */
+const manyConnections = (connections: number, frameCount: number, seed: number) => {
+  const origin = new Map<string, { client: number; index: number }>()
+  const sent = Digest.make()
+  const streams: Array<Buffer> = []
+  for (let c = 0; c < connections; c++) {
+    const payloads: Array<Uint8Array> = []
+    let index = 0
+    for (const txs of Workload.batches({ batches: frameCount, txPerBatch: 2, txSize: 200, seed: seed + c })) {
+      origin.set(Buffer.from(txs[0]!).toString("hex"), { client: c, index: index++ })
+      sent.addAll(txs)
+      payloads.push(Envelope.encode(txs))
+    }
+    streams.push(frames(...payloads))
+  }
+  const received = Digest.make()
+  const seen = new Set<string>()
+  // Frames submitted a second time; asserted after the run (an expect in submit would only fail the submit).
+  const resubmitted: Array<string> = []
+  return {
+    record: (transactions: ReadonlyArray<Uint8Array>) => {
+      received.addAll(transactions)
+      const key = Buffer.from(transactions[0]!).toString("hex")
+      if (seen.has(key)) resubmitted.push(key)
+      seen.add(key)
+      return origin.get(key)!
+    },
+    run: async (address: string) => {
+      const cs = await Promise.all(streams.map(() => connect(address)))
+      for (const [i, c] of cs.entries()) c.write(streams[i]!)
+      await Promise.all(cs.map((c) => c.awaitResponses(frameCount, 20_000)))
+      return cs
+    },
+    expectEachOnce: () => {
+      expect(resubmitted).toEqual([])
+      expect(seen.size).toBe(connections * frameCount)
+      expect(received.value).toBe(sent.value)
+      expect(received.count).toBe(sent.count)
+    }
+  }
+}
+
 describe("many connections", () => {
   it("64 connections x 1,000 frames: each frame submitted once, per-connection order kept, digests equal", async () => {
     const CONNECTIONS = 64
     const FRAMES = 1000
-    // Which client and batch index each frame is, keyed by its first transaction (unique: it holds random bytes).
-    const origin = new Map<string, { client: number; index: number }>()
-    const sent = Digest.make()
-    const streams: Array<Buffer> = []
-    for (let c = 0; c < CONNECTIONS; c++) {
-      const payloads: Array<Uint8Array> = []
-      let index = 0
-      for (const txs of Workload.batches({ batches: FRAMES, txPerBatch: 2, txSize: 200, seed: c + 1 })) {
-        origin.set(Buffer.from(txs[0]!).toString("hex"), { client: c, index: index++ })
-        sent.addAll(txs)
-        payloads.push(Envelope.encode(txs))
-      }
-      streams.push(frames(...payloads))
-    }
-    const received = Digest.make()
-    const seen = new Set<string>()
-    // Frames submitted a second time; asserted after the run (an expect in submit would only fail the submit).
-    const resubmitted: Array<string> = []
+    const load = manyConnections(CONNECTIONS, FRAMES, 1)
     const order = new Map<number, Array<{ client: number; index: number }>>()
     const receiver = await start({
       ordering: "per-connection",
       submit: async ({ transactions, connectionId }) => {
-        received.addAll(transactions)
-        const key = Buffer.from(transactions[0]!).toString("hex")
-        if (seen.has(key)) resubmitted.push(key)
-        seen.add(key)
+        const from = load.record(transactions)
         let list = order.get(connectionId)
         if (list === undefined) {
           list = []
           order.set(connectionId, list)
         }
-        list.push(origin.get(key)!)
+        list.push(from)
         return { count: transactions.length }
       }
     })
-    const cs = await Promise.all(streams.map(() => connect(receiver.address)))
-    for (const [i, c] of cs.entries()) c.write(streams[i]!)
-    await Promise.all(cs.map((c) => c.awaitResponses(FRAMES, 20_000)))
+    const cs = await load.run(receiver.address)
     for (const c of cs) expect(c.responses.every((r) => r.success && r.count === 2)).toBe(true)
-    expect(resubmitted).toEqual([])
-    expect(seen.size).toBe(CONNECTIONS * FRAMES)
-    expect(received.value).toBe(sent.value)
-    expect(received.count).toBe(sent.count)
+    load.expectEachOnce()
     expect(order.size).toBe(CONNECTIONS)
     for (const list of order.values()) {
       expect(list).toHaveLength(FRAMES)
@@ -101,22 +123,7 @@ describe("many connections", () => {
   it("default ordering (none), 32 connections x 500 frames finishing out of order: each submitted once, every answer in request order with its own count", async () => {
     const CONNECTIONS = 32
     const FRAMES = 500
-    const origin = new Map<string, { client: number; index: number }>()
-    const sent = Digest.make()
-    const streams: Array<Buffer> = []
-    for (let c = 0; c < CONNECTIONS; c++) {
-      const payloads: Array<Uint8Array> = []
-      let index = 0
-      for (const txs of Workload.batches({ batches: FRAMES, txPerBatch: 2, txSize: 200, seed: 1000 + c })) {
-        origin.set(Buffer.from(txs[0]!).toString("hex"), { client: c, index: index++ })
-        sent.addAll(txs)
-        payloads.push(Envelope.encode(txs))
-      }
-      streams.push(frames(...payloads))
-    }
-    const received = Digest.make()
-    const seen = new Set<string>()
-    const resubmitted: Array<string> = []
+    const load = manyConnections(CONNECTIONS, FRAMES, 1000)
     // The answer's count names the frame (index % 7 + 1), so an answer written for the wrong
     // request shows; submits settle synchronously, on a microtask, on a later turn or after a
     // timer, so a connection's frames finish out of order.
@@ -128,11 +135,7 @@ describe("many connections", () => {
       // Small per-connection queues: connections pause and resume throughout.
       connectionQueueCapacity: 8,
       submit: ({ transactions, connectionId }) => {
-        received.addAll(transactions)
-        const key = Buffer.from(transactions[0]!).toString("hex")
-        if (seen.has(key)) resubmitted.push(key)
-        seen.add(key)
-        const { index } = origin.get(key)!
+        const { index } = load.record(transactions)
         const result = { count: countOf(index) }
         switch (index % 4) {
           case 0:
@@ -154,13 +157,9 @@ describe("many connections", () => {
         }
       }
     })
-    const cs = await Promise.all(streams.map(() => connect(receiver.address)))
-    for (const [i, c] of cs.entries()) c.write(streams[i]!)
-    await Promise.all(cs.map((c) => c.awaitResponses(FRAMES, 20_000)))
+    const cs = await load.run(receiver.address)
     for (const c of cs) expect(c.responses).toEqual(Array.from({ length: FRAMES }, (_, i) => ok(countOf(i))))
-    expect(resubmitted).toEqual([])
-    expect(seen.size).toBe(CONNECTIONS * FRAMES)
-    expect(received.value).toBe(sent.value)
+    load.expectEachOnce()
     expect(maxRunningOfOne).toBeGreaterThan(1)
     const stats = receiver.stats()
     expect(stats.framesSubmitted).toBe(CONNECTIONS * FRAMES)
