@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto"
+import * as v8 from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Envelope, Response } from "@txlane/protocol"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { createReceiver, type ReceiverHandle } from "../src/index.js"
@@ -94,5 +96,43 @@ describe("large frames", () => {
     expect(seen.map((s) => s.digest)).toEqual(payloads.map(sha))
     // One frame at a time: each is assembled after the previous one was released.
     expect(new Set(seen.map((s) => s.buffer)).size).toBe(1)
+  })
+
+  it("once a frame is answered, nothing of the receiver keeps its memory (handlers hold nothing while they wait)", async () => {
+    // A full collection on demand, in this worker only.
+    v8.setFlagsFromString("--expose-gc")
+    const gc = runInNewContext("gc") as () => void
+    const HANDLERS = 4
+    // Weak references to every frame's buffer, taken in submit; submit keeps nothing else.
+    const buffers: Array<WeakRef<ArrayBufferLike>> = []
+    let release: () => void = () => undefined
+    const allIn = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const receiver = await createReceiver({
+      listen: tempSocketPath(),
+      logLevel: "none",
+      handlers: HANDLERS,
+      submit: async ({ payload, transactions }) => {
+        buffers.push(new WeakRef(payload.buffer))
+        // Every handler holds a frame at once, so each of them has had one when they all wait again.
+        if (buffers.length === HANDLERS) release()
+        await allIn
+        return { count: transactions.length }
+      }
+    })
+    open.push(receiver)
+    const client = await Client.connect(receiver.address)
+    clients.push(client)
+    client.write(frames(...Array.from({ length: HANDLERS }, (_, n) => bigBatch(n))))
+    await client.awaitResponses(HANDLERS, 10_000)
+    expect(client.responses).toEqual(Array.from({ length: HANDLERS }, () => Response.success(16)))
+    // Let the handlers go back to waiting on the queue, then collect.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    gc()
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    expect(buffers).toHaveLength(HANDLERS)
+    expect(buffers.filter((ref) => ref.deref() !== undefined)).toHaveLength(0)
   })
 })

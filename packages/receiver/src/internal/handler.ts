@@ -11,7 +11,7 @@
  * @module
  */
 import { Envelope, Response } from "@txlane/protocol"
-import { Cause, Effect, Exit, Pull, Queue, Result, type Tracer } from "effect"
+import { Cause, Effect, Exit, Pull, Queue, Result } from "effect"
 import { EmptyFrame, type InputError, SubmitFailed } from "../errors.js"
 import { type Batch, isInt, type Options, type SubmitResult, type Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
@@ -106,6 +106,9 @@ export const make = <E>(
     return respondJson ? Responses.failure(Response.ErrorText.submitFailed(reason)) : undefined
   }
 
+  // Ends a frame: counters, the response, and the connection's next frame if this handler goes on
+  // with it at once (else undefined).
+  //
   // A handler that finishes a frame goes straight on with the same connection's next frame
   // (per-connection ordering made it eligible only now) instead of handing it through the
   // shared queue: that hand-off — an offer, a take and a fiber wake-up per frame — was the
@@ -115,46 +118,64 @@ export const make = <E>(
   // a turn in the shared queue: its own connection's frames are not held back by this (another
   // handler may take that connection's turn meanwhile), and round-robin between connections
   // stays strict.
-  return Effect.gen(function* () {
-    traced = yield* Tracing.enabled
-    let job: Job | undefined
-    let streak = 0
-    while (true) {
-      if (job === undefined) {
-        const queued = yield* Queue.take(ready)
-        job = unordered ? queued.conn.taken() : queued
-        streak = 0
-        if (job === undefined) continue
-      }
-      const started = performance.now()
-      stats.handlersBusy++
-      let span: Tracer.Span | undefined
-      if (traced) span = yield* Tracing.start(destination, job.payload.length, job.conn.id)
+  const finish = (job: Job, response: Buffer | undefined, keep: boolean, started: number): Job | undefined => {
+    stats.handlersBusy--
+    stats.handlerBusyMs += performance.now() - started
+    return job.conn.complete(job, response, keep && !(unordered && othersWaiting(job.conn)))
+  }
+
+  // A frame with a span around it (a tracer is installed): the span is ended after `complete`.
+  const handleTraced = (job: Job, keep: boolean, started: number): Effect.Effect<Job | undefined> =>
+    Effect.flatMap(Tracing.start(destination, job.payload.length, job.conn.id), (span) => {
       const prepared = prepare(job)
       // Taken at once: `rejected` is shared by the handler fibers made from this effect.
       const rejection = rejected
       rejected = undefined
-      let response: Buffer | undefined
-      // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
-      let exit: Exit.Exit<SubmitResult | undefined | void, unknown> | undefined
       if (prepared === undefined || prepared instanceof Uint8Array) {
-        response = prepared
-      } else {
-        const run = Effect.suspend(() => submit(prepared))
-        exit = yield* Effect.exit(span === undefined ? run : Effect.withParentSpan(run, span))
+        const next = finish(job, prepared, keep, started)
+        return Effect.as(Tracing.end(span, rejection === undefined ? Exit.void : Exit.fail(rejection)), next)
+      }
+      const submitted = Effect.withParentSpan(
+        Effect.suspend(() => submit(prepared)),
+        span
+      )
+      return Effect.flatMap(Effect.exit(submitted), (exit) => {
         metrics.recordSubmit(performance.now() - started)
-        response = settle(prepared, exit as Exit.Exit<SubmitResult | undefined, E>, job.conn.id)
-      }
-      stats.handlersBusy--
-      stats.handlerBusyMs += performance.now() - started
-      const next = job.conn.complete(job, response, ++streak < MAX_STREAK && !(unordered && othersWaiting(job.conn)))
-      if (span !== undefined) {
-        if (prepared !== undefined && !(prepared instanceof Uint8Array)) {
-          span.attribute("messaging.batch.message_count", prepared.transactions.length)
-        }
-        yield* Tracing.end(span, exit ?? (rejection === undefined ? Exit.void : Exit.fail(rejection)))
-      }
-      job = next
+        const next = finish(job, settle(prepared, exit, job.conn.id), keep, started)
+        span.attribute("messaging.batch.message_count", prepared.transactions.length)
+        return Effect.as(Tracing.end(span, exit), next)
+      })
+    })
+
+  // One frame, from `prepare` to `complete`.
+  const handle = (job: Job, keep: boolean): Effect.Effect<Job | undefined> => {
+    const started = performance.now()
+    stats.handlersBusy++
+    if (traced) return handleTraced(job, keep, started)
+    const prepared = prepare(job)
+    if (prepared === undefined || prepared instanceof Uint8Array) {
+      return Effect.succeed(finish(job, prepared, keep, started))
     }
+    return Effect.map(Effect.exit(Effect.suspend(() => submit(prepared))), (exit) => {
+      metrics.recordSubmit(performance.now() - started)
+      return finish(job, settle(prepared, exit, job.conn.id), keep, started)
+    })
+  }
+
+  // The loop is built from combinators, not a generator: a generator keeps its registers across a
+  // suspension, so a handler waiting on the queue kept its last frame reachable (the `submit`
+  // effect, and through it the batch, its transaction views and the frame's buffer: a socket read,
+  // or an assembled frame of up to `maxFrameBytes`) until its next frame. That was up to
+  // `handlers` frames of memory outside the `maxBufferedBytes` budget, 160 MiB with the defaults
+  // and 10 MiB frames (test: "once a frame is answered, nothing of the receiver keeps its memory").
+  // `streak`: frames handled since the last take.
+  const serve = (job: Job | undefined, streak: number): Effect.Effect<void, Cause.Done> =>
+    job === undefined
+      ? Effect.flatMap(Queue.take(ready), (queued) => serve(unordered ? queued.conn.taken() : queued, 0))
+      : Effect.flatMap(handle(job, streak + 1 < MAX_STREAK), (next) => serve(next, streak + 1))
+
+  return Effect.flatMap(Tracing.enabled, (enabled) => {
+    traced = enabled
+    return serve(undefined, 0)
   }).pipe(Pull.catchDone(() => Effect.void))
 }
