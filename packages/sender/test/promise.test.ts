@@ -1,3 +1,5 @@
+import * as v8 from "node:v8"
+import { runInNewContext } from "node:vm"
 import { Envelope } from "@txlane/protocol"
 import { Digest, Workload } from "@txlane/protocol/testing"
 import { afterEach, describe, expect, it } from "vitest"
@@ -74,6 +76,41 @@ describe("exact delivery", () => {
     expect(stats.connects).toBe(8)
     expect(stats.workerBusy).toHaveLength(8)
   })
+})
+
+describe("memory", () => {
+  it.each(["acknowledged", "fire-and-forget"] as const)(
+    "%s: once every send has resolved, no payload stays reachable from the sender",
+    async (delivery) => {
+      // A full collection on demand, in this worker only.
+      v8.setFlagsFromString("--expose-gc")
+      const gc = runInNewContext("gc") as () => void
+      const srv = await server()
+      const s = await sender({ endpoint: srv.path, workers: 4, delivery })
+      const buffers: Array<WeakRef<ArrayBufferLike>> = []
+      // The weak references are made in a job of their own: a WeakRef keeps its target alive
+      // until the end of the job that made it.
+      await new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          const sends: Array<Promise<unknown>> = []
+          for (let i = 0; i < 200; i++) {
+            const payload = Envelope.encode([new Uint8Array(64 * 1024).fill(i)])
+            buffers.push(new WeakRef(payload.buffer))
+            sends.push(s.sendPayload(payload))
+          }
+          Promise.all(sends).then(() => resolve(), reject)
+        })
+      )
+      // Fire-and-forget resolves when a batch is written: wait until the server has them all.
+      for (let i = 0; i < 200 && srv.frames < 200; i++) await sleep(10)
+      expect(srv.frames).toBe(200)
+      await sleep(20)
+      gc()
+      await new Promise((resolve) => setImmediate(resolve))
+      gc()
+      expect(buffers.filter((ref) => ref.deref() !== undefined)).toHaveLength(0)
+    }
+  )
 })
 
 describe("receiver absent at start", () => {

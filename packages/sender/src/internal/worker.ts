@@ -35,6 +35,19 @@ const take = (shared: Shared, state: WorkerState, max: number): Effect.Effect<Ar
 const takeNow = (shared: Shared, max: number): Effect.Effect<Array<Batch> | undefined> =>
   Queue.takeBetween(shared.queue, 1, max).pipe(Pull.catchDone(() => Effect.succeed(undefined)))
 
+/**
+ * Takes up to `max` batches into `state.pending`, or marks the queue done. The batches never pass
+ * through the worker loops' generators: a generator keeps its registers across a suspension, so
+ * `const taken = yield* take(…)` kept a worker's last batches, and their payloads, reachable while
+ * it waited for more, long after they were delivered (up to `maxBatchesPerWrite` per worker,
+ * outside the `queueCapacity` bound).
+ */
+const takeInto = (shared: Shared, state: WorkerState, max: number): Effect.Effect<void> =>
+  Effect.map(take(shared, state, max), (taken) => {
+    if (taken === undefined) state.queueDone = true
+    else state.pending = taken
+  })
+
 /** Writes the first `n` pending batches in one corked write. */
 const write = (shared: Shared, state: WorkerState, connection: Connection, n: number): void => {
   const { counters } = shared
@@ -238,9 +251,7 @@ const session = (shared: Shared, state: WorkerState, connection: Connection): Ef
           shared.idle.delete(state)
           continue
         }
-        const taken = yield* take(shared, state, room)
-        if (taken === undefined) state.queueDone = true
-        else state.pending = taken
+        yield* takeInto(shared, state, room)
         continue
       }
       // The queue is done and nothing is pending: settle what is outstanding, then half-close.
@@ -301,12 +312,8 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
       if (state.pending.length === 0 && state.delayed.length === 0 && state.transient.length === 0) {
         if (state.queueDone) return
         // Lazy connect: a connection is opened only once there is something to send on it.
-        const taken = yield* take(shared, state, firstTake)
-        if (taken === undefined) {
-          state.queueDone = true
-          return
-        }
-        state.pending = taken
+        yield* takeInto(shared, state, firstTake)
+        if (state.queueDone) return
       }
       const connected = yield* connectWithRetry
       if (Result.isFailure(connected)) {
