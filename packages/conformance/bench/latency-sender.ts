@@ -5,6 +5,7 @@
  * ```
  * latency-sender.ts --endpoint ENDPOINT --rate N|0 [--duration-ms D] [--warmup-ms W]
  *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N] [--api payload|send|raw]
+ *     [--trace FILE]
  * ```
  *
  * `--api payload` (default) hands pre-encoded payloads to `sendPayload`; `--api send` hands
@@ -27,6 +28,10 @@
  * recorded window, as `loop`. Writes one
  * JSON object (`{"event":"latency", …}`, percentiles in microseconds) to `--out FILE`, or to
  * stdout without it (the runner's process wrapper only accepts PEERS.md lines on stdout).
+ *
+ * `--trace FILE` also writes every recorded batch, for lining latency up with another process's
+ * events (e.g. a receiver's `--trace-gc`): `{"origin": epoch ms of the recording start,
+ * "batches": [scheduled ms after origin, latency ms, service ms, …]}` (bench/PROFILE.md).
  */
 import * as fs from "node:fs"
 import { parseArgs } from "node:util"
@@ -51,7 +56,8 @@ const { values } = parseArgs({
     window: { type: "string", default: "64" },
     "max-outstanding": { type: "string", default: "100000" },
     api: { type: "string", default: "payload" },
-    out: { type: "string" }
+    out: { type: "string" },
+    trace: { type: "string" }
   }
 })
 if (values.api !== "payload" && values.api !== "send" && values.api !== "raw") {
@@ -100,6 +106,8 @@ const service = hdr.build({
 const toNs = (ms: number): number => Math.max(1, Math.round(ms * 1e6))
 
 let sent = 0
+// --trace: three numbers per recorded batch (see the module comment).
+const trace: Array<number> | undefined = values.trace === undefined ? undefined : []
 let acked = 0
 let failed = 0
 let outstanding = 0
@@ -135,6 +143,7 @@ const sendOne = (scheduledAt: number, onDone?: () => void): void => {
       outstanding--
       acked++
       if (record) {
+        trace?.push(scheduledAt - recordFrom, now - scheduledAt, now - sentAt)
         histogram.recordValue(toNs(now - scheduledAt))
         service.recordValue(toNs(now - sentAt))
         if (recordedFirstAt === 0) recordedFirstAt = now
@@ -228,6 +237,9 @@ const result = `${JSON.stringify({
   loop: loopFigures,
   errors
 })}\n`
+if (values.trace !== undefined) {
+  fs.writeFileSync(values.trace, JSON.stringify({ origin: performance.timeOrigin + recordFrom, batches: trace }))
+}
 if (values.out === undefined) process.stdout.write(result)
 else fs.writeFileSync(values.out, result)
 process.exit(failed === 0 ? 0 : 1)
