@@ -135,11 +135,11 @@ export const make = <E>(
         const next = finish(job, prepared, keep, started)
         return Effect.as(Tracing.end(span, rejection === undefined ? Exit.void : Exit.fail(rejection)), next)
       }
-      const submitted = Effect.withParentSpan(
+      const run = Effect.withParentSpan(
         Effect.suspend(() => submit(prepared)),
         span
       )
-      return Effect.flatMap(Effect.exit(submitted), (exit) => {
+      return Effect.flatMap(Effect.exit(run), (exit) => {
         metrics.recordSubmit(performance.now() - started)
         const next = finish(job, settle(prepared, exit, job.conn.id), keep, started)
         span.attribute("messaging.batch.message_count", prepared.transactions.length)
@@ -147,20 +147,12 @@ export const make = <E>(
       })
     })
 
-  // One frame, from `prepare` to `complete`.
-  const handle = (job: Job, keep: boolean): Effect.Effect<Job | undefined> => {
-    const started = performance.now()
-    stats.handlersBusy++
-    if (traced) return handleTraced(job, keep, started)
-    const prepared = prepare(job)
-    if (prepared === undefined || prepared instanceof Uint8Array) {
-      return Effect.succeed(finish(job, prepared, keep, started))
-    }
-    return Effect.map(Effect.exit(Effect.suspend(() => submit(prepared))), (exit) => {
+  // A checked frame's `submit`, until it settles.
+  const submitted = (job: Job, batch: Batch, keep: boolean, started: number): Effect.Effect<Job | undefined> =>
+    Effect.map(Effect.exit(Effect.suspend(() => submit(batch))), (exit) => {
       metrics.recordSubmit(performance.now() - started)
-      return finish(job, settle(prepared, exit, job.conn.id), keep, started)
+      return finish(job, settle(batch, exit, job.conn.id), keep, started)
     })
-  }
 
   // The loop is built from combinators, not a generator: a generator keeps its registers across a
   // suspension, so a handler waiting on the queue kept its last frame reachable (the `submit`
@@ -168,11 +160,25 @@ export const make = <E>(
   // or an assembled frame of up to `maxFrameBytes`) until its next frame. That was up to
   // `handlers` frames of memory outside the `maxBufferedBytes` budget, 160 MiB with the defaults
   // and 10 MiB frames (test: "once a frame is answered, nothing of the receiver keeps its memory").
+  // Frames rejected before `submit` (empty, malformed) are finished in the plain loop below, with
+  // no effect each: a flood of them costs a counter and a cached answer per frame (hostile/badflood).
   // `streak`: frames handled since the last take.
-  const serve = (job: Job | undefined, streak: number): Effect.Effect<void, Cause.Done> =>
-    job === undefined
-      ? Effect.flatMap(Queue.take(ready), (queued) => serve(unordered ? queued.conn.taken() : queued, 0))
-      : Effect.flatMap(handle(job, streak + 1 < MAX_STREAK), (next) => serve(next, streak + 1))
+  const serve = (first: Job | undefined, handled: number): Effect.Effect<void, Cause.Done> => {
+    let job = first
+    let streak = handled
+    while (job !== undefined) {
+      const keep = ++streak < MAX_STREAK
+      const started = performance.now()
+      stats.handlersBusy++
+      if (traced) return Effect.flatMap(handleTraced(job, keep, started), (next) => serve(next, streak))
+      const prepared = prepare(job)
+      if (prepared !== undefined && !(prepared instanceof Uint8Array)) {
+        return Effect.flatMap(submitted(job, prepared, keep, started), (next) => serve(next, streak))
+      }
+      job = finish(job, prepared, keep, started)
+    }
+    return Effect.flatMap(Queue.take(ready), (queued) => serve(unordered ? queued.conn.taken() : queued, 0))
+  }
 
   return Effect.flatMap(Tracing.enabled, (enabled) => {
     traced = enabled
