@@ -106,6 +106,10 @@ export const make = <E>(
     return respondJson ? Responses.failure(Response.ErrorText.submitFailed(reason)) : undefined
   }
 
+  // What `prepare` returns for a frame to submit (else the frame was rejected: its answer or none).
+  const isBatch = (prepared: Batch | Buffer | undefined): prepared is Batch =>
+    prepared !== undefined && !(prepared instanceof Uint8Array)
+
   // Ends a frame: counters, the response, and the connection's next frame if this handler goes on
   // with it at once (else undefined).
   //
@@ -131,7 +135,7 @@ export const make = <E>(
       // Taken at once: `rejected` is shared by the handler fibers made from this effect.
       const rejection = rejected
       rejected = undefined
-      if (prepared === undefined || prepared instanceof Uint8Array) {
+      if (!isBatch(prepared)) {
         const next = finish(job, prepared, keep, started)
         return Effect.as(Tracing.end(span, rejection === undefined ? Exit.void : Exit.fail(rejection)), next)
       }
@@ -162,7 +166,7 @@ export const make = <E>(
   // and 10 MiB frames (test: "once a frame is answered, nothing of the receiver keeps its memory").
   // Frames rejected before `submit` (empty, malformed) are finished in the plain loop below, with
   // no effect each: a flood of them costs a counter and a cached answer per frame (hostile/badflood).
-  // `streak`: frames handled since the last take.
+  // `handled`: frames this handler took on since its last take from the queue.
   const serve = (first: Job | undefined, handled: number): Effect.Effect<void, Cause.Done> => {
     let job = first
     let streak = handled
@@ -172,7 +176,7 @@ export const make = <E>(
       stats.handlersBusy++
       if (traced) return Effect.flatMap(handleTraced(job, keep, started), (next) => serve(next, streak))
       const prepared = prepare(job)
-      if (prepared !== undefined && !(prepared instanceof Uint8Array)) {
+      if (isBatch(prepared)) {
         return Effect.flatMap(submitted(job, prepared, keep, started), (next) => serve(next, streak))
       }
       job = finish(job, prepared, keep, started)
