@@ -39,11 +39,14 @@ import {
 import { ConnectionRejected, IdleEvicted, type ListenError } from "./errors.js"
 import { Connection, type Core, type Job } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
+import * as DirectHandlers from "./internal/directHandlers.js"
+import * as FrameWork from "./internal/frameWork.js"
 import * as Handler from "./internal/handler.js"
 import { type Bound, listen, stopListening } from "./internal/listen.js"
 import * as InternalMetrics from "./internal/metrics.js"
 import { withoutStack } from "./internal/noStack.js"
 import * as Sweeper from "./internal/sweeper.js"
+import * as Tracing from "./internal/tracing.js"
 import { type Options, validate } from "./Options.js"
 import type { CloseReport, Stats } from "./Stats.js"
 
@@ -154,13 +157,18 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
       if (closing && connections.size === 0 && stats.queuedFrames === 0) Deferred.doneUnsafe(allDone, Effect.void)
     }
     const clock = yield* Sweeper.makeClock
+    // A Promise `submit` runs without handler fibers unless frames get spans (directHandlers.ts).
+    const traced = yield* Tracing.enabled
+    const promiseSubmit = traced ? undefined : DirectHandlers.submitOf(options.submit)
+    let direct: DirectHandlers.DirectHandlers | undefined
     const core: Core = {
       settings,
       stats,
       clock,
       pausedForRoom: new Set(),
       dispatch: (job) => {
-        Queue.offerUnsafe(ready, job)
+        if (direct === undefined) Queue.offerUnsafe(ready, job)
+        else direct.dispatch(job)
       },
       report: (error, connectionId) => {
         stats.errors[error._tag]++
@@ -247,9 +255,16 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
     const metrics = InternalMetrics.register(stats, context, name, settings.handlers, startedAt)
     yield* Effect.addFinalizer(() => Effect.sync(metrics.remove))
 
-    const handler = Handler.make(core, settings, options.submit, ready, metrics, address)
     const handlers: Array<Fiber.Fiber<void>> = []
-    for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
+    if (promiseSubmit !== undefined) {
+      direct = DirectHandlers.make(core, settings, promiseSubmit, metrics)
+    } else {
+      // Another connection than `conn` has a turn in the shared queue (at most one job each).
+      const work = FrameWork.make(core, settings, (conn) => Queue.sizeUnsafe(ready) > (conn.hasTurnQueued ? 1 : 0))
+      work.keepRejection = traced
+      const handler = Handler.make(core, options.submit, ready, work, metrics, address, traced)
+      for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
+    }
 
     yield* Effect.forkScoped(Sweeper.run(clock, connections, settings))
 
@@ -276,6 +291,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
           unsubmittedFrames = stats.queuedFrames
           interruptedSubmits = stats.handlersBusy
           for (const conn of connections) conn.destroy()
+          direct?.stop()
           yield* Queue.shutdown(ready)
           yield* Fiber.interruptAll(handlers)
         } else {

@@ -22,6 +22,7 @@ import { HostEvents, HostLogger } from "@txlane/protocol"
 import { abortWith } from "@txlane/protocol/internal"
 import { Effect, Exit, Scope } from "effect"
 import { InvalidOptions, type ListenError } from "./errors.js"
+import * as DirectHandlers from "./internal/directHandlers.js"
 import * as Receiver from "./Receiver.js"
 
 /**
@@ -164,7 +165,9 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
         events.emit(event)
         onConnectionEvent?.(event)
       },
-      submit: (batch) => {
+      // The receiver calls `submit` itself, without handler fibers, unless frames get spans
+      // (internal/directHandlers.ts); this Effect is what the traced handler fibers run.
+      submit: DirectHandlers.marked((batch: Receiver.Batch) => {
         // A synchronous submit (one that enqueues into an in-memory pool, say) is answered without
         // a Promise and an async hop per frame; a throw and a rejection are answered the same way.
         let result: ReturnType<typeof submit>
@@ -174,7 +177,7 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
           return Effect.fail(error)
         }
         return isPromiseLike(result) ? settled(result) : Effect.succeed(result)
-      }
+      }, submit)
     }).pipe(Scope.provide(scope), Effect.provide(HostLogger.layer({ logger, logLevel })))
   )
   if (Exit.isFailure(exit)) {

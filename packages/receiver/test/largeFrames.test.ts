@@ -2,15 +2,17 @@ import { createHash } from "node:crypto"
 import * as v8 from "node:v8"
 import { runInNewContext } from "node:vm"
 import { Envelope, Response } from "@txlane/protocol"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { createReceiver, type ReceiverHandle } from "../src/index.js"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { type HandlerKind, handlerKinds, startReceiver, type TestReceiver } from "./handlerKinds.js"
 import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
 
 // 1 MiB frames arrive in many reads and are assembled into one buffer each. With
 // `reuseFrameBuffers` that buffer comes from the receiver's frame pool (src/internal/framePool.ts)
 // and is reused once the frame's submit has settled; without it, never.
 
-const open: Array<ReceiverHandle> = []
+const open: Array<TestReceiver> = []
+// The handler kind of the suite running now (the suite runs once per kind, below).
+let kind: HandlerKind = "promise"
 const clients: Array<Client> = []
 afterEach(async () => {
   for (const c of clients.splice(0)) c.destroy()
@@ -36,7 +38,7 @@ const start = async (
   record: Array<Seen>,
   options: { readonly async: boolean; readonly ordering?: "none"; readonly reuse: boolean }
 ) => {
-  const receiver = await createReceiver({
+  const receiver = await startReceiver(kind, {
     listen: tempSocketPath(),
     logLevel: "none",
     handlers: 4,
@@ -55,7 +57,11 @@ const start = async (
   return { client, receiver }
 }
 
-describe("large frames", () => {
+describe.each(handlerKinds)("large frames, %s submit", (handlerKind) => {
+  beforeAll(() => {
+    kind = handlerKind
+  })
+
   it("submits every 1 MiB frame intact while many are in flight at once", async () => {
     const seen: Array<Seen> = []
     const { client, receiver } = await start(seen, { async: true, ordering: "none", reuse: true })
@@ -109,7 +115,7 @@ describe("large frames", () => {
     const allIn = new Promise<void>((resolve) => {
       release = resolve
     })
-    const receiver = await createReceiver({
+    const receiver = await startReceiver(kind, {
       listen: tempSocketPath(),
       logLevel: "none",
       handlers: HANDLERS,

@@ -1,0 +1,163 @@
+/**
+ * Handlers without fibers, for a `submit` given as a Promise function (`createReceiver`) when no
+ * tracer is installed: up to `handlers` frames are in `submit` at once, each settled in its
+ * Promise's callbacks, and the ready queue is a plain array.
+ *
+ * Why: a handler fiber suspends once per frame on an async `submit`, and each suspension costs
+ * effect's runtime and async-hook bookkeeping (bench/PROFILE.md: ~4 µs of the receiver's ~12 µs
+ * per frame above a bare `node:net` receiver at 10k/s). The fiber path (`handler.ts`) stays for
+ * Effect submits and for tracing, whose spans are effects.
+ *
+ * Same rules as the fibers: at most one job per connection in the queue (round-robin), streaks
+ * of at most MAX_STREAK frames (`frameWork.ts`), a frame's `submit` called in the order its
+ * connection's frames arrived.
+ *
+ * @module
+ */
+import type { SubmitResult, Validated } from "../Options.js"
+import type { Core, Job } from "./connection.js"
+import * as FrameWork from "./frameWork.js"
+import type * as Metrics from "./metrics.js"
+
+/** A `submit` as the Promise API takes it: a Promise, or a plain value for a synchronous one. */
+export type DirectSubmit = (
+  batch: Parameters<FrameWork.FrameWork["succeeded"]>[0]
+  // biome-ignore lint/suspicious/noConfusingVoidType: an async submit that returns nothing must type-check (count defaults)
+) => PromiseLike<SubmitResult | undefined | void> | SubmitResult | undefined | void
+
+/** The pool's side of the receiver: where jobs go, and how a close ends it. */
+export interface DirectHandlers {
+  /** Hands a job to the pool; it is started on a microtask, after the read that produced it. */
+  readonly dispatch: (job: Job) => void
+  /**
+   * After a close deadline: nothing more is started, and submits that settle later are dropped
+   * (their connections are destroyed), as interrupted handler fibers would.
+   */
+  readonly stop: () => void
+}
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+
+export const make = (
+  core: Core,
+  settings: Validated,
+  submit: DirectSubmit,
+  metrics: Metrics.Registered
+): DirectHandlers => {
+  const stats = core.stats
+  const unordered = core.settings.ordering === "none"
+  // A FIFO with a moving head: `shift()` on a long array is linear, and the queue holds up to one
+  // job per connection.
+  let queue: Array<Job> = []
+  let head = 0
+  let idle = settings.handlers
+  let scheduled = false
+  let stopped = false
+  const size = () => queue.length - head
+  // Another connection than `conn` has a turn in the queue (at most one job each).
+  const work = FrameWork.make(core, settings, (conn) => size() > (conn.hasTurnQueued ? 1 : 0))
+
+  const next = (): Job | undefined => {
+    if (head === queue.length) return undefined
+    const job = queue[head]!
+    queue[head++] = undefined as unknown as Job
+    if (head === queue.length) {
+      queue = []
+      head = 0
+    }
+    return job
+  }
+
+  const settled = (job: Job, response: Buffer | undefined, keep: boolean, started: number): Job | undefined => {
+    metrics.recordSubmit(performance.now() - started)
+    return work.finish(job, response, keep, started)
+  }
+
+  // Runs frames until one's `submit` is pending (the handler stays busy until it settles) or
+  // there is no frame to go on with (the handler is idle again). `handled`: frames taken on since
+  // the last take from the queue.
+  const serve = (first: Job | undefined, handled: number): void => {
+    let job = first
+    let streak = handled
+    while (job !== undefined) {
+      const keep = ++streak < FrameWork.MAX_STREAK
+      const started = performance.now()
+      stats.handlersBusy++
+      const prepared = work.prepare(job)
+      if (!FrameWork.isBatch(prepared)) {
+        job = work.finish(job, prepared, keep, started)
+        continue
+      }
+      let result: ReturnType<DirectSubmit>
+      try {
+        result = submit(prepared)
+      } catch (error) {
+        const { reason, error: reported } = FrameWork.reasonOf(error)
+        job = settled(job, work.failed(reason, reported, job.conn.id), keep, started)
+        continue
+      }
+      if (!isPromiseLike(result)) {
+        job = settled(job, work.succeeded(prepared, result), keep, started)
+        continue
+      }
+      const current = job
+      const count = streak
+      // Past a close deadline (`stop`) a settling submit is dropped, as an interrupted fiber's
+      // would be: its connection is destroyed, and the close report counted it as interrupted.
+      result.then(
+        (value) => {
+          if (!stopped) resume(settled(current, work.succeeded(prepared, value), keep, started), count)
+        },
+        (error) => {
+          if (stopped) return
+          const { reason, error: reported } = FrameWork.reasonOf(error)
+          resume(settled(current, work.failed(reason, reported, current.conn.id), keep, started), count)
+        }
+      )
+      return
+    }
+    idle++
+  }
+
+  // A pending `submit` settled: the handler goes on with what `finish` gave it, then takes from the queue.
+  const resume = (following: Job | undefined, streak: number): void => {
+    serve(following, streak)
+    drain()
+  }
+
+  const drain = (): void => {
+    scheduled = false
+    while (idle > 0 && !stopped) {
+      const queued = next()
+      if (queued === undefined) return
+      idle--
+      serve(unordered ? queued.conn.taken() : queued, 0)
+    }
+  }
+
+  return {
+    dispatch: (job) => {
+      queue.push(job)
+      if (!scheduled && idle > 0 && !stopped) {
+        scheduled = true
+        queueMicrotask(drain)
+      }
+    },
+    stop: () => {
+      stopped = true
+    }
+  }
+}
+
+// The Promise API marks the Effect `submit` it builds with the Promise function it wraps, so the
+// receiver can call that function directly (`submitOf`).
+const PromiseSubmit = Symbol.for("@txlane/receiver/PromiseSubmit")
+
+/** `effectSubmit`, marked as a wrapper of `promiseSubmit`. */
+export const marked = <F extends object>(effectSubmit: F, promiseSubmit: DirectSubmit): F =>
+  Object.assign(effectSubmit, { [PromiseSubmit]: promiseSubmit })
+
+/** The Promise function behind a `submit` made by {@link marked}, if it is one. */
+export const submitOf = (submit: object): DirectSubmit | undefined =>
+  (submit as { readonly [PromiseSubmit]?: DirectSubmit })[PromiseSubmit]
