@@ -14,7 +14,7 @@ import { Duration, Effect, Result, Schema } from "effect"
 import type { InputError, InvalidOptions } from "./errors.js"
 import type { Settings } from "./internal/connection.js"
 
-/** Default number of handler fibers: enough parallel submits for 16 sender connections (the seed's 10–20 workers); benchmarks tune it (issue 6). */
+/** Default number of handlers: enough parallel submits for 16 sender connections (the seed's 10–20 workers); benchmarks tune it (issue 6). */
 export const DEFAULT_HANDLERS = 16
 /** Default socket file mode: owner only (SPEC §7). */
 export const DEFAULT_SOCKET_MODE = 0o600
@@ -80,7 +80,7 @@ export interface Options<E = unknown> {
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a submit that returns nothing must type-check (count defaults)
   readonly submit: (batch: Batch) => Effect.Effect<SubmitResult | undefined | void, E>
-  /** Handler fibers, i.e. submits running at once. Default {@link DEFAULT_HANDLERS} (16). */
+  /** Submits running at once (handler fibers; the Promise API runs its submits without fibers). Default {@link DEFAULT_HANDLERS} (16). */
   readonly handlers?: number | undefined
   /** `"json"` (default: one response per frame, like the deployed server) or `"none"` (fire-and-forget). */
   readonly respond?: "json" | "none" | undefined

@@ -1,12 +1,13 @@
 /**
  * The txlane receiver: a Unix-socket (or TCP) server that accepts many persistent connections,
  * decodes frames with `@txlane/protocol`, and hands each batch to the application's `submit`
- * through a bounded pool of handler fibers — with backpressure to the senders, round-robin
- * service between connections, optional per-connection ordering, one JSON response per frame in
- * request order, and a graceful, deadline-bounded close.
+ * through a bounded pool of handlers (fibers, or plain callbacks for the Promise API's `submit`) —
+ * with backpressure to the senders, round-robin service between connections, optional
+ * per-connection ordering, one JSON response per frame in request order, and a graceful,
+ * deadline-bounded close.
  *
  * ```
- *  socket 'data' ─▶ FrameDecoder ─▶ per-connection FIFO ─▶ ready queue (≤ 1 job per connection) ─▶ `handlers` fibers ─▶ submit
+ *  socket 'data' ─▶ FrameDecoder ─▶ per-connection FIFO ─▶ ready queue (≤ 1 job per connection) ─▶ `handlers` handlers ─▶ submit
  *        ▲                                                                        │
  *        └──── pause()/resume(): budget spent, own backlog full, peer not reading ◀┘ responses, in order
  * ```
