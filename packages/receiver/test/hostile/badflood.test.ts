@@ -7,7 +7,10 @@
  * admitted one at a time, a connection with nothing queued always gets its frame in, jobs are
  * served round-robin, and a bad frame costs a counter and a preallocated response: the queue
  * stays within `queueCapacity` + one frame per connection, and a legitimate client on another
- * connection keeps its round trips under a second (SPEC §6).
+ * connection keeps its round trips under a second (SPEC §6). The bound here is tighter, 400 ms:
+ * handlers stop finishing frames synchronously after 5 ms of a turn (directHandlers.ts); without
+ * that, one turn handled every frame read in at once and the worst round trip was 759 and
+ * 1,907 ms, with 13–16 round trips in 6 s (with it: 40–58 ms and 162–190 round trips, 5 runs).
  */
 import { afterAll, afterEach, expect, it } from "vitest"
 import { cleanupTempDirs, tempSocketPath, waitFor } from "../helpers.js"
@@ -26,7 +29,7 @@ const ATTACK_MS = 6000
 // Each attacker writes at most this many reads: the attack is bounded in bytes as well as time.
 const MAX_READS = 8
 const QUEUE_CAPACITY = 1024 // the default
-const WORST_RTT_MS = 1000
+const WORST_RTT_MS = 400
 
 it(`${ATTACKERS} connections flooding empty frames: queue bounded, a legitimate client's worst round trip < ${WORST_RTT_MS} ms`, async () => {
   const receiver = await spawnReceiver({ listen: tempSocketPath() })
