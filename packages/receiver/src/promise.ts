@@ -94,9 +94,6 @@ const renamed = (error: unknown): unknown => {
   return option === undefined ? error : new InvalidOptions({ option, reason: error.reason })
 }
 
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
-
 /**
  * The outcome of an async `submit` as an Effect (a rejection is its failure). A bare
  * `Effect.callback`: `Effect.tryPromise` costs ~1.5 µs more per frame on this hot path, for a
@@ -176,7 +173,7 @@ export const createReceiver = async (options: CreateReceiverOptions): Promise<Re
         } catch (error) {
           return Effect.fail(error)
         }
-        return isPromiseLike(result) ? settled(result) : Effect.succeed(result)
+        return DirectHandlers.isPromiseLike(result) ? settled(result) : Effect.succeed(result)
       }, submit)
     }).pipe(Scope.provide(scope), Effect.provide(HostLogger.layer({ logger, logLevel })))
   )

@@ -45,7 +45,8 @@ export interface DirectHandlers {
  */
 const TURN_BUDGET_MS = 5
 
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+/** Whether a `submit` returned a Promise (or any thenable) rather than a plain value. */
+export const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
 
 export const make = (
