@@ -285,6 +285,41 @@ describe.each(handlerKinds)("%s submit", (handlerKind) => {
       await healthy(receiver.address, 7)
     })
 
+    it("a submit result that breaks when read, or a thenable whose then throws: answered, nothing else lost", async () => {
+      const rec = recording()
+      const receiver = await start({
+        submit: ({ transactions }) => {
+          const text = new TextDecoder().decode(transactions[0])
+          if (text === "count") {
+            // A successful submit whose count cannot be read: the count defaults, as for a bad one.
+            return Promise.resolve(
+              Object.defineProperty({}, "count", {
+                get() {
+                  throw new Error("no count")
+                }
+              })
+            )
+          }
+          if (text === "then") {
+            const thenable = {
+              // biome-ignore lint/suspicious/noThenProperty: a broken thenable is what this test submits
+              then() {
+                throw new Error("broken then")
+              }
+            }
+            return thenable as unknown as Promise<undefined>
+          }
+          return { count: 7 }
+        },
+        onInputError: rec.onInputError
+      })
+      const client = await connect(receiver.address)
+      client.write(frames(batch("count", "x"), batch("then"), batch("fine")))
+      expect(await client.awaitResponses(3)).toEqual([ok(2), err("Transaction submission failed: broken then"), ok(7)])
+      expect(rec.errors.map((e) => e._tag)).toEqual(["SubmitFailed"])
+      await healthy(receiver.address, 7)
+    })
+
     it("maxConnections: excess connections closed at once and counted", async () => {
       const rec = recording()
       const receiver = await start({ maxConnections: 2, submit: async () => ({}), onInputError: rec.onInputError })

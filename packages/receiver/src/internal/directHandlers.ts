@@ -88,6 +88,12 @@ export const make = (
     return work.finish(job, response, keep, started)
   }
 
+  // A failed `submit`'s answer (json) or undefined, reported as `SubmitFailed`.
+  const failure = (error: unknown, job: Job): Buffer | undefined => {
+    const { reason, error: reported } = FrameWork.reasonOf(error)
+    return work.failed(reason, reported, job.conn.id)
+  }
+
   // Runs frames until one's `submit` is pending (the handler stays busy until it settles) or
   // there is no frame to go on with (the handler is idle again). `handled`: frames taken on since
   // the last take from the queue.
@@ -111,8 +117,7 @@ export const make = (
       try {
         result = submit(prepared)
       } catch (error) {
-        const { reason, error: reported } = FrameWork.reasonOf(error)
-        job = settled(job, work.failed(reason, reported, job.conn.id), keep, started)
+        job = settled(job, failure(error, job), keep, started)
         continue
       }
       if (!isPromiseLike(result)) {
@@ -121,18 +126,22 @@ export const make = (
       }
       const current = job
       const count = streak
-      // Past a close deadline (`stop`) a settling submit is dropped, as an interrupted fiber's
-      // would be: its connection is destroyed, and the close report counted it as interrupted.
-      result.then(
-        (value) => {
-          if (!stopped) resume(settled(current, work.succeeded(prepared, value), keep, started), count)
-        },
-        (error) => {
-          if (stopped) return
-          const { reason, error: reported } = FrameWork.reasonOf(error)
-          resume(settled(current, work.failed(reason, reported, current.conn.id), keep, started), count)
-        }
-      )
+      try {
+        // Past a close deadline (`stop`) a settling submit is dropped, as an interrupted fiber's
+        // would be: its connection is destroyed, and the close report counted it as interrupted.
+        result.then(
+          (value) => {
+            if (!stopped) resume(settled(current, work.succeeded(prepared, value), keep, started), count)
+          },
+          (error) => {
+            if (!stopped) resume(settled(current, failure(error, current), keep, started), count)
+          }
+        )
+      } catch (error) {
+        // A thenable whose `then` throws: answered as a failed submit.
+        job = settled(current, failure(error, current), keep, started)
+        continue
+      }
       return
     }
     idle++

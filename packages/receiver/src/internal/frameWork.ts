@@ -58,6 +58,17 @@ export const reasonOf = (error: unknown): { reason: string; error: unknown } => 
 
 const emptyFrame = (length: number) => () => new EmptyFrame({ length })
 
+// The count a successful `submit` reported; one that cannot be read (a throwing getter, a proxy)
+// is treated as a bad one (the count defaults), not as a reason to lose the frame's answer.
+// biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
+const countOf = (value: SubmitResult | undefined | void): unknown => {
+  try {
+    return value?.count
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * `othersWaiting(conn)`: another connection than `conn` has a turn in the shared queue (ordering
  * "none": at most one job per connection is there, standing for its earliest waiting frame; see
@@ -100,7 +111,7 @@ export const make = (core: Core, settings: Validated, othersWaiting: (conn: Job[
       return { transactions, payload, connectionId: job.conn.id }
     },
     succeeded: (batch, value) => {
-      const reported = value?.count
+      const reported = countOf(value)
       const count = isInt(reported, 0) ? reported : batch.transactions.length
       stats.framesSubmitted++
       stats.transactionsAccepted += count
