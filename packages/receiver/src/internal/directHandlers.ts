@@ -59,7 +59,7 @@ export const make = (
   const unordered = core.settings.ordering === "none"
   // A FIFO with a moving head: `shift()` on a long array is linear, and the queue holds up to one
   // job per connection.
-  let queue: Array<Job> = []
+  let queue: Array<Job | undefined> = []
   let head = 0
   let idle = settings.handlers
   let scheduled = false
@@ -74,8 +74,9 @@ export const make = (
 
   const next = (): Job | undefined => {
     if (head === queue.length) return undefined
-    const job = queue[head]!
-    queue[head++] = undefined as unknown as Job
+    const job = queue[head]
+    // Taken jobs do not stay reachable from the array.
+    queue[head++] = undefined
     if (head === queue.length) {
       queue = []
       head = 0
