@@ -261,9 +261,14 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
       direct = DirectHandlers.make(core, settings, promiseSubmit, metrics)
     } else {
       // Another connection than `conn` has a turn in the shared queue (at most one job each).
-      const work = FrameWork.make(core, settings, (conn) => Queue.sizeUnsafe(ready) > (conn.hasTurnQueued ? 1 : 0))
-      work.keepRejection = traced
-      const handler = Handler.make(core, options.submit, ready, work, metrics, address, traced)
+      const work = FrameWork.make(
+        core,
+        settings,
+        metrics,
+        (conn) => Queue.sizeUnsafe(ready) > (conn.hasTurnQueued ? 1 : 0),
+        traced
+      )
+      const handler = Handler.make(core, options.submit, ready, work, address, traced)
       for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
     }
 

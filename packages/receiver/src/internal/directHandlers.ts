@@ -14,14 +14,14 @@
  *
  * @module
  */
-import type { SubmitResult, Validated } from "../Options.js"
+import type { Batch, SubmitResult, Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
 import * as FrameWork from "./frameWork.js"
 import type * as Metrics from "./metrics.js"
 
 /** A `submit` as the Promise API takes it: a Promise, or a plain value for a synchronous one. */
 export type DirectSubmit = (
-  batch: Parameters<FrameWork.FrameWork["succeeded"]>[0]
+  batch: Batch
   // biome-ignore lint/suspicious/noConfusingVoidType: an async submit that returns nothing must type-check (count defaults)
 ) => PromiseLike<SubmitResult | undefined | void> | SubmitResult | undefined | void
 
@@ -70,7 +70,7 @@ export const make = (
   const deferred: Array<{ readonly job: Job; readonly streak: number }> = []
   const size = () => queue.length - head
   // Another connection than `conn` has a turn in the queue (at most one job each).
-  const work = FrameWork.make(core, settings, (conn) => size() > (conn.hasTurnQueued ? 1 : 0))
+  const work = FrameWork.make(core, settings, metrics, (conn) => size() > (conn.hasTurnQueued ? 1 : 0), false)
 
   const next = (): Job | undefined => {
     if (head === queue.length) return undefined
@@ -82,11 +82,6 @@ export const make = (
       head = 0
     }
     return job
-  }
-
-  const settled = (job: Job, response: Buffer | undefined, keep: boolean, started: number): Job | undefined => {
-    metrics.recordSubmit(performance.now() - started)
-    return work.finish(job, response, keep, started)
   }
 
   // A failed `submit`'s answer (json) or undefined, reported as `SubmitFailed`.
@@ -118,11 +113,11 @@ export const make = (
       try {
         result = submit(prepared)
       } catch (error) {
-        job = settled(job, failure(error, job), keep, started)
+        job = work.submitted(job, failure(error, job), keep, started)
         continue
       }
       if (!isPromiseLike(result)) {
-        job = settled(job, work.succeeded(prepared, result), keep, started)
+        job = work.submitted(job, work.succeeded(prepared, result), keep, started)
         continue
       }
       const current = job
@@ -132,15 +127,15 @@ export const make = (
         // would be: its connection is destroyed, and the close report counted it as interrupted.
         result.then(
           (value) => {
-            if (!stopped) resume(settled(current, work.succeeded(prepared, value), keep, started), count)
+            if (!stopped) resume(work.submitted(current, work.succeeded(prepared, value), keep, started), count)
           },
           (error) => {
-            if (!stopped) resume(settled(current, failure(error, current), keep, started), count)
+            if (!stopped) resume(work.submitted(current, failure(error, current), keep, started), count)
           }
         )
       } catch (error) {
         // A thenable whose `then` throws: answered as a failed submit.
-        job = settled(current, failure(error, current), keep, started)
+        job = work.submitted(current, failure(error, current), keep, started)
         continue
       }
       return

@@ -14,6 +14,7 @@ import { Result } from "effect"
 import { EmptyFrame, type InputError, SubmitFailed } from "../errors.js"
 import { type Batch, isInt, type SubmitResult, type Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
+import type * as Metrics from "./metrics.js"
 import { withoutStack } from "./noStack.js"
 import * as Responses from "./responses.js"
 
@@ -25,12 +26,11 @@ export interface FrameWork {
   /**
    * Decodes and checks one frame: the batch to submit, or the frame's answer (json) / undefined
    * (none) when it was rejected. Why it was rejected is in `rejection` until the next call, if
-   * `keepRejection` is set (for a span's error status).
+   * made with `keepRejection` (for a span's error status).
    */
   readonly prepare: (job: Job) => Batch | Buffer | undefined
   /** The InputError behind the last rejected frame (only with `keepRejection`). */
   rejection: InputError | undefined
-  keepRejection: boolean
   /** Counts a settled `submit` and returns its answer (json) or undefined. */
   // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
   readonly succeeded: (batch: Batch, value: SubmitResult | undefined | void) => Buffer | undefined
@@ -41,6 +41,8 @@ export interface FrameWork {
    * on with it at once (else undefined).
    */
   readonly finish: (job: Job, response: Buffer | undefined, keep: boolean, started: number) => Job | undefined
+  /** {@link finish} for a frame whose `submit` settled: its time in `submit` is recorded first. */
+  readonly submitted: (job: Job, response: Buffer | undefined, keep: boolean, started: number) => Job | undefined
 }
 
 /** What `prepare` returns for a frame to submit (else the frame was rejected: its answer or none). */
@@ -72,9 +74,15 @@ const countOf = (value: SubmitResult | undefined | void): unknown => {
 /**
  * `othersWaiting(conn)`: another connection than `conn` has a turn in the shared queue (ordering
  * "none": at most one job per connection is there, standing for its earliest waiting frame; see
- * `Connection.taken`).
+ * `Connection.taken`). `keepRejection`: frames get spans, which need the reason of a rejection.
  */
-export const make = (core: Core, settings: Validated, othersWaiting: (conn: Job["conn"]) => boolean): FrameWork => {
+export const make = (
+  core: Core,
+  settings: Validated,
+  metrics: Metrics.Registered,
+  othersWaiting: (conn: Job["conn"]) => boolean,
+  keepRejection: boolean
+): FrameWork => {
   const stats = core.stats
   const respondJson = settings.respond === "json"
   const rawPayload = settings.payload === "raw"
@@ -82,12 +90,11 @@ export const make = (core: Core, settings: Validated, othersWaiting: (conn: Job[
 
   const work: FrameWork = {
     rejection: undefined,
-    keepRejection: false,
     prepare: (job) => {
       const payload = job.payload
       if (payload.length === 0) {
         core.reportCheap("EmptyFrame", emptyFrame(0), job.conn.id)
-        if (work.keepRejection) work.rejection = new EmptyFrame({ length: 0 })
+        if (keepRejection) work.rejection = new EmptyFrame({ length: 0 })
         return respondJson ? Responses.empty : undefined
       }
       let transactions: ReadonlyArray<Uint8Array>
@@ -97,13 +104,13 @@ export const make = (core: Core, settings: Validated, othersWaiting: (conn: Job[
         const decoded = withoutStack(() => Envelope.decode(payload))
         if (Result.isFailure(decoded)) {
           core.report(decoded.failure, job.conn.id)
-          if (work.keepRejection) work.rejection = decoded.failure
+          if (keepRejection) work.rejection = decoded.failure
           return respondJson ? Responses.failure(Response.ErrorText.invalid(decoded.failure.message)) : undefined
         }
         transactions = decoded.success
         if (transactions.length === 0) {
           core.reportCheap("EmptyFrame", emptyFrame(payload.length), job.conn.id)
-          if (work.keepRejection) work.rejection = new EmptyFrame({ length: payload.length })
+          if (keepRejection) work.rejection = new EmptyFrame({ length: payload.length })
           return respondJson ? Responses.empty : undefined
         }
       }
@@ -133,6 +140,10 @@ export const make = (core: Core, settings: Validated, othersWaiting: (conn: Job[
       stats.handlersBusy--
       stats.handlerBusyMs += performance.now() - started
       return job.conn.complete(job, response, keep && !(unordered && othersWaiting(job.conn)))
+    },
+    submitted: (job, response, keep, started) => {
+      metrics.recordSubmit(performance.now() - started)
+      return work.finish(job, response, keep, started)
     }
   }
   return work

@@ -10,10 +10,9 @@
  * @module
  */
 import { Cause, Effect, Exit, Pull, Queue } from "effect"
-import type { Options } from "../Options.js"
+import type { Batch, Options, SubmitResult } from "../Options.js"
 import type { Core, Job } from "./connection.js"
 import * as FrameWork from "./frameWork.js"
-import type * as Metrics from "./metrics.js"
 import * as Tracing from "./tracing.js"
 
 const reasonOf = (cause: Cause.Cause<unknown>): { reason: string; error: unknown } =>
@@ -28,7 +27,6 @@ export const make = <E>(
   submit: Options<E>["submit"],
   ready: Queue.Dequeue<Job, Cause.Done>,
   work: FrameWork.FrameWork,
-  metrics: Metrics.Registered,
   destination: string,
   traced: boolean
 ): Effect.Effect<void> => {
@@ -37,20 +35,20 @@ export const make = <E>(
 
   const settle = (
     job: Job,
-    batch: Parameters<Options<E>["submit"]>[0],
-    exit: Exit.Exit<unknown, E>,
+    batch: Batch,
+    // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
+    exit: Exit.Exit<SubmitResult | undefined | void, E>,
     keep: boolean,
     started: number
   ): Job | undefined => {
-    metrics.recordSubmit(performance.now() - started)
     let response: Buffer | undefined
     if (Exit.isSuccess(exit)) {
-      response = work.succeeded(batch, exit.value as Parameters<FrameWork.FrameWork["succeeded"]>[1])
+      response = work.succeeded(batch, exit.value)
     } else {
       const { reason, error } = reasonOf(exit.cause)
       response = work.failed(reason, error, job.conn.id)
     }
-    return work.finish(job, response, keep, started)
+    return work.submitted(job, response, keep, started)
   }
 
   // A frame with a span around it (a tracer is installed): the span is ended after `complete`.
