@@ -23,7 +23,7 @@
  */
 import type * as Net from "node:net"
 import { Endpoint } from "@txlane/protocol"
-import { LogThrottle } from "@txlane/protocol/internal"
+import { LatencyHistogram, LogThrottle } from "@txlane/protocol/internal"
 import {
   type Cause,
   Context,
@@ -161,6 +161,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
     // A Promise `submit` runs without handler fibers unless frames get spans (directHandlers.ts).
     const traced = yield* Tracing.enabled
     const promiseSubmit = traced ? undefined : DirectHandlers.submitOf(options.submit)
+    // Set below, before the receiver listens (see there).
     let direct: DirectHandlers.DirectHandlers | undefined
     const core: Core = {
       settings,
@@ -199,6 +200,25 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
         stats.connectionsOpen--
         if (closing) checkAllDone()
       }
+    }
+
+    // The handler pool exists before the socket does: `listen` links the socket at its path and
+    // then still awaits file-system calls, and a client retrying the path (a sender meeting a
+    // restarted receiver) connects and sends in that gap. Its frames were once queued for
+    // handlers that did not exist yet, and stayed unanswered.
+    const submitDurations = new LatencyHistogram()
+    let work: FrameWork.FrameWork | undefined
+    if (promiseSubmit !== undefined) {
+      direct = DirectHandlers.make(core, settings, promiseSubmit, submitDurations.recordMs)
+    } else {
+      // Another connection than `conn` has a turn in the shared queue (at most one job each).
+      work = FrameWork.make(
+        core,
+        settings,
+        submitDurations.recordMs,
+        (conn) => Queue.sizeUnsafe(ready) > (conn.hasTurnQueued ? 1 : 0),
+        traced
+      )
     }
 
     // At maxConnections, the connection idle longest makes room for a new one, if it has been
@@ -253,21 +273,12 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
     const address = bound.address
     if (options.name === undefined) name = address
     const startedAt = performance.now()
-    const metrics = InternalMetrics.register(stats, context, name, settings.handlers, startedAt)
+    const metrics = InternalMetrics.register(stats, context, name, settings.handlers, startedAt, submitDurations)
     yield* Effect.addFinalizer(() => Effect.sync(metrics.remove))
 
+    // Handler fibers take what the ready queue holds, including frames read before they started.
     const handlers: Array<Fiber.Fiber<void>> = []
-    if (promiseSubmit !== undefined) {
-      direct = DirectHandlers.make(core, settings, promiseSubmit, metrics)
-    } else {
-      // Another connection than `conn` has a turn in the shared queue (at most one job each).
-      const work = FrameWork.make(
-        core,
-        settings,
-        metrics,
-        (conn) => Queue.sizeUnsafe(ready) > (conn.hasTurnQueued ? 1 : 0),
-        traced
-      )
+    if (work !== undefined) {
       const handler = Handler.make(core, options.submit, ready, work, address, traced)
       for (let i = 0; i < settings.handlers; i++) handlers.push(yield* Effect.forkScoped(handler))
     }

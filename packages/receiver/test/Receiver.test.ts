@@ -177,6 +177,34 @@ describe.each(handlerKinds)("%s submit", (handlerKind) => {
     })
   })
 
+  describe("startup", () => {
+    it("clients that connect the moment the socket file appears are served, and the close finds nothing stranded", async () => {
+      // A restarted receiver meets senders that retry without pause (the Go peer's reconnect
+      // after a kill): they connect as soon as the path is linked, while the receiver is still
+      // finishing its start. Frames read then were once queued for handlers that did not exist yet.
+      const path = tempSocketPath()
+      const CLIENTS = 4
+      const early = Array.from({ length: CLIENTS }, async () => {
+        for (;;) {
+          const client = await Client.connect(path).catch(() => undefined)
+          if (client !== undefined) {
+            clients.push(client)
+            client.write(frames(batch("a", "b"), batch("c")))
+            return client
+          }
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      })
+      const receiver = await startReceiver(kind, { listen: path, logLevel: "none", submit: async () => undefined })
+      for (const client of await Promise.all(early))
+        expect(await client.awaitResponses(2, 2000)).toEqual([ok(2), ok(1)])
+      for (const client of clients) client.destroy()
+      const report = await receiver.close({ timeoutMs: 2000 })
+      expect(report.timedOut).toBe(false)
+      expect(receiver.stats().framesSubmitted).toBe(CLIENTS * 2)
+    })
+  })
+
   describe("bad input, json mode (SPEC §6)", () => {
     const recording = () => {
       const errors: Array<InputError> = []

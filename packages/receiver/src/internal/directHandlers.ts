@@ -17,7 +17,6 @@
 import type { Batch, SubmitResult, Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
 import * as FrameWork from "./frameWork.js"
-import type * as Metrics from "./metrics.js"
 
 /** A `submit` as the Promise API takes it: a Promise, or a plain value for a synchronous one. */
 export type DirectSubmit = (
@@ -53,7 +52,7 @@ export const make = (
   core: Core,
   settings: Validated,
   submit: DirectSubmit,
-  metrics: Metrics.Registered
+  recordSubmit: (ms: number) => void
 ): DirectHandlers => {
   const stats = core.stats
   const unordered = core.settings.ordering === "none"
@@ -70,7 +69,7 @@ export const make = (
   const deferred: Array<{ readonly job: Job; readonly streak: number }> = []
   const size = () => queue.length - head
   // Another connection than `conn` has a turn in the queue (at most one job each).
-  const work = FrameWork.make(core, settings, metrics, (conn) => size() > (conn.hasTurnQueued ? 1 : 0), false)
+  const work = FrameWork.make(core, settings, recordSubmit, (conn) => size() > (conn.hasTurnQueued ? 1 : 0), false)
 
   const next = (): Job | undefined => {
     if (head === queue.length) return undefined

@@ -14,7 +14,6 @@ import { Result } from "effect"
 import { EmptyFrame, type InputError, SubmitFailed } from "../errors.js"
 import { type Batch, isInt, type SubmitResult, type Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
-import type * as Metrics from "./metrics.js"
 import { withoutStack } from "./noStack.js"
 import * as Responses from "./responses.js"
 
@@ -79,7 +78,7 @@ const countOf = (value: SubmitResult | undefined | void): unknown => {
 export const make = (
   core: Core,
   settings: Validated,
-  metrics: Metrics.Registered,
+  recordSubmit: (ms: number) => void,
   othersWaiting: (conn: Job["conn"]) => boolean,
   keepRejection: boolean
 ): FrameWork => {
@@ -142,7 +141,7 @@ export const make = (
       return job.conn.complete(job, response, keep && !(unordered && othersWaiting(job.conn)))
     },
     submitted: (job, response, keep, started) => {
-      metrics.recordSubmit(performance.now() - started)
+      recordSubmit(performance.now() - started)
       return work.finish(job, response, keep, started)
     }
   }

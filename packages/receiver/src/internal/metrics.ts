@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { LatencyHistogram, registrar } from "@txlane/protocol/internal"
+import { type LatencyHistogram, registrar } from "@txlane/protocol/internal"
 import type { Context } from "effect"
 import { type InputErrorKind, inputErrorKinds } from "../errors.js"
 import { names } from "../Metrics.js"
@@ -18,8 +18,6 @@ import type { Counters } from "./counters.js"
 
 /** The registered series of one receiver. */
 export interface Registered {
-  /** Records one submit's duration, in milliseconds. */
-  readonly recordSubmit: (ms: number) => void
   /** This receiver's series only, in the Prometheus text format. */
   readonly format: () => string
   /** Removes every series of this receiver from the registries. */
@@ -32,7 +30,9 @@ export const register = (
   context: Context.Context<never>,
   receiver: string,
   handlers: number,
-  startedAt: number
+  startedAt: number,
+  /** Submit durations, recorded by the handlers (which exist before the receiver is registered). */
+  submitDurations: LatencyHistogram
 ): Registered => {
   const r = registrar(context, { receiver })
   r.gauge(names.connectionsOpen, "Connections open now", () => counters.connectionsOpen)
@@ -77,9 +77,8 @@ export const register = (
   r.gauge(names.handlerBusyRatio, "Share of handler time spent on frames since start", () =>
     busyRatio(counters, handlers, startedAt, performance.now())
   )
-  const submits = new LatencyHistogram()
-  r.histogram(names.submitDuration, "Duration of submit calls, in seconds", submits)
-  return { recordSubmit: submits.recordMs, format: r.format, remove: r.remove }
+  r.histogram(names.submitDuration, "Duration of submit calls, in seconds", submitDurations)
+  return { format: r.format, remove: r.remove }
 }
 
 /** Busy time over available handler time since `startedAt` (a `performance.now()` reading). */
