@@ -80,7 +80,7 @@ export interface Options<E = unknown> {
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a submit that returns nothing must type-check (count defaults)
   readonly submit: (batch: Batch) => Effect.Effect<SubmitResult | undefined | void, E>
-  /** Submits running at once (handler fibers; the Promise API runs its submits without fibers). Default {@link DEFAULT_HANDLERS} (16). */
+  /** Submits running at once (plain callbacks; handler fibers when a tracer is installed). Default {@link DEFAULT_HANDLERS} (16). */
   readonly handlers?: number | undefined
   /** `"json"` (default: one response per frame, like the deployed server) or `"none"` (fire-and-forget). */
   readonly respond?: "json" | "none" | undefined

@@ -1,7 +1,7 @@
 /**
  * The txlane receiver: a Unix-socket (or TCP) server that accepts many persistent connections,
  * decodes frames with `@txlane/protocol`, and hands each batch to the application's `submit`
- * through a bounded pool of handlers (fibers, or plain callbacks for the Promise API's `submit`) —
+ * through a bounded pool of handlers (plain callbacks, or fibers when frames get spans) —
  * with backpressure to the senders, round-robin service between connections, optional
  * per-connection ordering, one JSON response per frame in request order, and a graceful,
  * deadline-bounded close.
@@ -41,6 +41,7 @@ import { ConnectionRejected, IdleEvicted, type ListenError } from "./errors.js"
 import { Connection, type Core, type Job } from "./internal/connection.js"
 import { Counters } from "./internal/counters.js"
 import * as DirectHandlers from "./internal/directHandlers.js"
+import * as EffectSubmit from "./internal/effectSubmit.js"
 import * as FrameWork from "./internal/frameWork.js"
 import * as Handler from "./internal/handler.js"
 import { type Bound, listen, stopListening } from "./internal/listen.js"
@@ -89,8 +90,8 @@ export class Receiver extends Context.Service<Receiver, ReceiverService>()("@txl
 let nextConnectionId = 1
 
 /**
- * Starts a receiver: validates options, binds (SPEC §7 rules for socket files), starts the
- * handler fibers, and returns the running {@link ReceiverService}. The Scope owns everything:
+ * Starts a receiver: validates options, makes its handlers, binds (SPEC §7 rules for socket
+ * files), and returns the running {@link ReceiverService}. The Scope owns everything:
  * closing it runs a graceful {@link ReceiverService.close} bounded by `closeTimeout`.
  *
  * Fails with `InvalidOptions`, `InvalidEndpoint`, `AddressInUse`, `PathNotSocket` or `ListenFailed`.
@@ -158,9 +159,14 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
       if (closing && connections.size === 0 && stats.queuedFrames === 0) Deferred.doneUnsafe(allDone, Effect.void)
     }
     const clock = yield* Sweeper.makeClock
-    // A Promise `submit` runs without handler fibers unless frames get spans (directHandlers.ts).
+    // Submits run without handler fibers unless frames get spans (directHandlers.ts): the Promise
+    // API's function as given, an Effect `submit` on a fiber per frame (effectSubmit.ts).
     const traced = yield* Tracing.enabled
-    const promiseSubmit = traced ? undefined : DirectHandlers.submitOf(options.submit)
+    const effectSubmits =
+      traced || DirectHandlers.submitOf(options.submit) !== undefined
+        ? undefined
+        : EffectSubmit.make(options.submit, context)
+    const directSubmit = traced ? undefined : (DirectHandlers.submitOf(options.submit) ?? effectSubmits?.submit)
     // Set below, before the receiver listens (see there).
     let direct: DirectHandlers.DirectHandlers | undefined
     const core: Core = {
@@ -208,8 +214,8 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
     // handlers that did not exist yet, and stayed unanswered.
     const submitDurations = new LatencyHistogram()
     let work: FrameWork.FrameWork | undefined
-    if (promiseSubmit !== undefined) {
-      direct = DirectHandlers.make(core, settings, promiseSubmit, submitDurations.recordMs)
+    if (directSubmit !== undefined) {
+      direct = DirectHandlers.make(core, settings, directSubmit, submitDurations.recordMs)
     } else {
       // Another connection than `conn` has a turn in the shared queue (at most one job each).
       work = FrameWork.make(
@@ -309,6 +315,7 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
           interruptedSubmits = stats.handlersBusy
           for (const conn of connections) conn.destroy()
           direct?.stop()
+          if (effectSubmits !== undefined) yield* effectSubmits.interruptAll
           yield* Queue.shutdown(ready)
           yield* Fiber.interruptAll(handlers)
         } else {

@@ -3,7 +3,7 @@ import { Envelope, FrameEncoder } from "@txlane/protocol"
 import { Data, Effect, Layer, Logger, Metric, References } from "effect"
 import { afterAll } from "vitest"
 import { Metrics, Receiver } from "../src/index.js"
-import { Client, cleanupTempDirs, frames, tempSocketPath } from "./helpers.js"
+import { Client, cleanupTempDirs, frames, tempSocketPath, waitFor } from "./helpers.js"
 
 afterAll(cleanupTempDirs)
 
@@ -59,6 +59,61 @@ describe("Receiver (Effect API)", () => {
       )
       const { existsSync } = yield* Effect.promise(() => import("node:fs"))
       assert.isFalse(existsSync(path))
+    }).pipe(quiet)
+  )
+
+  it.live("submit runs with the receiver's context, whether it completes at once or suspends", () =>
+    Effect.gen(function* () {
+      // Without a tracer each frame's submit runs on a fiber of its own (internal/effectSubmit.ts),
+      // not on a handler fiber forked in the receiver's scope: it must still see what was provided
+      // around Receiver.make (here its logger and log annotations).
+      const lines: Array<string> = []
+      const capture = Logger.make(({ message, fiber }) => {
+        const text = (Array.isArray(message) ? message : [message]).join(" ")
+        const annotations = fiber.getRef(References.CurrentLogAnnotations)
+        lines.push(`${text} app=${String(annotations.app)}`)
+      })
+      const responses = yield* Effect.gen(function* () {
+        const receiver = yield* Receiver.make({
+          listen: tempSocketPath(),
+          submit: ({ transactions }) => {
+            const text = new TextDecoder().decode(transactions[0])
+            const log = Effect.logInfo(`submitted ${text}`)
+            return text === "later" ? Effect.andThen(Effect.sleep(5), log) : log
+          }
+        })
+        return yield* roundTrip(receiver.address, ["now", "later"])
+      }).pipe(
+        Effect.scoped,
+        Effect.annotateLogs({ app: "consensus" }),
+        Effect.provide(Logger.layer([capture])),
+        Effect.provideService(References.MinimumLogLevel, "Info")
+      )
+      assert.deepStrictEqual(responses, [
+        { success: true, count: 1 },
+        { success: true, count: 1 }
+      ])
+      assert.includeMembers(lines, ["submitted now app=consensus", "submitted later app=consensus"])
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
+  )
+
+  it.live("at the close deadline a running submit is interrupted, and its finalizers have run when close returns", () =>
+    Effect.gen(function* () {
+      let interrupted = 0
+      const report = yield* Effect.gen(function* () {
+        const receiver = yield* Receiver.make({
+          listen: tempSocketPath(),
+          submit: () => Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted++)))
+        })
+        const client = yield* Effect.promise(() => Client.connect(receiver.address))
+        client.write(request("stuck"))
+        yield* Effect.promise(() => waitFor(() => receiver.statsUnsafe().handlersBusy === 1, 2000))
+        const report = yield* receiver.close({ timeout: 100 })
+        client.destroy()
+        return report
+      }).pipe(Effect.scoped)
+      assert.deepInclude(report, { timedOut: true, unsubmittedFrames: 1, interruptedSubmits: 1 })
+      assert.strictEqual(interrupted, 1)
     }).pipe(quiet)
   )
 

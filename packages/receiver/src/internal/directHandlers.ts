@@ -1,12 +1,13 @@
 /**
- * Handlers without fibers, for a `submit` given as a Promise function (`createReceiver`) when no
- * tracer is installed: up to `handlers` frames are in `submit` at once, each settled in its
- * Promise's callbacks, and the ready queue is a plain array.
+ * Handlers without fibers, used when no tracer is installed: for a `submit` given as a Promise
+ * function (`createReceiver`), and for an Effect `submit` run on a fiber per frame
+ * (`effectSubmit.ts`). Up to `handlers` frames are in `submit` at once, each settled in its
+ * callbacks, and the ready queue is a plain array.
  *
  * Why: a handler fiber suspends once per frame on an async `submit`, and each suspension costs
  * effect's runtime and async-hook bookkeeping (bench/PROFILE.md: ~4 µs of the receiver's ~12 µs
- * per frame above a bare `node:net` receiver at 10k/s). The fiber path (`handler.ts`) stays for
- * Effect submits and for tracing, whose spans are effects.
+ * per frame above a bare `node:net` receiver at 10k/s). The handler fibers (`handler.ts`) stay
+ * for tracing, whose spans are effects.
  *
  * Same rules as the fibers: at most one job per connection in the queue (round-robin), streaks
  * of at most MAX_STREAK frames (`frameWork.ts`), a frame's `submit` called in the order its
@@ -18,11 +19,20 @@ import type { Batch, SubmitResult, Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
 import * as FrameWork from "./frameWork.js"
 
-/** A `submit` as the Promise API takes it: a Promise, or a plain value for a synchronous one. */
+/** What an async `submit` returns: a Promise, or anything with a Promise's `then` (`effectSubmit.ts`). */
+export interface Settling<A> {
+  then(onSuccess: (value: A) => void, onFailure: (error: unknown) => void): unknown
+}
+
+/**
+ * A `submit` as the handlers call it: the Promise API's function as given, or an Effect `submit`
+ * run on a fiber per frame (`effectSubmit.ts`). It returns what settles later, or a plain value
+ * for a synchronous one; a throw is a failed submit.
+ */
 export type DirectSubmit = (
   batch: Batch
   // biome-ignore lint/suspicious/noConfusingVoidType: an async submit that returns nothing must type-check (count defaults)
-) => PromiseLike<SubmitResult | undefined | void> | SubmitResult | undefined | void
+) => Settling<SubmitResult | undefined | void> | SubmitResult | undefined | void
 
 /** The pool's side of the receiver: where jobs go, and how a close ends it. */
 export interface DirectHandlers {
@@ -45,7 +55,7 @@ export interface DirectHandlers {
 const TURN_BUDGET_MS = 5
 
 /** Whether a `submit` returned a Promise (or any thenable) rather than a plain value. */
-export const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+export const isPromiseLike = (value: unknown): value is Settling<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
 
 export const make = (

@@ -10,7 +10,7 @@
  * @module
  */
 import { Envelope, Response } from "@txlane/protocol"
-import { Result } from "effect"
+import { Cause, Result } from "effect"
 import { EmptyFrame, type InputError, SubmitFailed } from "../errors.js"
 import { type Batch, isInt, type SubmitResult, type Validated } from "../Options.js"
 import type { Core, Job } from "./connection.js"
@@ -48,8 +48,14 @@ export interface FrameWork {
 export const isBatch = (prepared: Batch | Buffer | undefined): prepared is Batch =>
   prepared !== undefined && !(prepared instanceof Uint8Array)
 
-/** A failure's text and the error to report, for whatever a `submit` failed with. */
+/**
+ * A failure's text and the error to report, for whatever a `submit` failed with: a Promise's
+ * rejection, a throw, or an Effect's failure `Cause` (interrupted, or its squashed error).
+ */
 export const reasonOf = (error: unknown): { reason: string; error: unknown } => {
+  if (Cause.isCause(error)) {
+    return Cause.hasInterruptsOnly(error) ? { reason: "interrupted", error } : reasonOf(Cause.squash(error))
+  }
   if (error instanceof Error) return { reason: error.message, error }
   if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
     return { reason: error.message, error }

@@ -1,22 +1,19 @@
 /**
  * The handler fibers: each takes a decoded frame off the shared ready queue, checks it, runs the
  * application's Effect `submit`, and hands the response back to the frame's connection
- * (`frameWork.ts`). A submit given as a Promise function, with no tracer installed, is run
- * without fibers instead (`directHandlers.ts`).
+ * (`frameWork.ts`). Used when frames get spans (a tracer is installed: the spans are effects);
+ * otherwise submits run without handler fibers (`directHandlers.ts`).
  *
  * Frames wait their turn like anyone's: at most one job per connection is in the ready queue
  * with either ordering, so the service is round-robin between connections.
  *
  * @module
  */
-import { Cause, Effect, Exit, Pull, Queue } from "effect"
+import { type Cause, Effect, Exit, Pull, Queue } from "effect"
 import type { Batch, Options, SubmitResult } from "../Options.js"
 import type { Core, Job } from "./connection.js"
 import * as FrameWork from "./frameWork.js"
 import * as Tracing from "./tracing.js"
-
-const reasonOf = (cause: Cause.Cause<unknown>): { reason: string; error: unknown } =>
-  Cause.hasInterruptsOnly(cause) ? { reason: "interrupted", error: cause } : FrameWork.reasonOf(Cause.squash(cause))
 
 /**
  * One handler fiber's loop; ends when `ready` is ended and drained. `destination` (the listen
@@ -45,7 +42,7 @@ export const make = <E>(
     if (Exit.isSuccess(exit)) {
       response = work.succeeded(batch, exit.value)
     } else {
-      const { reason, error } = reasonOf(exit.cause)
+      const { reason, error } = FrameWork.reasonOf(exit.cause)
       response = work.failed(reason, error, job.conn.id)
     }
     return work.submitted(job, response, keep, started)
