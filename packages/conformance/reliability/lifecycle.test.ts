@@ -164,24 +164,35 @@ describe("socket file removed, replaced, receiver restarted", () => {
     })()
     const step = async (what: string) => {
       const n = acked.size
-      await Poll.waitFor(() => acked.size > n + 200, 20_000, `progress after: ${what}`)
+      await Poll.waitFor(() => acked.size > n + 200, 20_000, `progress after: ${what}`).catch((error: Error) => {
+        // What the sender saw, for a failure that does not reproduce.
+        throw new Error(
+          `${error.message}; ${acked.size} acked, ${failures} failed; sender ${JSON.stringify(sender.stats())}`
+        )
+      })
     }
-    await step("start")
-    Fs.rmSync(listen) // removed: established connections keep working
-    await step("socket file removed")
-    const recordB = records.next()
-    const b = await startReceiver({ listen, record: recordB.record }) // replaced by another receiver on the same path
-    a.signal("SIGKILL") // the old one dies: the sender reconnects to the new one
-    recordA.killed = true
-    await a.exited
-    await step("old receiver killed, new one on the path")
-    b.signal("SIGKILL")
-    recordB.killed = true
-    await b.exited
-    await sleep(500) // the sender retries against a stale socket file (ECONNREFUSED)
-    const c = await startReceiver({ listen, record: records.next().record }) // restarted on the same path
-    await step("restarted")
-    running = false
+    let c: Awaited<ReturnType<typeof startReceiver>>
+    try {
+      await step("start")
+      Fs.rmSync(listen) // removed: established connections keep working
+      await step("socket file removed")
+      const recordB = records.next()
+      const b = await startReceiver({ listen, record: recordB.record }) // replaced by another receiver on the same path
+      a.signal("SIGKILL") // the old one dies: the sender reconnects to the new one
+      recordA.killed = true
+      await a.exited
+      await step("old receiver killed, new one on the path")
+      b.signal("SIGKILL")
+      recordB.killed = true
+      await b.exited
+      await sleep(500) // the sender retries against a stale socket file (ECONNREFUSED)
+      c = await startReceiver({ listen, record: records.next().record }) // restarted on the same path
+      await step("restarted")
+    } finally {
+      // Also when a step fails: a load loop left running would spin on the closed sender's
+      // rejections and keep the worker from ever finishing.
+      running = false
+    }
     await load
     c.signal("SIGTERM")
     await c.next("report")

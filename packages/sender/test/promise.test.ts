@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import * as v8 from "node:v8"
 import { runInNewContext } from "node:vm"
 import { Envelope } from "@txlane/protocol"
@@ -138,6 +139,32 @@ describe("receiver absent at start", () => {
     setTimeout(() => void server({ path }), 500)
     expect(await Promise.all(results)).toEqual(batches.map((b) => b.length))
     expect(s.stats().acknowledged).toBe(200)
+  })
+})
+
+describe("a worker that cannot connect", () => {
+  it("holds one batch until it connects; the connected worker delivers the rest", async () => {
+    // Workers connect lazily, on their first batch. One that cannot connect (here: the socket file
+    // was removed, while the established connection goes on working) once took a full write's
+    // worth (up to 64 batches) with it into its reconnect loop, where they waited for as long as
+    // the path was gone, however idle the connected worker was.
+    const srv = await server({ respond: "json" })
+    const s = await sender({ endpoint: srv.path, workers: 2, delivery: "acknowledged" })
+    const [first, ...rest] = workload(101)
+    await s.send(first!)
+    fs.rmSync(srv.path)
+    let acknowledged = 0
+    for (const b of rest) {
+      s.send(b).then(
+        () => acknowledged++,
+        () => undefined // the held batch fails when the sender closes after the test
+      )
+    }
+    // All but the batch the unconnected worker holds: 99 of these 100.
+    await srv.waitFrames(100, 5000)
+    for (let waited = 0; acknowledged < 99 && waited < 2000; waited += 10) await sleep(10)
+    expect(acknowledged).toBe(99)
+    expect(s.stats().connectFailures).toBeGreaterThan(0)
   })
 })
 

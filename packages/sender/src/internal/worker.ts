@@ -306,8 +306,12 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
       )
     )
     const connectWithRetry = Effect.retry(connectOnce, options.reconnect).pipe(Effect.result)
-    // Never hold more than one connection can carry: the rest stays in the queue for other workers.
-    const firstTake = Math.min(options.maxBatchesPerWrite, options.maxInFlight)
+    // Not connected yet, a worker holds one batch: the rest stays in the queue for workers that
+    // are. It takes more once its connection is up (`session`). With a full write's worth, a
+    // worker that could not connect (the path gone, the peer refusing) kept up to
+    // `maxBatchesPerWrite` batches waiting through its reconnect schedule, while connected
+    // workers sat idle.
+    const firstTake = 1
     while (true) {
       if (state.pending.length === 0 && state.delayed.length === 0 && state.transient.length === 0) {
         if (state.queueDone) return
