@@ -162,11 +162,9 @@ export const make = <E>(options: Options<E>): Effect.Effect<ReceiverService, Lis
     // Submits run without handler fibers unless frames get spans (directHandlers.ts): the Promise
     // API's function as given, an Effect `submit` on a fiber per frame (effectSubmit.ts).
     const traced = yield* Tracing.enabled
-    const effectSubmits =
-      traced || DirectHandlers.submitOf(options.submit) !== undefined
-        ? undefined
-        : EffectSubmit.make(options.submit, context)
-    const directSubmit = traced ? undefined : (DirectHandlers.submitOf(options.submit) ?? effectSubmits?.submit)
+    const promiseSubmit = traced ? undefined : DirectHandlers.submitOf(options.submit)
+    const effectSubmits = traced || promiseSubmit !== undefined ? undefined : EffectSubmit.make(options.submit, context)
+    const directSubmit = promiseSubmit ?? effectSubmits?.submit
     // Set below, before the receiver listens (see there).
     let direct: DirectHandlers.DirectHandlers | undefined
     const core: Core = {

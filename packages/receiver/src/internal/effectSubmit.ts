@@ -17,7 +17,7 @@
  * @module
  */
 import { type Cause, type Context, Effect, Exit, Fiber } from "effect"
-import type { Batch, Options, SubmitResult } from "../Options.js"
+import type { Options, SubmitResult } from "../Options.js"
 import type { DirectSubmit } from "./directHandlers.js"
 
 // biome-ignore lint/suspicious/noConfusingVoidType: mirrors the submit option's result type
@@ -33,10 +33,9 @@ export interface EffectSubmits {
 export const make = <E>(submit: Options<E>["submit"], context: Context.Context<never>): EffectSubmits => {
   const run = Effect.runForkWith(context)
   const running = new Set<Fiber.Fiber<Result, E>>()
-  const start = (batch: Batch): Fiber.Fiber<Result, E> => run(Effect.suspend(() => submit(batch)))
   return {
     submit: (batch) => {
-      const fiber = start(batch)
+      const fiber: Fiber.Fiber<Result, E> = run(Effect.suspend(() => submit(batch)))
       // `runForkWith` runs the effect until it completes or first suspends, so a synchronous
       // submit's exit is here already. The fiber's own hooks (`pollUnsafe`, `addObserver`) are
       // used rather than `Fiber.await`, which would need an effect, and so a fiber, to wait.
