@@ -184,8 +184,9 @@ describe.each(handlerKinds)("%s submit", (handlerKind) => {
       // finishing its start. Frames read then were once queued for handlers that did not exist yet.
       const path = tempSocketPath()
       const CLIENTS = 4
+      const giveUpAt = Date.now() + 5000
       const early = Array.from({ length: CLIENTS }, async () => {
-        for (;;) {
+        while (Date.now() < giveUpAt) {
           const client = await Client.connect(path).catch(() => undefined)
           if (client !== undefined) {
             clients.push(client)
@@ -194,6 +195,7 @@ describe.each(handlerKinds)("%s submit", (handlerKind) => {
           }
           await new Promise((resolve) => setImmediate(resolve))
         }
+        throw new Error("the receiver's socket never accepted a connection")
       })
       const receiver = await startReceiver(kind, { listen: path, logLevel: "none", submit: async () => undefined })
       for (const client of await Promise.all(early))
