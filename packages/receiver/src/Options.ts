@@ -26,8 +26,14 @@ export const DEFAULT_FRAME_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 /** Default receiver-wide limit on decoded, unfinished frames. */
 export const DEFAULT_QUEUE_CAPACITY = 1024
-/** Default per-connection limit on decoded, unfinished frames: keeps one fast sender from taking the whole queue. */
-export const DEFAULT_CONNECTION_QUEUE_CAPACITY = 64
+/**
+ * Default per-connection limit on decoded, unfinished frames: keeps one fast sender from taking
+ * the whole queue. 16, not 64: frames held in the queue go cold in the CPU cache and live through
+ * more collections. With a sender's 4 connections at 64 each (256 frames, 8 MiB of upstream-shape
+ * frames) the receiver spent ~15% more CPU per frame than at 16 each (bench/PROFILE.md,
+ * "2026-12-02"); a single connection ran alike at 16, 32 and 64.
+ */
+export const DEFAULT_CONNECTION_QUEUE_CAPACITY = 16
 /** Default time we keep reading (and dropping) after our FIN, so a TCP close never resets unread responses. */
 export const DEFAULT_LINGER_MS = 1000
 /**
@@ -134,7 +140,7 @@ export interface Options<E = unknown> {
    * frame per connection.
    */
   readonly queueCapacity?: number | undefined
-  /** Decoded, unfinished frames of one connection. Default 64. When reached, that connection's reading pauses. */
+  /** Decoded, unfinished frames of one connection. Default 16. When reached, that connection's reading pauses. */
   readonly connectionQueueCapacity?: number | undefined
   /** After our last response and FIN, how long to wait for the peer to close before closing. Default 1000 ms. */
   readonly linger?: Duration.Input | undefined

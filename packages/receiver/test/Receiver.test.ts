@@ -440,6 +440,8 @@ describe.each(handlerKinds)("%s submit", (handlerKind) => {
         payload: "raw",
         ordering: "none",
         handlers: 1,
+        // Room for the busy connection's 20 frames (the default is 16).
+        connectionQueueCapacity: 32,
         submit: async ({ payload }) => {
           order.push(`${String.fromCharCode(payload[0]!)}${payload[1]}`)
           await gate
