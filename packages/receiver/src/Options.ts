@@ -28,10 +28,11 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 export const DEFAULT_QUEUE_CAPACITY = 1024
 /**
  * Default per-connection limit on decoded, unfinished frames: keeps one fast sender from taking
- * the whole queue. 16, not 64: frames held in the queue go cold in the CPU cache and live through
- * more collections. With a sender's 4 connections at 64 each (256 frames, 8 MiB of upstream-shape
- * frames) the receiver spent ~15% more CPU per frame than at 16 each (bench/PROFILE.md,
- * "2026-12-02"); a single connection ran alike at 16, 32 and 64.
+ * the whole queue. 16, not 64: frames that wait in the queue live through more collections and
+ * are decoded more slowly (their memory gone cold in the cache, we infer). With a sender's 4
+ * connections at 64 each (256 frames, 8 MiB of upstream-shape frames) the receiver spent ~15% more
+ * CPU per frame than at 16 each (bench/PROFILE.md, "2026-12-02"); a single connection ran alike at
+ * 16, 32 and 64.
  */
 export const DEFAULT_CONNECTION_QUEUE_CAPACITY = 16
 /** Default time we keep reading (and dropping) after our FIN, so a TCP close never resets unread responses. */
