@@ -80,13 +80,19 @@ export interface Stats {
 
 /** Where an undelivered batch was when the close deadline passed. */
 export type UndeliveredState =
-  /** Still in the send queue. */
+  /** Still in the send queue, never written. */
   | "queued"
-  /** Taken by a worker that had no connection (or had not written it yet). */
+  /** Taken by a worker that had no connection (or had not written it yet), never written. */
   | "unsent"
-  /** Fire-and-forget: written, but not confirmed flushed; the peer may or may not have it. */
+  /**
+   * Fire-and-forget: written, but not confirmed flushed, or written on a connection that broke
+   * and waiting to be resent; the peer may or may not have it.
+   */
   | "unconfirmed"
-  /** Written to a peer that answers, no answer yet; the peer may or may not have it. */
+  /**
+   * Written to a peer that answers, no answer yet, or written on a connection that broke and
+   * waiting to be resent; the peer may or may not have it.
+   */
   | "unacknowledged"
   /** Answered as transient ("not ready") and waiting for its retry; the peer does not have it. */
   | "retrying"

@@ -206,6 +206,57 @@ describe("server drops every connection after N frames", () => {
   })
 })
 
+describe("a peer that serves one connection and closes the others at once (a receiver at maxConnections)", () => {
+  it("acknowledged: every batch is delivered on the served connection, none bounced to failure", async () => {
+    const srv = await server({ maxConnections: 1 })
+    const batches = workload(300)
+    // A small retry budget: a batch that kept bouncing on refused connections would exhaust it.
+    const s = await sender({ endpoint: srv.path, workers: 3, delivery: "acknowledged", retries: 2 })
+    const results = await Promise.all(batches.map((b) => s.send(b).catch((e: unknown) => e)))
+    expect(results.filter((r) => typeof r !== "number")).toEqual([])
+    expect(srv.accepted.value).toBe(digestOf(batches))
+    expect(s.stats().failed).toBe(0)
+    expect(srv.refused).toBeGreaterThan(0)
+    const report = await s.close()
+    expect(report.delivered).toBe(300)
+    expect(report.undelivered).toEqual([])
+  })
+
+  it("a refused connection counts as a failed connect: the worker waits on the reconnect schedule", async () => {
+    const srv = await server({ maxConnections: 0 })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", retries: "unbounded" })
+    const pending = s.send(workload(1)[0]!).catch((e: unknown) => e)
+    await sleep(400)
+    // 20 ms, doubling, ±20 %: about 5 connects in 400 ms; reconnecting at once made hundreds.
+    expect(srv.refused).toBeGreaterThanOrEqual(2)
+    expect(srv.refused).toBeLessThanOrEqual(8)
+    const report = await s.close({ timeoutMs: 100 })
+    expect(report.undelivered.length).toBe(1)
+    expect(await pending).toBeInstanceOf(SenderClosed)
+  })
+
+  it("fire-and-forget with responses auto: a refused connection does not make the peer look silent", async () => {
+    // The served connection holds its answers until the others have been refused, so the
+    // sender still does not know whether the peer answers when they close.
+    const srv = await server({ maxConnections: 1, respond: "hold" })
+    const batches = workload(300)
+    const s = await sender({ endpoint: srv.path, workers: 3 })
+    for (const b of batches.slice(0, 3)) await s.send(b)
+    for (let waited = 0; srv.refused < 2 && waited < 2000; waited += 10) await sleep(10)
+    expect(srv.refused).toBeGreaterThanOrEqual(2)
+    await sleep(50)
+    srv.release()
+    for (const b of batches.slice(3)) await s.send(b)
+    const report = await s.close({ timeoutMs: 5_000 })
+    expect(report.timedOut).toBe(false)
+    expect(report.failed).toBe(0)
+    expect(srv.digest.value).toBe(digestOf(batches))
+    // The peer answers every frame: each answer settled its batch, none went untracked.
+    expect(s.stats().untrackedAnswers).toBe(0)
+    expect(s.stats().acknowledged).toBe(300)
+  })
+})
+
 describe("deadlock guard", () => {
   it("fire-and-forget against a server answering every frame with 4 KiB: 100,000 frames complete", async () => {
     const srv = await server({ responseBytes: 4096 })
@@ -324,6 +375,18 @@ describe("acknowledged sends through the Promise API: refusals and the close dea
     const [first, ...rest] = await Promise.all(results)
     expect(first).toBe(5)
     for (const r of rest) expect(r).toBeInstanceOf(SenderClosed)
+  })
+
+  it("a batch written on a connection that broke is listed as unacknowledged at the close, not as never sent", async () => {
+    const srv = await server({ respond: "none" })
+    const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged" })
+    const result = s.send(workload(1)[0]!).catch((e: unknown) => e)
+    await srv.waitFrames(1)
+    await srv.close() // the worker holds the batch again, and cannot reconnect
+    for (let waited = 0; s.stats().connectFailures === 0 && waited < 2000; waited += 10) await sleep(10)
+    const report = await s.close({ timeoutMs: 50 })
+    expect(report.undelivered.map((u) => u.state)).toEqual(["unacknowledged"])
+    expect(await result).toBeInstanceOf(SenderClosed)
   })
 })
 

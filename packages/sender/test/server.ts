@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly holdAfter?: number
   /** Ignore (read, never answer) every frame of the first `n` connections. */
   readonly ignoreFirstConnections?: number
+  /** Serve only the first `n` connections at a time; close every other one as soon as it is accepted, unread (a receiver at `maxConnections`). */
+  readonly maxConnections?: number
   /**
    * Overrides the answer to frame `index` (counted over all connections from 0), like the
    * deployed server's phases: a failure answer does not accept the batch; `close` closes the
@@ -60,6 +62,8 @@ export interface TestServer {
   readonly accepted: Digest.Digest
   /** Connections accepted. */
   connections: number
+  /** Connections closed at once by `maxConnections`. */
+  refused: number
   /** Frames received. */
   frames: number
   /** Switches a "hold" server to answering: the backlog at once, then every frame. */
@@ -99,6 +103,7 @@ export const startServer = (options: ServerOptions = {}): Promise<TestServer> =>
     digest: Digest.make(),
     accepted: Digest.make(),
     connections: 0,
+    refused: 0,
     frames: 0,
     release() {
       respond = "json"
@@ -127,6 +132,11 @@ export const startServer = (options: ServerOptions = {}): Promise<TestServer> =>
   }
   const server = net.createServer((socket) => {
     const index = state.connections++
+    if (options.maxConnections !== undefined && sockets.size >= options.maxConnections) {
+      state.refused++
+      socket.destroy()
+      return
+    }
     const ignore = index < (options.ignoreFirstConnections ?? 0)
     sockets.add(socket)
     socket.on("close", () => sockets.delete(socket))

@@ -240,7 +240,12 @@ export class SenderCore implements Shared {
       const finished = Option.isSome(yield* Effect.timeoutOption(Fiber.awaitAll(self.fibers), timeoutMs))
       if (!finished) yield* Fiber.interruptAll(self.fibers)
       const undelivered: Array<UndeliveredBatch> = []
+      // A batch waiting in the queue or in a worker was written before, on a connection that
+      // broke, when it has attempts: the peer may have it, so it is not listed as never sent.
+      const written: UndeliveredBatch["state"] =
+        self.options.acknowledged || self.answering !== false ? "unacknowledged" : "unconfirmed"
       const giveBack = (batch: Batch, state: UndeliveredBatch["state"]) => {
+        if (batch.attempts > 0 && (state === "queued" || state === "unsent")) state = written
         undelivered.push({ payload: batch.payload, transactions: batch.transactions, state })
         if (batch.span !== undefined) endSpan(batch.span, self.clock, exitClosed)
         if (batch.done !== undefined) complete(batch.done, exitClosed)

@@ -11,8 +11,8 @@
  */
 import type * as net from "node:net"
 import { Frame } from "@txlane/protocol"
-import { Effect, Pull, Queue, Result } from "effect"
-import { AckTimeout, RetriesExhausted } from "../errors.js"
+import { Effect, Pull, Queue, Result, Schedule } from "effect"
+import { AckTimeout, ConnectFailed, RetriesExhausted } from "../errors.js"
 import { AUTO_SILENCE_MS } from "../Options.js"
 import { becomeSilent, onFrames, promote, scheduleTransient } from "./answers.js"
 import type { Batch } from "./batch.js"
@@ -111,20 +111,35 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
     connection.tracked &&
     connection.error === undefined &&
     connection.answered === 0 &&
+    connection.flushedUnknown > 0 &&
     shared.answering !== true &&
     !options.acknowledged
   ) {
-    // `responses: "auto"`: the peer closed cleanly without answering a single frame, so it is
-    // a silent peer; what reached the kernel before the close is delivered, as for one.
+    // `responses: "auto"`: the peer closed cleanly without answering a single frame, after at
+    // least one had reached it, so it is a silent peer; what reached the kernel before the close
+    // is delivered, as for one. (Linux resets a connection closed with unread data: TCP sends
+    // RST, a Unix socket reports ECONNRESET, so a clean close means the peer read what it had.)
+    // A close before any frame reached it says nothing: a receiver at its connection limit
+    // closes at once, and taking that as silence made every later batch "delivered" unread.
     const flushed = connection.inflight.splice(0, Math.min(connection.flushedUnknown, connection.inflight.length))
     const unflushed = connection.inflight.splice(0)
     becomeSilent(shared, connection, "closed the connection without answering")
     for (const batch of flushed) settleDelivered(shared, batch)
     connection.unflushed.push(...unflushed)
   }
+  // The peer closed a connection before answering on it (untracked: before a frame was written):
+  // it refuses this worker, as a receiver at its connection limit accepts and closes at once.
+  // `run` then waits on the reconnect schedule before the next connect.
+  state.refused =
+    !connection.graceful &&
+    !connection.timedOut &&
+    (connection.tracked ? connection.answered === 0 : connection.written === 0)
   const lost = connection.tracked ? connection.inflight : connection.unflushed
   if (connection.tracked) counters.unanswered += lost.length
-  if (lost.length === 0) return
+  if (lost.length === 0) {
+    if (!connection.graceful) handBack(shared, state)
+    return
+  }
   const again: Array<Batch> = []
   let gaveUp = 0
   for (const batch of lost) {
@@ -151,6 +166,38 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   }
   lost.length = 0
   state.pending = state.pending.length === 0 ? again : again.concat(state.pending)
+  handBack(shared, state)
+}
+
+/**
+ * After its connection broke, a worker hands what it holds unsent back to the shared queue, as
+ * far as the queue has room, when another worker's connection stands (the peer has answered on
+ * it, or, untracked, it has carried frames): that worker sends them now, instead of them waiting
+ * for this worker's reconnect, and a batch is not bounced on connections the peer keeps refusing
+ * until its retry budget is spent. Once the queue has ended (a close), it takes nothing and the
+ * batches stay here. Batches go to the back of the queue: the sender does not keep order across
+ * workers.
+ */
+const handBack = (shared: Shared, state: WorkerState): void => {
+  if (state.pending.length === 0) return
+  let standing = false
+  for (const other of shared.workers) {
+    const c = other.connection
+    if (other !== state && c !== undefined && !c.closed && (c.tracked ? c.answered > 0 : c.written > 0)) {
+      standing = true
+      break
+    }
+  }
+  if (!standing) return
+  const kept = Queue.offerAllUnsafe(shared.queue, state.pending)
+  if (kept.length === state.pending.length) return
+  state.pending = kept.length === 0 ? NONE : kept
+  // Workers waiting for answers with an empty queue wait in `state.wait`, not in the queue. A
+  // woken worker can run at once, inside `wake`, and join `idle` again: iterating the live set
+  // would then wake it forever, so the set is emptied first.
+  const idle = [...shared.idle]
+  shared.idle.clear()
+  for (const other of idle) other.wake()
 }
 
 /** Fails every held batch: the reconnect schedule gave up. */
@@ -312,6 +359,7 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
     // `maxBatchesPerWrite` batches waiting through its reconnect schedule, while connected
     // workers sat idle.
     const firstTake = 1
+    let refusals: ((refused: ConnectFailed) => Pull.Pull<unknown, never, unknown>) | undefined
     while (true) {
       if (state.pending.length === 0 && state.delayed.length === 0 && state.transient.length === 0) {
         if (state.queueDone) return
@@ -331,5 +379,22 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
         Effect.onInterrupt(() => Effect.sync(() => connection.socket.destroy()))
       )
       if (finished) return
+      if (!state.refused) {
+        refusals = undefined
+        continue
+      }
+      // A refused connection is a failed connect: wait as the reconnect schedule says, on one
+      // schedule per run of refusals (a reconnect at once bounced a batch per attempt).
+      refusals ??= yield* Schedule.toStepWithSleep(options.reconnect)
+      const again = yield* refusals(
+        new ConnectFailed({ endpoint: options.endpointText, reason: "closed by the peer before answering" })
+      ).pipe(
+        Effect.as(true),
+        Pull.catchDone(() => Effect.succeed(false))
+      )
+      if (!again) {
+        refusals = undefined
+        giveUp(shared, state)
+      }
     }
   }).pipe(Effect.ensuring(Effect.sync(() => state.idleNow || state.markIdle())))

@@ -24,6 +24,8 @@ export interface Shared {
   readonly counters: Counters
   /** Acknowledged mode: workers waiting for a response or a new batch, woken by `send`. */
   readonly idle: Set<WorkerState>
+  /** Every worker of the sender (a worker whose connection broke hands its batches to the others). */
+  readonly workers: ReadonlyArray<WorkerState>
   /** Records one acknowledgement latency, in milliseconds. */
   readonly recordLatency: (ms: number) => void
   /** Logs a warning, rate-limited per key so a misbehaving peer cannot flood the log. */
@@ -55,6 +57,8 @@ export class WorkerState {
   connection: Connection | undefined = undefined
   /** The queue has ended and is empty: finish what is held, then stop. */
   queueDone = false
+  /** The last connection was closed by the peer before it answered anything (see `recover`). */
+  refused = false
   private connectedBefore = false
   // Busy-time accounting: a worker is idle only while it waits for the queue.
   private readonly startedAt: number
