@@ -15,7 +15,7 @@ import { Workload } from "@txlane/protocol/testing"
 import { createSender, type SenderHandle } from "@txlane/sender"
 import { Poll, Window } from "@txlane/testkit"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { type Child, killAll, spawnSender, startReceiver } from "./lib/process.js"
+import { killAll, spawnSender, startReceiver } from "./lib/process.js"
 import { batchKey, compare, type Incarnation, incarnations, readRecord } from "./lib/record.js"
 import { cleanupTempDirs, FULL, figure, tempDir } from "./lib/util.js"
 
@@ -66,17 +66,17 @@ const produce = (sender: SenderHandle, window = 256) => {
 
 /** A receiver process and the record file it alone writes. */
 interface Receiver {
-  readonly child: Child
+  readonly child: Awaited<ReturnType<typeof startReceiver>>
   readonly incarnation: Incarnation
 }
 
 /** Starts receivers on one socket path, each recording to a fresh file (see lib/record.ts). */
-const receiversOn = (dir: string) => {
+const receiversOn = (dir: string, options: { readonly maxConnections?: number } = {}) => {
   const listen = Path.join(dir, "r.sock")
   const records = incarnations(dir)
   const start = async (): Promise<Receiver> => {
     const incarnation = records.next()
-    return { child: await startReceiver({ listen, record: incarnation.record }), incarnation }
+    return { child: await startReceiver({ ...options, listen, record: incarnation.record }), incarnation }
   }
   return { listen, start, read: records.read }
 }
@@ -170,6 +170,56 @@ describe("receiver SIGKILLed mid-stream and restarted", () => {
     expect(unansweredMetric).toBeLessThanOrEqual(report.unanswered)
     expect(report.unanswered).toBeGreaterThan(0) // the kills did hit frames in flight
   })
+})
+
+describe("receiver at its connection limit", () => {
+  // maxConnections 1 against a 4-worker sender: the receiver accepts and closes the sender's
+  // other connections at once, each time they reconnect. The one it serves must deliver it all.
+  const SECONDS = FULL ? 10 : 2
+  it.each([
+    ["acknowledged", true],
+    ["fire-and-forget", false]
+  ] as const)(
+    `%s: ${SECONDS} s against maxConnections 1; every batch submitted, none failed`,
+    async (mode, acknowledged) => {
+      const { listen, start, read } = receiversOn(tempDir(), { maxConnections: 1 })
+      const receiver = await start()
+      const sender = await createSender({
+        endpoint: listen,
+        workers: 4,
+        ...(acknowledged ? { delivery: "acknowledged" as const } : {})
+      })
+      senders.push(sender)
+      const load = produce(sender, acknowledged ? 256 : 64)
+      await sleep(SECONDS * 1000)
+      await load.stop()
+      const report = await sender.close({ timeoutMs: 10_000 })
+      const stats = sender.stats()
+      const rejected = (await receiver.child.stats()).connectionsRejected
+      receiver.child.signal("SIGTERM")
+      await receiver.child.next("report")
+      const { lost, duplicates } = compare(load.accepted, read())
+      figure(`connection-limit-${mode}`, {
+        seconds: SECONDS,
+        accepted: load.accepted.size,
+        lost,
+        duplicates,
+        failed: report.failed,
+        undelivered: report.undelivered.length,
+        retries: report.retries,
+        connects: stats.connects,
+        rejectedByReceiver: rejected
+      })
+      expect(rejected).toBeGreaterThan(0) // the limit was hit
+      expect(load.failures).toEqual({})
+      expect(report.failed).toBe(0)
+      expect(report.undelivered).toEqual([])
+      expect(lost).toBe(0)
+      // A refused connection is a failed connect: the refused workers wait on the reconnect
+      // schedule (capped at 1 s), they do not reconnect in a loop.
+      expect(stats.connects).toBeLessThanOrEqual(1 + 3 * (SECONDS + 8))
+    }
+  )
 })
 
 describe("sender SIGKILLed mid-frame", () => {
