@@ -42,7 +42,9 @@ const (
 	DefaultFireAndForgetWindow = 1024
 	// AutoSilence: a fire-and-forget sender whose peer has answered nothing this long after
 	// a frame was written takes the peer as silent (`--respond none`); frames are then done
-	// when written. The TypeScript sender's value.
+	// when written. The TypeScript sender's value. (So does a clean close, EOF, without an
+	// answer after at least one frame's write on that connection completed; a close before
+	// that, as by a receiver at its connection limit, says nothing about the peer.)
 	AutoSilence = time.Second
 	// DefaultTransientRetry, DefaultTransientRetryMax and DefaultTransientRetries are the
 	// schedule of a batch answered "Node not ready…": 100 ms, doubling, capped at the
@@ -72,9 +74,10 @@ const (
 	// FireAndForget: frames are written without waiting for answers (up to
 	// DefaultFireAndForgetWindow per connection). Answers are always read; when the peer
 	// answers, a batch is settled by its answer exactly as in Acknowledged mode; when it is
-	// silent (nothing answered within AutoSilence, or it shut its write side down without
-	// answering), a batch is done once its frame is written. It is the zero value and the
-	// seed's mode.
+	// silent (nothing answered within AutoSilence of a write, or a connection closed cleanly,
+	// EOF, without any answer after a frame's write on it completed), a batch is done once
+	// its frame is written. A connection closed before any of its frames was written is
+	// broken, not silent: its batches are resent. It is the zero value and the seed's mode.
 	FireAndForget Delivery = iota
 	// Acknowledged: a batch is done once a `"success":true` response for it arrives
 	// (`"queued":true` included). Frames are pipelined (up to WithMaxInFlight per
@@ -127,11 +130,15 @@ type SenderReport struct {
 // payloads on a buffered channel, and N workers, each owning one persistent connection
 // (opened lazily, reopened with capped exponential backoff and jitter), write them as
 // frames. Every connection has a reader goroutine, in both delivery modes, so a receiver
-// that answers every frame can never fill the sender's receive buffer and block it.
+// that answers every frame can never fill the sender's receive buffer and block it. A
+// connection the peer closes before answering anything (a receiver at its connection
+// limit accepts and closes at once) counts as a failed connect, and its worker hands the
+// batches it holds back to the channel when another worker's connection stands. The
+// sender keeps no order across batches.
 type ChannelBasedSender struct {
 	endpoint  Endpoint
 	cfg       senderConfig
-	batchChan chan []byte
+	batchChan chan *item // a worker whose connection broke may put its batches back
 	workers   int
 	start     time.Time
 
@@ -203,7 +210,7 @@ func NewChannelBasedSender(endpoint string, workers, buffer int, opts ...SenderO
 	s := &ChannelBasedSender{
 		endpoint:  ep,
 		cfg:       cfg,
-		batchChan: make(chan []byte, buffer),
+		batchChan: make(chan *item, buffer),
 		workers:   workers,
 		start:     time.Now(),
 		closing:   make(chan struct{}),
@@ -244,7 +251,7 @@ func (s *ChannelBasedSender) SendBatchContext(ctx context.Context, batch []byte)
 	s.sendMu.Unlock()
 	defer s.sendersWG.Done()
 	select {
-	case s.batchChan <- batch:
+	case s.batchChan <- &item{batch: batch}:
 		s.m.batches.Add(1)
 		s.m.firstNs.CompareAndSwap(0, s.sinceStart())
 		return nil
@@ -292,7 +299,7 @@ func (s *ChannelBasedSender) Metrics() SenderMetrics {
 func (s *ChannelBasedSender) Close(ctx context.Context) (SenderReport, error) {
 	s.closeOnce.Do(func() {
 		s.sendMu.Lock()
-		s.closed = true
+		s.closed = true // under sendMu, so workers put nothing back on batchChan after this
 		close(s.closing)
 		s.sendMu.Unlock()
 		s.sendersWG.Wait() // nobody sends on batchChan any more

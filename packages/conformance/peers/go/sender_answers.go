@@ -70,6 +70,9 @@ type item struct {
 	batch    []byte
 	notReady int       // "not ready" answers so far
 	at       time.Time // last write
+	// Under the mutex of the connection that tracks it: its write there completed; and
+	// maybeSilent took it from inflight while it was being written (the writer settles it).
+	written, released bool
 }
 
 // readLoop reads the connection's answers: counting them, and while the connection is
@@ -80,12 +83,19 @@ func (w *worker) readLoop(c *senderConn) {
 	// Responses are small; the default limit just keeps a confused peer from making us
 	// allocate without bound.
 	fr := NewFrameReader(c.nc, DefaultMaxResponseBytes)
-	var answered int64
 	for {
 		payload, err := fr.ReadFrame()
 		if err != nil {
 			timeout := errors.Is(err, os.ErrDeadlineExceeded)
-			if (timeout || errors.Is(err, io.EOF)) && !c.draining.Load() && w.maybeSilent(c, answered) {
+			// A clean close tells silence only after a frame reached the peer: Linux resets
+			// a connection closed with unread data (TCP sends RST, a Unix socket reports
+			// ECONNRESET), so an EOF after a completed write means the peer read it. An EOF
+			// before that says nothing about the peer (a receiver at its connection limit
+			// accepts and closes at once): the connection is broken and its frames resent.
+			// A write that completes just as the EOF is read may be missed here: that
+			// errs towards a resend, not a loss.
+			eofAfterWrite := errors.Is(err, io.EOF) && c.wrote.Load() > 0
+			if (timeout || eofAfterWrite) && !c.draining.Load() && w.maybeSilent(c) {
 				if timeout {
 					c.nc.SetReadDeadline(time.Time{})
 					continue
@@ -103,7 +113,7 @@ func (w *worker) readLoop(c *senderConn) {
 			}
 			return
 		}
-		answered++
+		answered := c.answered.Add(1)
 		resp, derr := DecodeResponse(payload)
 		switch {
 		case derr != nil:
@@ -176,25 +186,37 @@ func (w *worker) readLoop(c *senderConn) {
 	}
 }
 
-// maybeSilent decides, when a fire-and-forget connection's reader times out or reads EOF,
-// whether the peer is silent: it has answered nothing, on any connection. Then every
-// tracked frame of c counts as done when written, and c is no longer tracked.
-func (w *worker) maybeSilent(c *senderConn, answered int64) bool {
+// maybeSilent decides, when a fire-and-forget connection's reader times out (AutoSilence
+// after a write) or reads EOF after a completed write, whether the peer is silent: it has
+// answered nothing, on any connection. Then every tracked frame of c whose write completed
+// counts as done, the one being written is left to its writer (done if its write
+// completes, resent if not), and c is no longer tracked.
+func (w *worker) maybeSilent(c *senderConn) bool {
 	s := w.s
-	if s.cfg.delivery != FireAndForget || answered > 0 || s.answering.Load() == peerAnswers {
+	if s.cfg.delivery != FireAndForget || c.answered.Load() > 0 || s.answering.Load() == peerAnswers {
 		return false
 	}
 	if s.answering.CompareAndSwap(peerUnknown, peerSilent) {
-		s.logf("txlane: no answer within %v; taking the peer as silent (done when written)", AutoSilence)
+		s.logf("txlane: no answer within %v, or a close after a frame reached the peer; taking the peer as silent (done when written)", AutoSilence)
 	}
 	c.mu.Lock()
 	c.tracked = false
 	owed := c.inflight
 	c.inflight = nil
+	var done []*item
+	for _, it := range owed {
+		if it.written {
+			done = append(done, it)
+		} else {
+			it.released = true
+		}
+	}
 	signal(c.idle)
 	c.mu.Unlock()
-	for _, it := range owed {
+	for range owed {
 		<-c.window
+	}
+	for _, it := range done {
 		s.batchDone(it.batch, false, it.at)
 	}
 	return true

@@ -11,15 +11,18 @@ import (
 // senderConn is one worker's connection and its reader's state.
 type senderConn struct {
 	nc       net.Conn
+	owner    *worker
 	dead     chan struct{} // closed by the reader when it stops (EOF, error, timeout)
 	draining atomic.Bool   // the final read-until-EOF: a deadline then is not an error
 	timedOut atomic.Bool   // the reader stopped on an ack timeout
-	written  atomic.Int64  // frames written: more answers than this is out of step
+	written  atomic.Int64  // frames written or being written: more answers than this is out of step
+	wrote    atomic.Int64  // frames whose write completed (incremented under mu)
+	answered atomic.Int64  // answers read
 	// quietClose: the close is expected (after a "not ready" answer, or ours after the
 	// stream went out of step), not a lost connection.
 	quietClose atomic.Bool
-	// silentEOF: the peer shut its write side down without answering anything; writes
-	// may go on (a `--respond none` receiver).
+	// silentEOF: the peer shut its write side down without answering anything, after a
+	// frame's write completed; writes may go on (a `--respond none` receiver).
 	silentEOF atomic.Bool
 
 	window  chan struct{} // one token per tracked, unanswered frame
@@ -34,6 +37,30 @@ type senderConn struct {
 	inflight []*item // under mu: written (or being written), unanswered, in write order
 }
 
+// stood says whether c carried traffic the peer took: an answer on a tracked connection,
+// a completed write on an untracked one. A connection that breaks without that was refused.
+func (c *senderConn) stood() bool {
+	c.mu.Lock()
+	tracked := c.tracked
+	c.mu.Unlock()
+	if tracked {
+		return c.answered.Load() > 0
+	}
+	return c.wrote.Load() > 0
+}
+
+// stands says whether c is open (for writing: a silent peer's EOF leaves it so) and stood.
+func (c *senderConn) stands() bool {
+	select {
+	case <-c.dead:
+		if !c.silentEOF.Load() {
+			return false
+		}
+	default:
+	}
+	return c.stood()
+}
+
 // worker owns one connection at a time and the batches it has taken.
 type worker struct {
 	s       *ChannelBasedSender
@@ -41,7 +68,10 @@ type worker struct {
 	conn    *senderConn
 	retry   []*item // taken batches to (re)send before taking new ones
 	backoff time.Duration
-	wake    chan struct{} // signalled when a batch is delayed
+	// pauseUntil: no connect before it. Set when a connection was refused (closed by the
+	// peer before it stood), on the connect-failure backoff.
+	pauseUntil time.Time
+	wake       chan struct{} // signalled when a batch is delayed
 
 	mu        sync.Mutex
 	delayed   []*item   // under mu: answered "not ready", waiting for holdUntil
@@ -73,8 +103,9 @@ func (w *worker) run() {
 
 // next returns the next batch to send: a taken one first, then one from the channel. It
 // returns false when the channel is closed and drained (or on abort). While the worker
-// holds its writes (a "not ready" answer) it waits; while it waits for the channel, a
-// broken connection is reaped so its batches are resent promptly.
+// holds its writes (a "not ready" answer) it waits; while its last connection was refused
+// it waits out the reconnect delay before taking a batch it could not send yet; while it
+// waits for the channel, a broken connection is reaped so its batches are resent promptly.
 func (w *worker) next() (*item, bool) {
 	for {
 		if !w.waitHold() {
@@ -85,16 +116,19 @@ func (w *worker) next() (*item, bool) {
 			w.retry = w.retry[1:]
 			return it, true
 		}
+		if w.conn == nil && !w.waitPause() {
+			return nil, false
+		}
 		var dead <-chan struct{}
 		if c := w.conn; c != nil && !c.silentEOF.Load() {
 			dead = c.dead
 		}
 		select {
-		case b, ok := <-w.s.batchChan:
+		case it, ok := <-w.s.batchChan:
 			if !ok {
 				return nil, false
 			}
-			return &item{batch: b}, true
+			return it, true
 		case <-dead:
 			w.reap()
 		case <-w.wake:
@@ -145,12 +179,14 @@ func (w *worker) deliver(it *item) {
 		return // the connection broke (or abort) while waiting for room; it is in retry
 	}
 	c.written.Add(1)
-	if err := WriteFrame(c.nc, it.batch); err != nil {
+	err = WriteFrame(c.nc, it.batch)
+	own := w.writeEnded(c, it, tracked, err == nil)
+	if err != nil {
 		s.m.failed.Add(1)
 		if !w.aborted() {
 			s.logf("txlane: worker %d: %v", w.id, err)
 		}
-		if !tracked {
+		if own {
 			w.retry = append([]*item{it}, w.retry...)
 		}
 		if !c.silentEOF.Load() {
@@ -165,7 +201,7 @@ func (w *worker) deliver(it *item) {
 			t.Stop()
 		}
 		c.nc.Close()
-		w.reap() // tracked: the batch is in inflight and comes back with it
+		w.reap()
 		return
 	}
 	s.m.sent.Add(1)
@@ -173,9 +209,36 @@ func (w *worker) deliver(it *item) {
 	if s.cfg.onWrite != nil {
 		s.cfg.onWrite(it.batch)
 	}
-	if !tracked {
+	if own {
 		s.batchDone(it.batch, false, time.Time{})
 	}
+}
+
+// writeEnded records that the write of it on c ended (ok: completed) and says whether the
+// worker owns the batch now, rather than c's answers: c does not track it (a silent peer),
+// or maybeSilent released it while it was being written, or the write failed (it is taken
+// back from inflight: it is the last there, since only this worker appends).
+func (w *worker) writeEnded(c *senderConn, it *item, tracked, ok bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ok {
+		it.written = true
+		c.wrote.Add(1)
+	}
+	if !tracked || it.released {
+		it.released = false
+		return true
+	}
+	if n := len(c.inflight); !ok && n > 0 && c.inflight[n-1] == it {
+		c.inflight[n-1] = nil
+		c.inflight = c.inflight[:n-1]
+		<-c.window // its token: never blocks
+		if n == 1 {
+			signal(c.idle)
+		}
+		return true
+	}
+	return false
 }
 
 // track records it as waiting for an answer if c's frames are settled by answers,
@@ -226,6 +289,7 @@ func (w *worker) track(c *senderConn, it *item) (tracked, ok bool) {
 		return false, true
 	}
 	it.at = time.Now()
+	it.written, it.released = false, false
 	c.inflight = append(c.inflight, it)
 	if len(c.inflight) == 1 {
 		c.nc.SetReadDeadline(time.Now().Add(w.answerTimeout()))
@@ -244,7 +308,8 @@ func (w *worker) answerTimeout() time.Duration {
 }
 
 // connect returns the worker's live connection, dialling with capped exponential backoff
-// and jitter until it succeeds or the sender is aborted.
+// and jitter until it succeeds or the sender is aborted. After a refused connection it
+// first waits out the delay reap set.
 func (w *worker) connect() (*senderConn, error) {
 	s := w.s
 	if c := w.conn; c != nil {
@@ -259,12 +324,16 @@ func (w *worker) connect() (*senderConn, error) {
 			return c, nil
 		}
 	}
+	if !w.waitPause() {
+		return nil, s.abortCtx.Err()
+	}
 	for {
 		d := net.Dialer{Timeout: s.cfg.dialTimeout}
 		nc, err := d.DialContext(s.abortCtx, s.endpoint.Network, s.endpoint.Address)
 		if err == nil {
-			w.backoff = 0
-			c := &senderConn{nc: nc, dead: make(chan struct{}), idle: make(chan struct{}, 1)}
+			// The backoff is not reset here but when the connection stood (reap): a peer
+			// that accepts and closes at once is not reconnected to at once.
+			c := &senderConn{nc: nc, owner: w, dead: make(chan struct{}), idle: make(chan struct{}, 1)}
 			c.tracked = s.cfg.delivery == Acknowledged || s.answering.Load() != peerSilent
 			c.probing = c.tracked
 			window := s.cfg.maxInFlight
@@ -286,26 +355,48 @@ func (w *worker) connect() (*senderConn, error) {
 			return nil, err
 		}
 		s.countError(KindConnectFailed)
-		w.backoff = min(max(2*w.backoff, s.cfg.backoffMin), s.cfg.backoffMax)
-		// Equal jitter: half fixed, half random, so workers that failed together do not
-		// retry in lockstep.
-		delay := w.backoff/2 + rand.N(w.backoff/2+1)
-		if w.backoff == s.cfg.backoffMax || w.backoff == s.cfg.backoffMin {
+		if w.failedConnect() {
 			s.logf("txlane: worker %d: connect %s: %v (retrying)", w.id, s.endpoint, err)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-s.abortCtx.Done():
-			t.Stop()
+		if !w.waitPause() {
 			return nil, err
 		}
 	}
 }
 
+// failedConnect doubles the reconnect backoff (capped) and sets the pause before the next
+// connect: equal jitter, half fixed and half random, so workers that failed together do
+// not retry in lockstep. True at the schedule's ends (worth a log line).
+func (w *worker) failedConnect() bool {
+	cfg := &w.s.cfg
+	w.backoff = min(max(2*w.backoff, cfg.backoffMin), cfg.backoffMax)
+	w.pauseUntil = time.Now().Add(w.backoff/2 + rand.N(w.backoff/2+1))
+	return w.backoff == cfg.backoffMax || w.backoff == cfg.backoffMin
+}
+
+// waitPause sleeps until pauseUntil. False on abort.
+func (w *worker) waitPause() bool {
+	wait := time.Until(w.pauseUntil)
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-w.s.abortCtx.Done():
+		return false
+	}
+}
+
 // reap retires the worker's connection after it broke: it waits for the reader to stop,
 // and puts every batch the connection still owed an answer at the front of the retry
-// list, oldest first.
+// list, oldest first. A connection that stood (see stood) restarts the reconnect backoff;
+// one the peer closed before it stood (not on an ack timeout) was refused, as a receiver
+// at its connection limit accepts and closes at once: that counts as a failed connect, so
+// the next connect waits on the backoff instead of bouncing the batch at once. Then the
+// worker hands what it holds to the other workers if it can (handBack).
 func (w *worker) reap() {
 	c := w.conn
 	if c == nil {
@@ -329,6 +420,61 @@ func (w *worker) reap() {
 		w.s.m.failed.Add(int64(len(owed)))
 		w.retry = append(owed, w.retry...)
 	}
+	if c.draining.Load() || w.aborted() {
+		return
+	}
+	switch {
+	case c.stood():
+		w.backoff = 0
+	case !c.timedOut.Load():
+		if w.failedConnect() {
+			w.s.logf("txlane: worker %d: %s closed the connection before answering (reconnecting after a delay)", w.id, w.s.endpoint)
+		}
+	}
+	w.handBack()
+}
+
+// handBack puts the batches the worker holds for resending (w.retry) back on the channel,
+// as far as it has room, when another worker's connection stands: that worker sends them
+// now, instead of them waiting for this worker's reconnect, bounced on connections the
+// peer keeps refusing. What does not fit stays here; so does everything once Close has
+// begun (the channel is closed then) or when no other connection stands. Batches "not
+// ready" (w.delayed) stay on their schedule. They go to the back of the channel: the
+// sender keeps no order across batches.
+func (w *worker) handBack() {
+	s := w.s
+	if len(w.retry) == 0 || !s.standsElsewhere(w) {
+		return
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.closed {
+		return
+	}
+	n := 0
+put:
+	for _, it := range w.retry {
+		select {
+		case s.batchChan <- it:
+			n++
+		default:
+			break put
+		}
+	}
+	clear(w.retry[:n])
+	w.retry = w.retry[n:]
+}
+
+// standsElsewhere says whether a connection of another worker than w stands.
+func (s *ChannelBasedSender) standsElsewhere(w *worker) bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.conns {
+		if c.owner != w && c.stands() {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *worker) forget(c *senderConn) {

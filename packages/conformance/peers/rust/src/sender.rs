@@ -13,6 +13,15 @@
 //!   connection is replaced and every unanswered batch after it resent;
 //! - any other error: rejected (a verdict).
 //!
+//! A worker whose connection breaks hands the batches it holds back to the
+//! queue (as far as it has room) when another worker's connection stands
+//! (the peer answered on it); otherwise it resends them once reconnected.
+//! The sender keeps no order across workers. A connection the peer closes
+//! before answering anything on it (with a silent peer: before a write on
+//! it completed) was refused, as by a receiver at its connection limit,
+//! which accepts and closes at once: the worker waits on its reconnect
+//! backoff, as after a failed connect.
+//!
 //! ```text
 //!  send() ──► bounded queue (--queue) ──► worker 1..N ── one connection each
 //!                                            ▲   │ write frames (pipelined)
@@ -30,13 +39,13 @@ use crate::endpoint::Endpoint;
 use crate::frame::DEFAULT_MAX_FRAME_BYTES;
 use crate::report::{Counters, Stats};
 use crate::workload::{Batch, Workload};
-use std::sync::atomic::AtomicU8;
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use worker::Worker;
+use worker::{Item, Worker};
 
 /// Default worker count: the TypeScript sender's 4 (shared defaults:
 /// `packages/protocol/vectors/defaults.json`).
@@ -71,7 +80,12 @@ pub const DEFAULT_TRANSIENT_RETRY_MAX: Duration = Duration::from_secs(4);
 pub const DEFAULT_TRANSIENT_RETRIES: u32 = 30;
 /// Fire-and-forget: a peer that has answered nothing this long after a
 /// frame was written is taken as silent (`--respond none`), and frames are
-/// done when written from then on (the TypeScript sender's value).
+/// done when written from then on (the TypeScript sender's value). So is a
+/// peer that never answered and closed a connection cleanly after a write
+/// on it completed (Linux resets a connection closed with unread data, so
+/// that peer read the frame). A close before any write on the connection
+/// completed says nothing: a receiver at its connection limit accepts and
+/// closes at once.
 pub const AUTO_SILENCE: Duration = Duration::from_secs(1);
 /// Fire-and-forget: written frames per connection whose answers may be
 /// outstanding. Large, so pipelining is not throttled; it bounds memory.
@@ -82,7 +96,9 @@ pub const FIRE_AND_FORGET_WINDOW: usize = 1024;
 pub enum Delivery {
     /// Without waiting for its answer before writing more; it is settled by
     /// its answer when the peer answers, and done when written when the
-    /// peer is silent (nothing answered within [`AUTO_SILENCE`]).
+    /// peer is silent (nothing ever answered, and a frame left unanswered
+    /// for [`AUTO_SILENCE`], or a clean close of a connection after a write
+    /// on it completed; see [`AUTO_SILENCE`]).
     FireAndForget,
     /// When a `"success":true` response for it arrives.
     Acknowledged,
@@ -161,7 +177,7 @@ pub enum SendError {
 
 /// A running sender: a queue and its workers.
 pub struct Sender {
-    queue: mpsc::Sender<Batch>,
+    queue: mpsc::Sender<Item>,
     workers: Vec<JoinHandle<()>>,
     stats: Arc<Stats>,
     deadline: Instant,
@@ -177,14 +193,17 @@ impl Sender {
         let rx = Arc::new(Mutex::new(rx));
         let config = Arc::new(config);
         let answering = Arc::new(AtomicU8::new(worker::UNKNOWN));
-        let workers = (0..config.workers.max(1))
+        let count = config.workers.max(1);
+        let standing: Arc<[AtomicBool]> = (0..count).map(|_| AtomicBool::new(false)).collect();
+        let workers = (0..count)
             .map(|id| {
                 let worker = Worker::new(
                     id,
                     config.clone(),
-                    rx.clone(),
+                    (rx.clone(), tx.downgrade()),
                     stats.clone(),
                     answering.clone(),
+                    standing.clone(),
                 );
                 tokio::spawn(worker.run())
             })
@@ -212,7 +231,8 @@ impl Sender {
                 max: self.max_frame_bytes as u64,
             });
         }
-        match tokio::time::timeout_at(self.deadline, self.queue.send(batch)).await {
+        let item = Item::new(batch);
+        match tokio::time::timeout_at(self.deadline, self.queue.send(item)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(SendError::Closed),
             Err(_) => Err(SendError::Timeout),

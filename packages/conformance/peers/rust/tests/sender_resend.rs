@@ -1,12 +1,16 @@
 //! The real sender against scripted peers that break or stall a connection:
-//! what the connection owed is resent on a new one.
+//! what the connection owed is resent on a new one; and a peer at its
+//! connection limit, which closes every connection beyond it at once, unread.
 
 mod common;
 
 use common::{send, within, TempDir};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use txlane_peer::endpoint::Endpoint;
-use txlane_peer::sender::{self, Delivery, SenderConfig, WorkloadSpec};
+use txlane_peer::sender::{self, Delivery, Sender, SenderConfig, WorkloadSpec};
+use txlane_peer::workload::{Batch, Workload};
 
 const SPEC: WorkloadSpec = WorkloadSpec {
     seed: 7,
@@ -99,8 +103,6 @@ fn scripted_server(
     path: &std::path::Path,
     script: fn(u32, u64) -> Then,
 ) -> tokio::task::JoinHandle<(u32, u64)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Arc;
     use txlane_peer::connection::{FrameReader, FrameWriter};
     use txlane_peer::response::Response;
     let listener = tokio::net::UnixListener::bind(path).expect("bind");
@@ -144,4 +146,229 @@ fn scripted_server(
         }
         (accepted, frames.load(Ordering::Relaxed))
     })
+}
+
+/// A Unix server at its connection limit, like a receiver with
+/// `--max-connections`: it serves at most `serve` connections at a time and
+/// closes every other one as soon as it is accepted, unread. A served
+/// connection records every payload and answers it with success, but holds
+/// its answers until [`LimitedServer::release`] when started with `hold`.
+struct LimitedServer {
+    refused: Arc<AtomicU64>,
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+    released: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LimitedServer {
+    fn start(path: &std::path::Path, serve: u64, hold: bool) -> Self {
+        use txlane_peer::connection::{FrameReader, FrameWriter};
+        use txlane_peer::response::Response;
+        let listener = tokio::net::UnixListener::bind(path).expect("bind");
+        let refused = Arc::new(AtomicU64::new(0));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let released = Arc::new(AtomicBool::new(!hold));
+        let (r, rx, rel) = (refused.clone(), received.clone(), released.clone());
+        let task = tokio::spawn(async move {
+            let live = Arc::new(AtomicU64::new(0));
+            // Dropped (aborting every connection task) when the server is.
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                if live.load(Ordering::SeqCst) >= serve {
+                    r.fetch_add(1, Ordering::SeqCst);
+                    drop(stream);
+                    continue;
+                }
+                live.fetch_add(1, Ordering::SeqCst);
+                let (live, received, released) = (live.clone(), rx.clone(), rel.clone());
+                conns.spawn(async move {
+                    let (rd, wr) = stream.into_split();
+                    let (owe, mut owed) = tokio::sync::mpsc::unbounded_channel::<()>();
+                    let answers = tokio::spawn(async move {
+                        let mut writer = FrameWriter::new(wr);
+                        while owed.recv().await.is_some() {
+                            while !released.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                            }
+                            let ok = Response::ok(1).encode();
+                            if writer.write_frame(&ok).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let mut reader = FrameReader::new(rd, 1 << 20, None);
+                    while let Ok(Some(payload)) = reader.read_frame().await {
+                        received.lock().unwrap().push(payload.to_vec());
+                        let _ = owe.send(());
+                    }
+                    drop(owe);
+                    let _ = answers.await;
+                    live.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        LimitedServer {
+            refused,
+            received,
+            released,
+            task,
+        }
+    }
+
+    fn refused(&self) -> u64 {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    fn release(&self) {
+        self.released.store(true, Ordering::SeqCst);
+    }
+
+    /// The payloads read, sorted (a multiset, to compare with what was sent).
+    fn received(&self) -> Vec<Vec<u8>> {
+        let mut all = self.received.lock().unwrap().clone();
+        all.sort();
+        all
+    }
+}
+
+impl Drop for LimitedServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The batches of `spec`, as the sender's `run` generates them.
+fn batches(spec: WorkloadSpec) -> Vec<Batch> {
+    let mut w = Workload::new(spec.seed, spec.tx_size);
+    (0..spec.batches)
+        .map(|_| w.next_batch(spec.tx_per_batch))
+        .collect()
+}
+
+fn sorted_payloads(batches: &[Batch]) -> Vec<Vec<u8>> {
+    let mut all: Vec<Vec<u8>> = batches.iter().map(|b| b.payload.to_vec()).collect();
+    all.sort();
+    all
+}
+
+/// Wait up to `limit` for `cond`; whether it held.
+async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = tokio::time::Instant::now() + limit;
+    while !cond() {
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    true
+}
+
+const LIMITED: WorkloadSpec = WorkloadSpec {
+    seed: 11,
+    batches: 300,
+    tx_per_batch: 2,
+    tx_size: 200,
+};
+
+/// Acknowledged, 3 workers, a peer serving one connection at a time: the
+/// batches a refused worker holds go back to the queue while the served
+/// connection stands, so every batch is acknowledged while the sender is
+/// still running (before, a refused worker kept its batch and bounced it on
+/// refused connections until the served one closed or the deadline passed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_batches_are_not_stuck_on_refused_connections() {
+    let dir = TempDir::new();
+    let path = dir.join("limited.sock");
+    let server = LimitedServer::start(&path, 1, false);
+    let mut config = SenderConfig::new(Endpoint::Unix(path), Duration::from_secs(15));
+    config.delivery = Delivery::Acknowledged;
+    config.workers = 3;
+    config.queue = 64;
+    let sender = Sender::start(config);
+    let stats = sender.stats();
+    let all = batches(LIMITED);
+    for b in all.iter().cloned() {
+        within(Box::pin(sender.send(b))).await.expect("queued");
+    }
+    let done = wait_for(Duration::from_secs(5), || {
+        stats.snapshot().acknowledged == 300
+    })
+    .await;
+    assert!(
+        done,
+        "acknowledged {} of 300 while the sender runs; refused connections: {}; {:?}",
+        stats.snapshot().acknowledged,
+        server.refused(),
+        stats.snapshot().errors
+    );
+    let sent = within(Box::pin(sender.close())).await;
+    assert_eq!((sent.acknowledged, sent.delivered), (300, 300), "{sent:?}");
+    assert!(server.refused() > 0, "the peer refused no connection");
+    assert_eq!(server.received(), sorted_payloads(&all));
+}
+
+/// Fire-and-forget, 3 workers, a peer serving one connection at a time that
+/// holds its answers until two connections were refused: those closes come
+/// before any frame reached the peer, so they say nothing about whether it
+/// answers. Every batch arrives, and each is settled by its answer (none is
+/// taken as done by silence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refused_connections_do_not_make_the_peer_look_silent() {
+    let dir = TempDir::new();
+    let path = dir.join("limited-hold.sock");
+    let server = LimitedServer::start(&path, 1, true);
+    let mut config = SenderConfig::new(Endpoint::Unix(path), Duration::from_secs(15));
+    config.delivery = Delivery::FireAndForget;
+    config.workers = 3;
+    config.queue = 64;
+    let sender = Sender::start(config);
+    let all = batches(LIMITED);
+    for b in all[..3].iter().cloned() {
+        within(Box::pin(sender.send(b))).await.expect("queued");
+    }
+    let refused = wait_for(Duration::from_secs(2), || server.refused() >= 2).await;
+    assert!(refused, "refused {}", server.refused());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.release();
+    for b in all[3..].iter().cloned() {
+        within(Box::pin(sender.send(b))).await.expect("queued");
+    }
+    let sent = within(Box::pin(sender.close())).await;
+    let received = server.received();
+    assert_eq!(
+        received.len(),
+        300,
+        "the server read {} of 300 batches; sender: {sent:?}",
+        received.len()
+    );
+    assert_eq!(received, sorted_payloads(&all));
+    assert_eq!((sent.acknowledged, sent.delivered), (300, 300), "{sent:?}");
+}
+
+/// A peer that refuses every connection: each refusal counts as a failed
+/// connect, so the worker waits on its reconnect backoff (20 ms doubling,
+/// each delay drawn from [d/2, d]: connects at most at 0, 10, 30, 70, 150
+/// and 310 ms, 6 in 400 ms) instead of reconnecting at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_connection_waits_on_the_reconnect_backoff() {
+    let dir = TempDir::new();
+    let path = dir.join("refusing.sock");
+    let server = LimitedServer::start(&path, 0, false);
+    let mut config = SenderConfig::new(Endpoint::Unix(path), Duration::from_millis(700));
+    config.delivery = Delivery::Acknowledged;
+    config.workers = 1;
+    let sender = Sender::start(config);
+    let mut one = batches(LIMITED);
+    within(Box::pin(sender.send(one.swap_remove(0))))
+        .await
+        .expect("queued");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let refused = server.refused();
+    println!("connections refused in 400 ms: {refused}");
+    let sent = within(Box::pin(sender.close())).await;
+    assert!(
+        (2..=8).contains(&refused),
+        "{refused} connections refused in 400 ms; {sent:?}"
+    );
+    assert_eq!(sent.delivered, 0, "{sent:?}");
 }

@@ -34,6 +34,9 @@ pub(super) struct Conn {
     /// than frames means the stream is out of step.
     pub(super) written: u64,
     pub(super) answered: u64,
+    /// Frames whose write completed (handed to the kernel on this
+    /// connection); `written` also counts a write that failed.
+    pub(super) flushed: u64,
     /// Frames on it are settled by answers (acknowledged mode, or a peer
     /// not known to be silent).
     pub(super) tracked: bool,
@@ -94,6 +97,7 @@ impl Conn {
             reader,
             written: 0,
             answered: 0,
+            flushed: 0,
             tracked,
             saw_transient: false,
             probing: true,

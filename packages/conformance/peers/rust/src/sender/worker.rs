@@ -20,7 +20,7 @@ use crate::listener::Stream;
 use crate::report::Stats;
 use crate::workload::Batch;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
 use tokio::time::Instant;
@@ -29,8 +29,9 @@ use tokio::time::Instant;
 pub(super) const UNKNOWN: u8 = 0;
 /// The peer answers: every frame is settled by its answer.
 pub(super) const ANSWERS: u8 = 1;
-/// The peer left a frame unanswered for [`AUTO_SILENCE`](super::AUTO_SILENCE) and never
-/// answered anything: a `--respond none` receiver; done when written.
+/// The peer never answered anything, and left a frame unanswered for
+/// [`AUTO_SILENCE`](super::AUTO_SILENCE) or closed a connection cleanly after a write on
+/// it completed: a `--respond none` receiver; done when written.
 pub(super) const SILENT: u8 = 2;
 
 /// A batch and how often the peer answered it "not ready".
@@ -57,11 +58,25 @@ struct Written {
 pub(super) struct Worker {
     pub(super) id: usize,
     pub(super) config: Arc<SenderConfig>,
-    pub(super) queue: Arc<Mutex<mpsc::Receiver<Batch>>>,
+    pub(super) queue: Arc<Mutex<mpsc::Receiver<Item>>>,
+    /// The same queue, to hand batches back to the other workers (see
+    /// [`Worker::hand_back`]); weak, so that the queue still ends when the
+    /// [`Sender`](super::Sender) closes it.
+    pub(super) requeue: mpsc::WeakSender<Item>,
     pub(super) stats: Arc<Stats>,
     /// Shared by all workers: [`UNKNOWN`], [`ANSWERS`] or [`SILENT`].
     pub(super) answering: Arc<AtomicU8>,
+    /// Shared by all workers, one per worker id: its connection stands
+    /// (open, and the peer answered on it; with a silent peer, a write on it
+    /// completed).
+    pub(super) standing: Arc<[AtomicBool]>,
+    /// Reconnect backoff, shared by failed connects and refused connections
+    /// (see [`Worker::drop_connection`]); restarted only when a connection
+    /// stands: the peer answered on it, or (silent peer) a write on it
+    /// completed.
     pub(super) backoff: Backoff,
+    /// A refused connection: no connect before this instant.
+    pub(super) reconnect_at: Option<Instant>,
     conn: Option<Conn>,
     /// Written, unanswered, oldest first: answers come in order.
     inflight: VecDeque<Written>,
@@ -77,18 +92,22 @@ impl Worker {
     pub(super) fn new(
         id: usize,
         config: Arc<SenderConfig>,
-        queue: Arc<Mutex<mpsc::Receiver<Batch>>>,
+        (queue, requeue): (Arc<Mutex<mpsc::Receiver<Item>>>, mpsc::WeakSender<Item>),
         stats: Arc<Stats>,
         answering: Arc<AtomicU8>,
+        standing: Arc<[AtomicBool]>,
     ) -> Self {
         let backoff = Backoff::new(&config, id as u64);
         Worker {
             id,
             config,
             queue,
+            requeue,
             stats,
             answering,
+            standing,
             backoff,
+            reconnect_at: None,
             conn: None,
             inflight: VecDeque::new(),
             resend: VecDeque::new(),
@@ -137,11 +156,17 @@ impl Worker {
             if broken.is_some_and(|t| now >= t) {
                 self.drop_connection(true);
             }
+            if self.reconnect_at.is_some_and(|t| now >= t) {
+                self.reconnect_at = None;
+            }
+            // Refused: nothing is taken or written until the backoff ends.
+            let refused = self.reconnect_at.filter(|_| self.conn.is_none());
             let silence = self.check_silence(now);
             let stuck = self.check_ack_timeout(now);
             let room = self.hold_until.is_none()
                 && self.inflight.len() < self.window()
-                && broken.is_none();
+                && broken.is_none()
+                && refused.is_none();
             if room {
                 if let Some(item) = self.resend.pop_front() {
                     self.deliver(item).await;
@@ -158,7 +183,7 @@ impl Worker {
             {
                 break;
             }
-            let wake = [self.hold_until, silence, stuck, broken]
+            let wake = [self.hold_until, silence, stuck, broken, refused]
                 .into_iter()
                 .flatten()
                 .min();
@@ -169,7 +194,7 @@ impl Worker {
                 _ = sleep_until_some(wake), if wake.is_some() => {}
                 ev = next_event(&mut self.conn), if self.conn.as_ref().is_some_and(|c| !c.eof) => self.on_event(ev),
                 b = async { queue.lock().await.recv().await }, if room && queue_open => match b {
-                    Some(batch) => self.deliver(Item::new(batch)).await,
+                    Some(item) => self.deliver(item).await,
                     None => queue_open = false,
                 },
             }
@@ -211,6 +236,8 @@ impl Worker {
             tokio::time::timeout_at(self.config.deadline, conn.writer.write_frame(&payload)).await;
         match written {
             Ok(Ok(())) => {
+                conn.flushed += 1;
+                let stands = !conn.tracked;
                 self.stats.update(|c| {
                     c.frames += 1;
                     c.transactions += transactions;
@@ -219,6 +246,10 @@ impl Worker {
                 if let Some(item) = untracked {
                     self.settle(item.batch, false, None);
                 }
+                if stands {
+                    // A silent peer's connection stands once a frame is written.
+                    self.stands();
+                }
             }
             Ok(Err(e)) if !conn.eof => {
                 // The peer may have answered and closed (the deployed
@@ -226,6 +257,7 @@ impl Worker {
                 // answers before the connection is dropped.
                 eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
                 conn.broken = Some(Instant::now());
+                self.standing[self.id].store(false, Ordering::Release);
                 if let Some(item) = untracked {
                     self.resend.push_front(item);
                 }
@@ -237,10 +269,10 @@ impl Worker {
                 if let Ok(Err(e)) = failed {
                     eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
                 }
-                self.drop_connection(true);
                 if let Some(item) = untracked {
                     self.resend.push_front(item);
                 }
+                self.drop_connection(true);
             }
         }
     }
@@ -255,7 +287,9 @@ impl Worker {
                 .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()));
             match attempt {
                 Ok(stream) => {
-                    self.backoff.reset();
+                    // The backoff is not restarted here: a peer at its
+                    // connection limit accepts and closes at once (see
+                    // `drop_connection`). It is when the connection stands.
                     let tracked =
                         self.acknowledged() || self.answering.load(Ordering::Acquire) != SILENT;
                     let max = DEFAULT_MAX_RESPONSE_BYTES;
@@ -283,6 +317,7 @@ impl Worker {
     /// answers still settle their batches; a fire-and-forget sender whose
     /// peer never answered counts what it wrote as done.
     async fn finish(&mut self) {
+        self.standing[self.id].store(false, Ordering::Release);
         if let Some(conn) = &mut self.conn {
             let _ = tokio::time::timeout(LINGER, conn.writer.shutdown()).await;
             if conn.eof {

@@ -33,13 +33,22 @@ impl Worker {
         }
     }
 
-    /// End of stream from the peer. A peer that never answered and shut its
-    /// write side down is silent: writing may go on, and frames are done
-    /// when written. Otherwise the unanswered frames are resent.
+    /// End of stream from the peer. A peer that never answered, and closed
+    /// cleanly after at least one of our frames was written (the write
+    /// completed) on this connection, is silent: writing may go on, and
+    /// frames are done when written. (Linux resets a connection closed with
+    /// unread data: TCP sends RST, a Unix socket reports ECONNRESET; so a
+    /// clean end of stream after a completed write means the peer read it.)
+    /// An end of stream before any write completed says nothing about the
+    /// peer: a receiver at its connection limit accepts and closes at once.
+    /// Taking that as silence made every later frame done when written, even
+    /// on refused connections closed unread (batches lost). Otherwise the
+    /// connection is broken: the unanswered frames are resent.
     fn on_eof(&mut self) {
         let Some(conn) = &mut self.conn else { return };
         let silent_peer = !self.config.delivery.eq(&Delivery::Acknowledged)
             && conn.answered == 0
+            && conn.flushed > 0
             && self.answering.load(Ordering::Acquire) != ANSWERS;
         if !silent_peer {
             self.drop_connection(true);
@@ -47,19 +56,49 @@ impl Worker {
         }
         conn.eof = true;
         conn.tracked = false;
-        let _ =
-            self.answering
-                .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire);
+        let flushed = conn.flushed;
+        if self
+            .answering
+            .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            eprintln!("txlane-sender: the peer closed a connection after reading without answering; taking it as silent (done when written)");
+        }
+        // Nothing was answered, so `inflight` holds this connection's frames
+        // in write order: the first `flushed` reached the peer; a frame whose
+        // write failed (the last one) did not, and is resent.
+        let reached = self.inflight.len().min(flushed as usize);
+        while self.inflight.len() > reached {
+            if let Some(w) = self.inflight.pop_back() {
+                self.resend.push_front(w.item);
+            }
+        }
         while let Some(w) = self.inflight.pop_front() {
             self.settle(w.item.batch, false, Some(w.at));
         }
+        self.stands();
+    }
+
+    /// The connection stands: the peer answered on it, or (a silent peer)
+    /// a write on it completed. The reconnect backoff restarts, and other
+    /// workers may hand it their batches.
+    pub(super) fn stands(&mut self) {
+        self.backoff.reset();
+        self.standing[self.id].store(true, Ordering::Release);
     }
 
     /// Settle the oldest written frame with its answer.
     pub(super) fn on_response(&mut self, r: Result<Response, response::MalformedResponse>) {
         let Some(conn) = &mut self.conn else { return };
         conn.answered += 1;
-        let (tracked, surplus) = (conn.tracked, conn.answered > conn.written);
+        let (first, tracked, surplus) = (
+            conn.answered == 1,
+            conn.tracked,
+            conn.answered > conn.written,
+        );
+        if first {
+            self.stands();
+        }
         if !tracked {
             // A silent peer's frames were done when written; answers only
             // tell us whether the stream is still in step.
@@ -146,14 +185,66 @@ impl Worker {
     /// Forget the connection; everything unanswered goes back, in order,
     /// ahead of anything else waiting to be resent. A close after a
     /// not-ready answer is the peer's normal epoch-transition close.
+    ///
+    /// A connection lost (`count_lost`) before the peer answered anything on
+    /// it (with a silent peer: before a write on it completed) was refused,
+    /// as by a receiver at its connection limit, which accepts and closes at
+    /// once: it counts as a failed connect, and the next connect waits on
+    /// the reconnect backoff. Reconnecting at once made thousands of
+    /// connections a second. (An ack timeout, `!count_lost`, is not a
+    /// refusal.)
     pub(super) fn drop_connection(&mut self, count_lost: bool) {
+        self.standing[self.id].store(false, Ordering::Release);
         if let Some(conn) = self.conn.take() {
             if count_lost && !conn.saw_transient {
                 self.stats.error("ConnectionLost");
             }
+            let refused = if conn.tracked {
+                conn.answered == 0
+            } else {
+                conn.flushed == 0
+            };
+            if count_lost && refused {
+                let at = Instant::now() + self.backoff.next_delay();
+                self.reconnect_at = Some(at);
+            }
         }
         while let Some(w) = self.inflight.pop_back() {
             self.resend.push_front(w.item);
+        }
+        self.hand_back();
+    }
+
+    /// After its connection broke, a worker hands the batches it holds to
+    /// resend back to the end of the shared queue, as far as the queue has
+    /// room, when another worker's connection stands: that worker sends them
+    /// now. Otherwise (or for what does not fit) it keeps them and resends
+    /// them once it has reconnected. Keeping them bounced a batch on
+    /// connections a peer at its connection limit kept refusing, while
+    /// another connection could deliver it. Batches answered "not ready"
+    /// and waiting for their retry stay. Once the queue has ended (the
+    /// sender closed it) nothing goes back. The sender keeps no order across
+    /// workers; batches handed back go after those already queued.
+    fn hand_back(&mut self) {
+        if self.resend.is_empty() {
+            return;
+        }
+        let another_stands = self
+            .standing
+            .iter()
+            .enumerate()
+            .any(|(id, s)| id != self.id && s.load(Ordering::Acquire));
+        if !another_stands {
+            return;
+        }
+        let Some(queue) = self.requeue.upgrade() else {
+            return;
+        };
+        while let Some(item) = self.resend.pop_front() {
+            if let Err(e) = queue.try_send(item) {
+                self.resend.push_front(e.into_inner());
+                break;
+            }
         }
     }
 
@@ -219,11 +310,16 @@ impl Worker {
         {
             eprintln!("txlane-sender: no answer within {AUTO_SILENCE:?}; taking the peer as silent (done when written)");
         }
+        let mut flushed = 0;
         if let Some(conn) = &mut self.conn {
             conn.tracked = false;
+            flushed = conn.flushed;
         }
         while let Some(w) = self.inflight.pop_front() {
             self.settle(w.item.batch, false, Some(w.at));
+        }
+        if flushed > 0 {
+            self.stands();
         }
         None
     }

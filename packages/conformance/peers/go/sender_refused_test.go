@@ -1,0 +1,284 @@
+package txlane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
+)
+
+// limitServer is a receiver at its connection limit: it serves the first limit connections
+// open at a time and closes every other one as soon as it is accepted, unread. A served
+// connection records every frame and answers it with success; with hold, the answers wait
+// until release is called.
+type limitServer struct {
+	path    string
+	refused atomic.Int64 // connections closed at once
+	served  atomic.Int64 // connections served
+	release func()
+
+	mu  sync.Mutex
+	got map[string]int // payloads read, by count
+}
+
+func startLimitServer(t *testing.T, limit int, hold bool) *limitServer {
+	t.Helper()
+	srv := &limitServer{path: peertest.SocketPath(t), got: make(map[string]int)}
+	released := make(chan struct{})
+	var once sync.Once
+	srv.release = func() { once.Do(func() { close(released) }) }
+	if !hold {
+		srv.release()
+	}
+	done := make(chan struct{})
+	l, err := net.Listen("unix", srv.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		close(done)
+		l.Close()
+		wg.Wait()
+	})
+	var active atomic.Int64
+	ok, _ := EncodeResponse(OKResponse(1))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if active.Load() >= int64(limit) {
+				srv.refused.Add(1)
+				c.Close()
+				continue
+			}
+			active.Add(1)
+			srv.served.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer active.Add(-1)
+				defer c.Close()
+				go func() { <-done; c.Close() }()
+				fr := NewFrameReader(c, DefaultMaxFrameBytes)
+				for {
+					p, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					srv.mu.Lock()
+					srv.got[string(p)]++
+					srv.mu.Unlock()
+					select {
+					case <-released:
+					case <-done:
+						return
+					}
+					if WriteFrame(c, ok) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return srv
+}
+
+// missing returns how many of batches the server never read.
+func (srv *limitServer) missing(batches [][]byte) int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	n := 0
+	for _, b := range batches {
+		if srv.got[string(b)] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func limitBatches(n int) [][]byte {
+	b := make([][]byte, n)
+	for i := range b {
+		b[i] = batchOf(fmt.Sprint("limit-", i))
+	}
+	return b
+}
+
+// TestAcknowledgedAtConnectionLimit: against a receiver that serves one connection and
+// closes the others at once, the batches that refused workers took are handed to the
+// served connection instead of waiting for it to go away: all are acknowledged before
+// Close, none rejected.
+func TestAcknowledgedAtConnectionLimit(t *testing.T) {
+	srv := startLimitServer(t, 1, false)
+	s, err := NewChannelBasedSender(srv.path, 3, 16, WithDelivery(Acknowledged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := limitBatches(300)
+	for _, b := range batches {
+		if err := s.SendBatch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Metrics().Delivered < int64(len(batches)) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if m := s.Metrics(); m.Delivered != int64(len(batches)) {
+		t.Errorf("%d of %d batches delivered within 5 s while the served connection stood (%d connections refused, %d served): refused workers keep theirs",
+			m.Delivered, len(batches), srv.refused.Load(), srv.served.Load())
+	}
+	r := closeSender(t, s)
+	if r.Acknowledged != int64(len(batches)) || r.Undelivered != 0 || r.Errors[KindRejected] != 0 {
+		t.Errorf("report %+v; want all %d acknowledged, none rejected", r, len(batches))
+	}
+	if n := srv.missing(batches); n != 0 {
+		t.Errorf("the server never read %d batches", n)
+	}
+	if srv.refused.Load() == 0 {
+		t.Errorf("no connection was refused: the test does not test anything")
+	}
+	t.Logf("connections: %d served, %d refused; sent %d frames", srv.served.Load(), srv.refused.Load(), r.Sent)
+}
+
+// TestFireAndForgetRefusedIsNotSilence: a connection closed before any frame of it reached
+// the peer says nothing about whether the peer answers. The served connection holds its
+// answers until two connections have been refused, so the sender does not know yet when
+// they close; every batch must arrive, and each be settled by its answer.
+func TestFireAndForgetRefusedIsNotSilence(t *testing.T) {
+	srv := startLimitServer(t, 1, true)
+	s, err := NewChannelBasedSender(srv.path, 3, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := limitBatches(300)
+	for _, b := range batches[:3] {
+		if err := s.SendBatch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Second); srv.refused.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if srv.refused.Load() < 2 {
+		t.Fatalf("%d connections refused; want 2 before the answers are released", srv.refused.Load())
+	}
+	time.Sleep(50 * time.Millisecond)
+	srv.release()
+	for _, b := range batches[3:] {
+		if err := s.SendBatch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := closeSender(t, s)
+	if n := srv.missing(batches); n != 0 {
+		t.Errorf("the server never read %d of %d batches (report %+v)", n, len(batches), r)
+	}
+	if silent := r.Delivered - r.Acknowledged; silent != 0 || r.Acknowledged != int64(len(batches)) {
+		t.Errorf("%d batches done as written to a silent peer, %d acknowledged; want 0 and %d (report %+v)",
+			silent, r.Acknowledged, len(batches), r)
+	}
+}
+
+// TestRefusedConnectionBacksOff: a connection the peer closes before answering counts as
+// a failed connect, so the worker reconnects on the backoff schedule. With the defaults
+// (DefaultBackoffMin 20 ms doubling, equal jitter: waits of 10–20, 20–40, 40–80, 80–160,
+// 160–320 ms) that is 5 or 6 connects in 400 ms; reconnecting at once makes hundreds.
+func TestRefusedConnectionBacksOff(t *testing.T) {
+	srv := startLimitServer(t, 0, false)
+	s, err := NewChannelBasedSender(srv.path, 1, 4, WithDelivery(Acknowledged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendBatch(batchOf("refused")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	n := srv.refused.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r, err := s.Close(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || r.Undelivered != 1 {
+		t.Errorf("Close: %v, undelivered %d; want DeadlineExceeded and 1", err, r.Undelivered)
+	}
+	t.Logf("%d connects in 400 ms", n)
+	if n < 2 || n > 8 {
+		t.Errorf("%d connects in 400 ms; want 2–8 (on the reconnect backoff)", n)
+	}
+}
+
+// TestFireAndForgetSilentPeer: the silence rules still hold. A peer that reads and never
+// writes is silent after AutoSilence; one that shuts its write side down after reading a
+// frame is silent at the EOF. Either way every batch arrives and is done when written.
+func TestFireAndForgetSilentPeer(t *testing.T) {
+	for _, shut := range []bool{false, true} {
+		t.Run(fmt.Sprintf("closeWrite=%v", shut), func(t *testing.T) {
+			var mu sync.Mutex
+			got := make(map[string]int)
+			path := peertest.ServeUnix(t, func(c net.Conn) {
+				fr := NewFrameReader(c, DefaultMaxFrameBytes)
+				for i := 0; ; i++ {
+					p, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					got[string(p)]++
+					mu.Unlock()
+					if shut && i == 0 {
+						c.(*net.UnixConn).CloseWrite()
+					}
+				}
+			})
+			s, err := NewChannelBasedSender(path, 2, 16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches := limitBatches(100)
+			start := time.Now()
+			for _, b := range batches {
+				if err := s.SendBatch(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := closeSender(t, s)
+			if r.Delivered != int64(len(batches)) || r.Acknowledged != 0 {
+				t.Errorf("report %+v; want all %d done as written, none acknowledged", r, len(batches))
+			}
+			elapsed := time.Since(start)
+			// A peer that shut its write side down cannot tell the sender when it has read
+			// everything: wait for the server (bounded) before looking.
+			arrived := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				n := 0
+				for _, b := range batches {
+					if got[string(b)] > 0 {
+						n++
+					}
+				}
+				return n
+			}
+			for deadline := time.Now().Add(5 * time.Second); arrived() < len(batches) && time.Now().Before(deadline); {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if n := arrived(); n != len(batches) {
+				t.Errorf("%d of %d batches arrived", n, len(batches))
+			}
+			if shut && elapsed >= AutoSilence {
+				t.Errorf("took %v: the EOF after a write should have made the peer silent, not the %v timeout", elapsed, AutoSilence)
+			}
+		})
+	}
+}
