@@ -74,6 +74,8 @@ export const Receive = Schema.Struct({
   /** Absent: the implementation's default pool size. */
   handlers: Schema.optionalKey(count("handlers", 1)),
   "max-frame-bytes": maxFrameBytes,
+  /** Absent: no limit asked for (the implementation's own). */
+  "max-connections": Schema.optionalKey(count("max-connections", 1)),
   record: Schema.optionalKey(Schema.String),
   "expect-transactions": Schema.optionalKey(count("expect-transactions", 0))
 })

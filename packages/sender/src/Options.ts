@@ -42,9 +42,10 @@ export type Delivery = "fire-and-forget" | "acknowledged"
  * - `"none"`: it never answers (a txlane receiver with `respond: "none"`). A batch is delivered when
  *   its bytes were handed to the kernel on a connection that was still open.
  * - `"auto"` (default): `"every-frame"` until the peer leaves a connection's frames unanswered for
- *   {@link AUTO_SILENCE_MS}, or closes a connection cleanly after a frame reached it, without ever
- *   having answered one; from then on `"none"` for the sender's life. The first answer makes it
- *   `"every-frame"` for good.
+ *   {@link AUTO_SILENCE_MS} without ever having answered one; from then on `"none"` for the sender's
+ *   life. The first answer makes it `"every-frame"` for good. A connection the peer closes before
+ *   answering is a broken one (its frames are resent), not a sign of silence: a receiver at its
+ *   connection limit does that.
  */
 export type Responses = "auto" | "every-frame" | "none"
 

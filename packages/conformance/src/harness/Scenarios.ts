@@ -10,7 +10,7 @@
 
 import { killRestart } from "./scenarios/kill-restart.js"
 import type { Scenario } from "./scenarios/model.js"
-import { ffJson, stream, tx1, workers16 } from "./scenarios/pair.js"
+import { connectionLimit, ffJson, stream, tx1, workers16 } from "./scenarios/pair.js"
 import { frameLimit, truncated, zeroLength } from "./scenarios/receiver-side.js"
 import { senderLimit } from "./scenarios/sender-side.js"
 import { vectors } from "./scenarios/vectors.js"
@@ -19,7 +19,7 @@ export { check, checkReceived, errorsOf, workloadFlags } from "./scenarios/check
 export { killRestart } from "./scenarios/kill-restart.js"
 export type { CaseInfo, Plan, Scenario, Unit } from "./scenarios/model.js"
 export { seedOf, short, single } from "./scenarios/model.js"
-export { ffJson, stream, timeoutMs, tx1, workers16 } from "./scenarios/pair.js"
+export { connectionLimit, ffJson, stream, timeoutMs, tx1, workers16 } from "./scenarios/pair.js"
 export { frameLimit, truncated, zeroLength } from "./scenarios/receiver-side.js"
 export { envelopeOfSize } from "./scenarios/receiver-wire.js"
 export { senderLimit } from "./scenarios/sender-side.js"
@@ -31,6 +31,7 @@ export const all: ReadonlyArray<Scenario> = [
   tx1,
   workers16,
   ffJson,
+  connectionLimit,
   killRestart,
   vectors,
   frameLimit,

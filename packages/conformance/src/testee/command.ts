@@ -71,6 +71,7 @@ export const receive = async (
     respond,
     handlers: flags.handlers,
     maxFrameBytes: flags["max-frame-bytes"],
+    maxConnections: flags["max-connections"],
     // Without a team's submit (the reference peer) a batch is accepted synchronously: no Promise
     // and no async hop per frame.
     submit:

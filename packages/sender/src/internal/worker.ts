@@ -55,7 +55,6 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
   const batches = state.pending
   const tracked = connection.tracked
   const now = tracked ? shared.now() : 0
-  const unknown = tracked && shared.answering === undefined
   let bytes = 0
   let transactions = 0
   socket.cork()
@@ -70,8 +69,7 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
       body = batch.payload
     } else body = batch.frame
     if (tracked) {
-      if (unknown) socket.write(body, connection.onFlushedUnknown)
-      else socket.write(body)
+      socket.write(body)
       batch.sentAt = now
       connection.inflight.push(batch)
     } else {
@@ -107,26 +105,11 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
     endpoint: options.endpointText,
     error: connection.graceful ? undefined : (connection.error ?? "connection closed by the peer")
   })
-  if (
-    connection.tracked &&
-    connection.error === undefined &&
-    connection.answered === 0 &&
-    connection.flushedUnknown > 0 &&
-    shared.answering !== true &&
-    !options.acknowledged
-  ) {
-    // `responses: "auto"`: the peer closed cleanly without answering a single frame, after at
-    // least one had reached it, so it is a silent peer; what reached the kernel before the close
-    // is delivered, as for one. (Linux resets a connection closed with unread data: TCP sends
-    // RST, a Unix socket reports ECONNRESET, so a clean close means the peer read what it had.)
-    // A close before any frame reached it says nothing: a receiver at its connection limit
-    // closes at once, and taking that as silence made every later batch "delivered" unread.
-    const flushed = connection.inflight.splice(0, Math.min(connection.flushedUnknown, connection.inflight.length))
-    const unflushed = connection.inflight.splice(0)
-    becomeSilent(shared, connection, "closed the connection without answering")
-    for (const batch of flushed) settleDelivered(shared, batch)
-    connection.unflushed.push(...unflushed)
-  }
+  // `responses: "auto"` learns silence only from a frame left unanswered on an open connection
+  // (`session`). A close without any answer is not silence: a receiver at its connection limit
+  // accepts and closes at once, and over TCP our frame can even reach the kernel after its FIN.
+  // Taking that as silence made later frames "delivered" unread; resending them is at most a
+  // duplicate.
   // The peer closed a connection before answering on it (untracked: before a frame was written):
   // it refuses this worker, as a receiver at its connection limit accepts and closes at once.
   // `run` then waits on the reconnect schedule before the next connect.

@@ -28,6 +28,8 @@ interface PairParams {
   readonly handlers?: number
   /** Receiver response mode; default: json when acknowledged, none otherwise. */
   readonly respond?: "json" | "none"
+  /** The receiver's `--max-connections`. */
+  readonly maxConnections?: number
   readonly senderTimeoutMs: number
 }
 
@@ -45,7 +47,12 @@ const runPair = (info: CaseInfo, s: Impl, r: Impl, t: Transport, d: Delivery, p:
     const receiver = yield* startReceiver(
       r,
       yield* listenEndpoint(r, t, dir),
-      flags({ respond, handlers: p.handlers, "expect-transactions": expected.transactions })
+      flags({
+        respond,
+        handlers: p.handlers,
+        "max-connections": p.maxConnections,
+        "expect-transactions": expected.transactions
+      })
     )
     const sender = yield* startSender(s, receiver.endpoint, [
       ...flags({ delivery: d, workers: p.workers, "timeout-ms": p.senderTimeoutMs }),
@@ -54,7 +61,8 @@ const runPair = (info: CaseInfo, s: Impl, r: Impl, t: Transport, d: Delivery, p:
     const senderExit = yield* sender.exited(p.senderTimeoutMs + 15_000)
     const sent = yield* sender.requireReport()
     yield* expectExitCode(sender, senderExit, 0)
-    yield* checkSent(sent, expected, p.batches, d)
+    // Refused connections carry a frame each: written, never read, resent.
+    yield* checkSent(sent, expected, p.batches, d, p.maxConnections !== undefined)
     if (respond === "json")
       yield* check(
         sent.responses.ok === p.batches,
@@ -68,14 +76,16 @@ const runPair = (info: CaseInfo, s: Impl, r: Impl, t: Transport, d: Delivery, p:
         yield* check(received.responses.ok === p.batches, () => `receiver wrote ${received.responses.ok} ok responses`)
     }
     const evidence = received === undefined ? `; ${sent.responses.ok} ok responses as evidence` : ""
-    return `${expected.transactions} tx, digest ${expected.digest}, ${Math.round(sent.elapsedMs)} ms${evidence}`
+    const resent = sent.frames > p.batches ? `, ${sent.frames - p.batches} frames resent` : ""
+    return `${expected.transactions} tx, digest ${expected.digest}, ${Math.round(sent.elapsedMs)} ms${resent}${evidence}`
   })
 
 const pairScenario = (
   name: string,
   description: string,
   dims: (quick: boolean) => { transports: ReadonlyArray<Transport>; deliveries: ReadonlyArray<Delivery> },
-  params: (quick: boolean) => PairParams
+  params: (quick: boolean) => PairParams,
+  receivers: (all: ReadonlyArray<Impl>) => ReadonlyArray<Impl> = (all) => all
 ): Scenario => ({
   name,
   description,
@@ -84,7 +94,7 @@ const pairScenario = (
     const p = params(plan.quick)
     const units: Array<Unit> = []
     for (const s of plan.senders)
-      for (const r of plan.receivers)
+      for (const r of receivers(plan.receivers))
         for (const t of transports)
           for (const d of deliveries) {
             const info = pairCase(name, s, r, t, d)
@@ -158,4 +168,29 @@ export const ffJson = pairScenario(
     respond: "json",
     senderTimeoutMs: timeoutMs(quick)
   })
+)
+
+/**
+ * A receiver at its connection limit, which accepts a connection past it and closes it at once:
+ * one of the sender's 4 connections is served, the others are refused each time they reconnect.
+ * Everything must still arrive, once, with the sender's exit code 0. Only the TypeScript
+ * receiver closes at the limit; the Rust and Go peers stop accepting (new clients wait in the
+ * listen backlog), so they are not receivers here. The receiver answers (`json`) in both modes:
+ * against a silent receiver, a frame written as it closes a connection can be lost, and nothing
+ * can tell (RELIABILITY.md, silent peers).
+ */
+export const connectionLimit = pairScenario(
+  "connection-limit",
+  "4 sender connections against a receiver at --max-connections 1 (the others refused at once): nothing lost",
+  (quick) => ({ transports: quick ? ["uds"] : TRANSPORTS, deliveries: DELIVERIES }),
+  (quick) => ({
+    batches: quick ? 500 : 10_000,
+    txPerBatch: 10,
+    txSize: 200,
+    workers: 4,
+    respond: "json",
+    maxConnections: 1,
+    senderTimeoutMs: timeoutMs(quick)
+  }),
+  (all) => all.filter((r) => r.name === "ts")
 )
