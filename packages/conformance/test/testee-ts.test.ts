@@ -4,12 +4,15 @@
  * (local-path dependencies), type-checked there with `tsc --strict`, and run with the
  * repository's tsx and the `txlane-source` condition (so `@txlane/conformance/testee` resolves
  * to `src/testee/index.ts`, no build needed) through the quick matrix as both `--sender-cmd` and
- * `--receiver-cmd`: every cell green. Also: the kit's usage errors exit 2.
+ * `--receiver-cmd`: every cell green. Also: the kit's usage errors exit 2, and its client
+ * (`dialFrames`) takes a close before any answer as a broken connection, not a silent receiver.
  */
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { dialFrames } from "../src/testee/index.js"
 import { exec, expectAllGreen, readmeExample } from "./lib/testee.js"
 
 const PACKAGE_DIR = Path.resolve(import.meta.dirname, "..")
@@ -73,4 +76,33 @@ describe("TypeScript testee kit", () => {
     expect(typecheck.code).toBe(0)
     await expectAllGreen(dir, "acme", command(), 150_000)
   }, 170_000)
+})
+
+describe("the kit's client, dialFrames", () => {
+  /**
+   * A receiver that closes every connection without answering, once the frame has arrived: the
+   * write completed, as it can for a receiver at its connection limit over TCP (the frame reaches
+   * the kernel after its FIN).
+   */
+  const refusing = async (): Promise<{ path: string; close: () => Promise<void> }> => {
+    const path = Path.join(dir, `refusing-${process.pid}.sock`)
+    Fs.rmSync(path, { force: true })
+    const server = Net.createServer((socket) => socket.once("data", () => socket.destroy()))
+    await new Promise<void>((resolve) => server.listen(path, resolve))
+    return { path, close: () => new Promise((resolve) => server.close(() => resolve())) }
+  }
+
+  it("fire-and-forget: a connection closed before any answer is broken (send rejects), not a silent receiver", async () => {
+    const server = await refusing()
+    try {
+      const started = Date.now()
+      const conn = await dialFrames(server.path, { delivery: "fire-and-forget", maxFrameBytes: 1024 })
+      // A silent receiver would make `send` resolve false after 1 s; a close must reject at once.
+      await expect(conn.send(new Uint8Array([0x0a, 0x01, 0x01]))).rejects.toThrow()
+      expect(Date.now() - started).toBeLessThan(1000)
+      conn.close()
+    } finally {
+      await server.close()
+    }
+  })
 })

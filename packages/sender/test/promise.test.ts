@@ -235,6 +235,23 @@ describe("a peer that serves one connection and closes the others at once (a rec
     expect(await pending).toBeInstanceOf(SenderClosed)
   })
 
+  it("fire-and-forget with responses auto: a close after reading a frame, unanswered, is a broken connection, not silence", async () => {
+    // The first connection reads the frame and closes without answering (over TCP, a receiver at
+    // its limit can look like this: our write completes after its FIN); the others answer, one
+    // frame per connection.
+    const srv = await server({ ignoreFirstConnections: 1, dropAfter: 1 })
+    const batches = workload(5)
+    const s = await sender({ endpoint: srv.path, workers: 1 })
+    for (const b of batches) await s.send(b)
+    const report = await s.close({ timeoutMs: 5_000 })
+    expect(report.timedOut).toBe(false)
+    const got = receivedIds(srv, batchIds(batches))
+    expect(new Set(got).size).toBe(5)
+    expect(got.length).toBe(6) // the first batch resent once
+    expect(s.stats().acknowledged).toBe(5)
+    expect(s.stats().untrackedAnswers).toBe(0)
+  })
+
   it("fire-and-forget with responses auto: a refused connection does not make the peer look silent", async () => {
     // The served connection holds its answers until the others have been refused, so the
     // sender still does not know whether the peer answers when they close.

@@ -94,15 +94,17 @@ export const answer = (payload: Uint8Array): boolean => {
 
 /**
  * A ready-made client that speaks the framing directly: one frame written, then its answer
- * read. In fire-and-forget mode a connection with no answer within {@link SILENT_AFTER_MS} (or
- * closed for writing before any answer) is to a silent receiver, and writes count as
- * deliveries; in acknowledged mode every frame waits for its answer.
+ * read. In fire-and-forget mode a connection with no answer within {@link SILENT_AFTER_MS} is to
+ * a silent receiver, and writes count as deliveries; in acknowledged mode every frame waits for
+ * its answer. A connection closed before any answer is broken (`send` throws, the frame is to be
+ * resent), never silent: a receiver at its connection limit accepts and closes at once, and over
+ * TCP the frame can even reach the kernel after its FIN.
  */
 export const dialFrames = (endpoint: string, options: SendOptions): Promise<Conn> =>
   new Promise((resolve, reject) => {
     const parsed = Endpoint.parse(endpoint)
     if (Result.isFailure(parsed)) return reject(parsed.failure)
-    // allowHalfOpen: a silent receiver may shut its write side down; ours stays open.
+    // allowHalfOpen: a receiver found silent may shut its write side down and keep reading.
     const socket = net.createConnection({ ...Endpoint.toNetOptions(parsed.success), allowHalfOpen: true })
     socket.once("error", reject)
     socket.once("connect", () => {
@@ -165,13 +167,7 @@ class FrameConn implements Conn {
       this.socket.write(Buffer.concat([header, body]), (error) => (error ? reject(error) : resolve()))
     )
     if (this.silent) return false
-    let frame: Uint8Array | "timeout"
-    try {
-      frame = await this.frame(this.answers ? undefined : SILENT_AFTER_MS)
-    } catch (error) {
-      if (this.answers || this.buffer.length > 0) throw error
-      frame = "timeout" // closed for writing before any answer: silent
-    }
+    const frame = await this.frame(this.answers ? undefined : SILENT_AFTER_MS)
     if (frame === "timeout") {
       this.silent = true
       return false

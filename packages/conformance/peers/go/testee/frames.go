@@ -13,9 +13,13 @@ import (
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
 )
 
-// SilentAfter is how long a [FrameConn] waits for the first answer on a connection before
-// deciding the receiver is silent (so does an EOF before any answer) (`--respond none`) and counting batches delivered once
-// written (PEERS.md "send").
+// SilentAfter is how long a [FrameConn] in fire-and-forget mode waits, on an open
+// connection, for the first answer to a frame before deciding the receiver is silent
+// (`--respond none`) and counting batches delivered once written (PEERS.md "send"). Only this
+// timeout tells silence: a connection closed (EOF) before any answer is broken, not silent,
+// since a receiver at its connection limit accepts and closes at once, and over TCP a frame
+// can even be written after its FIN; taking that for silence would count frames nobody read
+// as delivered.
 const SilentAfter = time.Second
 
 // FrameConn is a ready-made [Conn] for a client that speaks the txlane framing itself: one
@@ -23,8 +27,8 @@ const SilentAfter = time.Second
 // in flight). Use it as Peer.Dial = testee.DialFrames, or copy it as a start.
 type FrameConn struct {
 	c        net.Conn
-	answered bool // an answer was read on this connection: it is not silent
-	silent   bool // SilentAfter passed without any answer: writes are deliveries
+	answered bool // an answer was read on this connection (or acknowledged mode): never silent
+	silent   bool // a frame went unanswered for SilentAfter on the open connection: writes are deliveries
 }
 
 // DialFrames connects to endpoint and returns a [FrameConn].
@@ -39,9 +43,15 @@ func DialFrames(ctx context.Context, endpoint txlane.Endpoint, opts SendOptions)
 	return &FrameConn{c: c, answered: opts.Delivery == "acknowledged"}, nil
 }
 
-// Send writes payload as one frame and reads its answer; see [Conn].
+// Send writes payload as one frame and reads its answer; see [Conn]. Until the connection
+// has answered, a fire-and-forget FrameConn waits at most [SilentAfter] for the answer: if
+// that passes with the connection open, the receiver is silent and this and every later
+// frame on the connection is delivered once written (false, nil). A close (EOF) or any other
+// read error before an answer is an error in both modes, so the kit resends the batch on a
+// new connection.
 func (f *FrameConn) Send(ctx context.Context, payload []byte) (bool, error) {
-	if dl, ok := ctx.Deadline(); ok {
+	dl, hasDeadline := ctx.Deadline()
+	if hasDeadline {
 		_ = f.c.SetDeadline(dl)
 	}
 	if err := txlane.WriteFrame(f.c, payload); err != nil {
@@ -50,23 +60,30 @@ func (f *FrameConn) Send(ctx context.Context, payload []byte) (bool, error) {
 	if f.silent {
 		return false, nil
 	}
+	// bySilence: the read deadline below is SilentAfter's, not an earlier ctx deadline.
+	bySilence := false
 	if !f.answered {
-		_ = f.c.SetReadDeadline(time.Now().Add(SilentAfter))
+		silentAt := time.Now().Add(SilentAfter)
+		bySilence = !hasDeadline || !dl.Before(silentAt)
+		if bySilence {
+			_ = f.c.SetReadDeadline(silentAt)
+		}
 	}
 	answer, err := txlane.ReadFrame(f.c, txlane.DefaultMaxFrameBytes)
-	if !f.answered && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, io.EOF)) {
-		// No answer within SilentAfter, or the receiver shut its write side down
-		// without answering: a silent receiver.
+	if bySilence && errors.Is(err, os.ErrDeadlineExceeded) {
+		// No answer within SilentAfter on an open connection: a silent receiver.
 		f.silent = true
 		return false, nil
+	}
+	if errors.Is(err, io.EOF) {
+		// Closed without answering, before any answer too: broken, never silent.
+		return false, fmt.Errorf("txlane testee: connection closed without an answer: %w", err)
 	}
 	if err != nil {
 		return false, err
 	}
 	f.answered = true
-	if dl, ok := ctx.Deadline(); ok {
-		_ = f.c.SetReadDeadline(dl)
-	}
+	_ = f.c.SetReadDeadline(dl) // ctx's deadline again (none if dl is zero), not SilentAfter's
 	return Answer(answer)
 }
 
