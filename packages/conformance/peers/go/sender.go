@@ -40,11 +40,13 @@ const (
 	// DefaultFireAndForgetWindow bounds the written frames of one fire-and-forget
 	// connection whose answers may be outstanding: large, so pipelining is not throttled.
 	DefaultFireAndForgetWindow = 1024
-	// AutoSilence: a fire-and-forget sender whose peer has answered nothing this long after
-	// a frame was written takes the peer as silent (`--respond none`); frames are then done
-	// when written. The TypeScript sender's value. (So does a clean close, EOF, without an
-	// answer after at least one frame's write on that connection completed; a close before
-	// that, as by a receiver at its connection limit, says nothing about the peer.)
+	// AutoSilence: a fire-and-forget sender whose peer has answered nothing takes the peer
+	// as silent (`--respond none`) once a frame went unanswered this long on an open
+	// connection; frames are then done when written. The TypeScript sender's value. Only
+	// this timeout tells silence: a clean close (EOF) without an answer before the peer is
+	// known is a broken connection (its frames are resent), since a refused connection (a
+	// receiver at its connection limit accepts and closes at once) looks the same, over TCP
+	// even after a completed write.
 	AutoSilence = time.Second
 	// DefaultTransientRetry, DefaultTransientRetryMax and DefaultTransientRetries are the
 	// schedule of a batch answered "Node not ready…": 100 ms, doubling, capped at the
@@ -74,10 +76,12 @@ const (
 	// FireAndForget: frames are written without waiting for answers (up to
 	// DefaultFireAndForgetWindow per connection). Answers are always read; when the peer
 	// answers, a batch is settled by its answer exactly as in Acknowledged mode; when it is
-	// silent (nothing answered within AutoSilence of a write, or a connection closed cleanly,
-	// EOF, without any answer after a frame's write on it completed), a batch is done once
-	// its frame is written. A connection closed before any of its frames was written is
-	// broken, not silent: its batches are resent. It is the zero value and the seed's mode.
+	// silent (it has answered nothing, and a frame went unanswered for AutoSilence on an
+	// open connection), a batch is done once its frame is written. A connection closed
+	// cleanly (EOF) without any answer before the peer is known is broken, not silent: its
+	// unanswered batches are resent (at least once), since a refused connection (a receiver
+	// at its connection limit) looks the same, over TCP even after a completed write. It is
+	// the zero value and the seed's mode.
 	FireAndForget Delivery = iota
 	// Acknowledged: a batch is done once a `"success":true` response for it arrives
 	// (`"queued":true` included). Frames are pipelined (up to WithMaxInFlight per
@@ -132,9 +136,11 @@ type SenderReport struct {
 // frames. Every connection has a reader goroutine, in both delivery modes, so a receiver
 // that answers every frame can never fill the sender's receive buffer and block it. A
 // connection the peer closes before answering anything (a receiver at its connection
-// limit accepts and closes at once) counts as a failed connect, and its worker hands the
-// batches it holds back to the channel when another worker's connection stands. The
-// sender keeps no order across batches.
+// limit accepts and closes at once) counts as a failed connect, its unanswered batches
+// are resent, and its worker hands the batches it holds back to the channel when another
+// worker's connection stands. Fire-and-forget learns that the peer is silent only from a
+// frame left unanswered for AutoSilence on an open connection, never from such a close.
+// The sender keeps no order across batches.
 type ChannelBasedSender struct {
 	endpoint  Endpoint
 	cfg       senderConfig

@@ -87,21 +87,16 @@ func (w *worker) readLoop(c *senderConn) {
 		payload, err := fr.ReadFrame()
 		if err != nil {
 			timeout := errors.Is(err, os.ErrDeadlineExceeded)
-			// A clean close tells silence only after a frame reached the peer: Linux resets
-			// a connection closed with unread data (TCP sends RST, a Unix socket reports
-			// ECONNRESET), so an EOF after a completed write means the peer read it. An EOF
-			// before that says nothing about the peer (a receiver at its connection limit
-			// accepts and closes at once): the connection is broken and its frames resent.
-			// A write that completes just as the EOF is read may be missed here: that
-			// errs towards a resend, not a loss.
-			eofAfterWrite := errors.Is(err, io.EOF) && c.wrote.Load() > 0
-			if (timeout || eofAfterWrite) && !c.draining.Load() && w.maybeSilent(c) {
-				if timeout {
-					c.nc.SetReadDeadline(time.Time{})
-					continue
-				}
-				c.silentEOF.Store(true)
-				return
+			// Silence is learnt only here, from a frame left unanswered on an open
+			// connection. A clean close (EOF) without any answer is a broken connection:
+			// its unanswered frames are resent. A refused connection (a receiver at its
+			// connection limit accepts and closes at once) looks the same, over TCP even
+			// after a completed write (our write can complete after the peer sent its FIN
+			// and before we read it), so taking that close as silence would count frames
+			// written into refused connections as done unread.
+			if timeout && !c.draining.Load() && w.maybeSilent(c) {
+				c.nc.SetReadDeadline(time.Time{})
+				continue
 			}
 			switch {
 			case errors.Is(err, io.EOF), c.draining.Load(), w.aborted():
@@ -187,9 +182,9 @@ func (w *worker) readLoop(c *senderConn) {
 }
 
 // maybeSilent decides, when a fire-and-forget connection's reader times out (AutoSilence
-// after a write) or reads EOF after a completed write, whether the peer is silent: it has
-// answered nothing, on any connection. Then every tracked frame of c whose write completed
-// counts as done, the one being written is left to its writer (done if its write
+// after a write without an answer, the connection still open), whether the peer is silent:
+// it has answered nothing, on any connection. Then every tracked frame of c whose write
+// completed counts as done, the one being written is left to its writer (done if its write
 // completes, resent if not), and c is no longer tracked.
 func (w *worker) maybeSilent(c *senderConn) bool {
 	s := w.s
@@ -197,7 +192,7 @@ func (w *worker) maybeSilent(c *senderConn) bool {
 		return false
 	}
 	if s.answering.CompareAndSwap(peerUnknown, peerSilent) {
-		s.logf("txlane: no answer within %v, or a close after a frame reached the peer; taking the peer as silent (done when written)", AutoSilence)
+		s.logf("txlane: no answer within %v; taking the peer as silent (done when written)", AutoSilence)
 	}
 	c.mu.Lock()
 	c.tracked = false

@@ -218,17 +218,25 @@ func TestRefusedConnectionBacksOff(t *testing.T) {
 	}
 }
 
-// TestFireAndForgetSilentPeer: the silence rules still hold. A peer that reads and never
-// writes is silent after AutoSilence; one that shuts its write side down after reading a
-// frame is silent at the EOF. Either way every batch arrives and is done when written.
+// TestFireAndForgetSilentPeer: silence is learnt only from a frame left unanswered for
+// AutoSilence on an open connection. A peer that reads and never writes is silent after
+// AutoSilence. A clean close (EOF) without an answer before the peer is known is a broken
+// connection, not silence, whether the peer only shut its write side down or closed
+// outright after reading a frame (a refused connection looks the same over TCP even after
+// a completed write): that connection's frame is resent, not done, and silence still comes
+// by the timeout on a later connection. Every batch arrives and is done once, when written.
 func TestFireAndForgetSilentPeer(t *testing.T) {
-	for _, shut := range []bool{false, true} {
-		t.Run(fmt.Sprintf("closeWrite=%v", shut), func(t *testing.T) {
+	for _, eof := range []string{"none", "closeWrite", "close"} {
+		t.Run("eof="+eof, func(t *testing.T) {
 			var mu sync.Mutex
 			got := make(map[string]int)
+			// first: the frame read on the connection the peer closed; closed: the peer has
+			// closed one connection after reading a frame.
+			var first string
+			var closed atomic.Bool
 			path := peertest.ServeUnix(t, func(c net.Conn) {
 				fr := NewFrameReader(c, DefaultMaxFrameBytes)
-				for i := 0; ; i++ {
+				for {
 					p, err := fr.ReadFrame()
 					if err != nil {
 						return
@@ -236,7 +244,13 @@ func TestFireAndForgetSilentPeer(t *testing.T) {
 					mu.Lock()
 					got[string(p)]++
 					mu.Unlock()
-					if shut && i == 0 {
+					if eof != "none" && closed.CompareAndSwap(false, true) {
+						mu.Lock()
+						first = string(p)
+						mu.Unlock()
+						if eof == "close" {
+							return // the deferred Close: a full close, nothing unread
+						}
 						c.(*net.UnixConn).CloseWrite()
 					}
 				}
@@ -253,10 +267,10 @@ func TestFireAndForgetSilentPeer(t *testing.T) {
 				}
 			}
 			r := closeSender(t, s)
-			if r.Delivered != int64(len(batches)) || r.Acknowledged != 0 {
+			elapsed := time.Since(start)
+			if r.Delivered != int64(len(batches)) || r.Acknowledged != 0 || r.Undelivered != 0 {
 				t.Errorf("report %+v; want all %d done as written, none acknowledged", r, len(batches))
 			}
-			elapsed := time.Since(start)
 			// A peer that shut its write side down cannot tell the sender when it has read
 			// everything: wait for the server (bounded) before looking.
 			arrived := func() int {
@@ -276,8 +290,18 @@ func TestFireAndForgetSilentPeer(t *testing.T) {
 			if n := arrived(); n != len(batches) {
 				t.Errorf("%d of %d batches arrived", n, len(batches))
 			}
-			if shut && elapsed >= AutoSilence {
-				t.Errorf("took %v: the EOF after a write should have made the peer silent, not the %v timeout", elapsed, AutoSilence)
+			if elapsed < AutoSilence {
+				t.Errorf("took %v: silence comes only by the %v timeout", elapsed, AutoSilence)
+			}
+			if eof == "none" {
+				return
+			}
+			mu.Lock()
+			firstGot := got[first]
+			mu.Unlock()
+			if first == "" || firstGot < 2 || r.Failed < 1 {
+				t.Errorf("the frame read on the connection the peer closed arrived %d times, %d failed attempts (report %+v); want it resent: an EOF without an answer is a broken connection, not silence",
+					firstGot, r.Failed, r)
 			}
 		})
 	}

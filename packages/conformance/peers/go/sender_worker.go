@@ -21,9 +21,6 @@ type senderConn struct {
 	// quietClose: the close is expected (after a "not ready" answer, or ours after the
 	// stream went out of step), not a lost connection.
 	quietClose atomic.Bool
-	// silentEOF: the peer shut its write side down without answering anything, after a
-	// frame's write completed; writes may go on (a `--respond none` receiver).
-	silentEOF atomic.Bool
 
 	window  chan struct{} // one token per tracked, unanswered frame
 	idle    chan struct{} // signalled (non-blocking) when inflight becomes empty
@@ -49,13 +46,11 @@ func (c *senderConn) stood() bool {
 	return c.wrote.Load() > 0
 }
 
-// stands says whether c is open (for writing: a silent peer's EOF leaves it so) and stood.
+// stands says whether c is open and stood.
 func (c *senderConn) stands() bool {
 	select {
 	case <-c.dead:
-		if !c.silentEOF.Load() {
-			return false
-		}
+		return false
 	default:
 	}
 	return c.stood()
@@ -120,7 +115,7 @@ func (w *worker) next() (*item, bool) {
 			return nil, false
 		}
 		var dead <-chan struct{}
-		if c := w.conn; c != nil && !c.silentEOF.Load() {
+		if c := w.conn; c != nil {
 			dead = c.dead
 		}
 		select {
@@ -189,17 +184,15 @@ func (w *worker) deliver(it *item) {
 		if own {
 			w.retry = append([]*item{it}, w.retry...)
 		}
-		if !c.silentEOF.Load() {
-			// The peer may have answered and closed (the deployed epoch-transition close):
-			// let the reader deliver those answers before the connection is dropped.
-			t := time.NewTimer(s.cfg.drainTimeout)
-			select {
-			case <-c.dead:
-			case <-t.C:
-			case <-s.abortCtx.Done():
-			}
-			t.Stop()
+		// The peer may have answered and closed (the deployed epoch-transition close):
+		// let the reader deliver those answers before the connection is dropped.
+		t := time.NewTimer(s.cfg.drainTimeout)
+		select {
+		case <-c.dead:
+		case <-t.C:
+		case <-s.abortCtx.Done():
 		}
+		t.Stop()
 		c.nc.Close()
 		w.reap()
 		return
@@ -258,9 +251,7 @@ func (w *worker) track(c *senderConn, it *item) (tracked, ok bool) {
 		case <-c.idle:
 		case <-c.dead:
 			w.retry = append([]*item{it}, w.retry...)
-			if !c.silentEOF.Load() {
-				w.reap()
-			}
+			w.reap()
 			return false, false
 		case <-s.abortCtx.Done():
 			w.retry = append([]*item{it}, w.retry...)
@@ -274,9 +265,7 @@ func (w *worker) track(c *senderConn, it *item) (tracked, ok bool) {
 	case c.window <- struct{}{}:
 	case <-c.dead:
 		w.retry = append([]*item{it}, w.retry...)
-		if !c.silentEOF.Load() {
-			w.reap()
-		}
+		w.reap()
 		return false, false
 	case <-s.abortCtx.Done():
 		w.retry = append([]*item{it}, w.retry...)
@@ -315,11 +304,7 @@ func (w *worker) connect() (*senderConn, error) {
 	if c := w.conn; c != nil {
 		select {
 		case <-c.dead:
-			if !c.silentEOF.Load() {
-				w.reap()
-			} else {
-				return c, nil
-			}
+			w.reap()
 		default:
 			return c, nil
 		}
@@ -509,9 +494,6 @@ func (w *worker) finish() bool {
 		select {
 		case <-c.idle:
 		case <-c.dead:
-			if c.silentEOF.Load() {
-				continue // inflight was settled as written
-			}
 			w.reap()
 			return len(w.retry) == 0 && !w.hasDelayed()
 		case <-s.abortCtx.Done():

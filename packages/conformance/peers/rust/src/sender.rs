@@ -22,6 +22,13 @@
 //! which accepts and closes at once: the worker waits on its reconnect
 //! backoff, as after a failed connect.
 //!
+//! In fire-and-forget mode the sender learns whether the peer answers: it
+//! is taken as silent (`--respond none`; frames done when written) only once
+//! a frame went unanswered for [`AUTO_SILENCE`] on an open connection. A
+//! clean close without an answer, before the peer is known, is a broken
+//! connection (its frames are resent), never silence: a refused connection
+//! looks the same, over TCP even after a completed write.
+//!
 //! ```text
 //!  send() ──► bounded queue (--queue) ──► worker 1..N ── one connection each
 //!                                            ▲   │ write frames (pipelined)
@@ -79,13 +86,14 @@ pub const DEFAULT_TRANSIENT_RETRY_MAX: Duration = Duration::from_secs(4);
 /// Not-ready retries of one batch: the deployed Go producer's 30.
 pub const DEFAULT_TRANSIENT_RETRIES: u32 = 30;
 /// Fire-and-forget: a peer that has answered nothing this long after a
-/// frame was written is taken as silent (`--respond none`), and frames are
-/// done when written from then on (the TypeScript sender's value). So is a
-/// peer that never answered and closed a connection cleanly after a write
-/// on it completed (Linux resets a connection closed with unread data, so
-/// that peer read the frame). A close before any write on the connection
-/// completed says nothing: a receiver at its connection limit accepts and
-/// closes at once.
+/// frame was written, on a connection still open, is taken as silent
+/// (`--respond none`), and frames are done when written from then on (the
+/// TypeScript sender's value). This is the only way a peer is found silent:
+/// a clean close without any answer, before the peer is known, is treated
+/// as a broken connection (its unanswered frames are resent), since a
+/// refused connection (a receiver at its connection limit accepts and closes
+/// at once) looks the same, over TCP even after our write completed (into
+/// the kernel, after the peer's FIN was sent and before we read it).
 pub const AUTO_SILENCE: Duration = Duration::from_secs(1);
 /// Fire-and-forget: written frames per connection whose answers may be
 /// outstanding. Large, so pipelining is not throttled; it bounds memory.
@@ -97,8 +105,9 @@ pub enum Delivery {
     /// Without waiting for its answer before writing more; it is settled by
     /// its answer when the peer answers, and done when written when the
     /// peer is silent (nothing ever answered, and a frame left unanswered
-    /// for [`AUTO_SILENCE`], or a clean close of a connection after a write
-    /// on it completed; see [`AUTO_SILENCE`]).
+    /// for [`AUTO_SILENCE`] on an open connection). A clean close without an
+    /// answer before the peer is known is a broken connection, its frames
+    /// resent, not silence (see [`AUTO_SILENCE`]).
     FireAndForget,
     /// When a `"success":true` response for it arrives.
     Acknowledged,

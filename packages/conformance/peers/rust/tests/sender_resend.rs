@@ -85,6 +85,43 @@ async fn a_stuck_connection_is_replaced_after_the_ack_timeout() {
     assert!(accepted >= 2);
 }
 
+/// Fire-and-forget, a peer that reads the first frame and closes cleanly
+/// without answering (as a refused connection can look over TCP, even after
+/// our write completed), then never answers on later connections: the close
+/// is a broken connection, so the frame is resent, and the peer is taken as
+/// silent only after a frame went unanswered for `AUTO_SILENCE` on an open
+/// connection. Every batch is then done when written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_clean_close_without_an_answer_resends_and_silence_comes_by_the_timeout() {
+    let dir = TempDir::new();
+    let path = dir.join("closes-then-silent.sock");
+    let server = scripted_server(
+        &path,
+        |conn, _| if conn == 1 { Then::Close } else { Then::Ignore },
+    );
+    let spec = WorkloadSpec {
+        batches: 10,
+        ..SPEC
+    };
+    let started = std::time::Instant::now();
+    let sent = send(Endpoint::Unix(path), Delivery::FireAndForget, spec, 1).await;
+    let took = started.elapsed();
+    assert_eq!((sent.delivered, sent.undelivered), (10, 0), "{sent:?}");
+    assert_eq!(sent.acknowledged, 0, "{sent:?}");
+    assert!(sent.frames >= 11, "the first frame is resent: {sent:?}");
+    assert!(
+        sent.errors.get("ConnectionLost").copied().unwrap_or(0) >= 1,
+        "{sent:?}"
+    );
+    assert!(
+        took >= sender::AUTO_SILENCE,
+        "silence before AUTO_SILENCE: {took:?}; {sent:?}"
+    );
+    let (accepted, frames) = within(server).await.expect("server task");
+    assert!(accepted >= 2, "accepted {accepted}");
+    assert!(frames >= 11, "the server read {frames}; {sent:?}");
+}
+
 /// What [`scripted_server`] does with one frame.
 enum Then {
     /// Answer it with success.

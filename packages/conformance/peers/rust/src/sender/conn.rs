@@ -46,9 +46,6 @@ pub(super) struct Conn {
     /// At most one frame in flight until a success answer (SPEC §5.1):
     /// set on a new connection and by a not-ready answer.
     pub(super) probing: bool,
-    /// The peer half-closed and the reader stopped; writes may go on (a
-    /// `--respond none` receiver that shut its write side down).
-    pub(super) eof: bool,
     /// A write failed at this instant: nothing more is written on it, and
     /// it is dropped once the reader has delivered what the peer said
     /// before closing (a not-ready answer, typically), or after
@@ -101,7 +98,6 @@ impl Conn {
             tracked,
             saw_transient: false,
             probing: true,
-            eof: false,
             broken: None,
         }
     }

@@ -30,8 +30,11 @@ pub(super) const UNKNOWN: u8 = 0;
 /// The peer answers: every frame is settled by its answer.
 pub(super) const ANSWERS: u8 = 1;
 /// The peer never answered anything, and left a frame unanswered for
-/// [`AUTO_SILENCE`](super::AUTO_SILENCE) or closed a connection cleanly after a write on
-/// it completed: a `--respond none` receiver; done when written.
+/// [`AUTO_SILENCE`](super::AUTO_SILENCE) on an open connection: a
+/// `--respond none` receiver; done when written. A clean close without an
+/// answer is not silence but a broken connection (its frames are resent): a
+/// refused connection (a receiver at its connection limit) looks the same,
+/// over TCP even after a completed write.
 pub(super) const SILENT: u8 = 2;
 
 /// A batch and how often the peer answered it "not ready".
@@ -192,7 +195,7 @@ impl Worker {
                 biased;
                 _ = tokio::time::sleep_until(deadline) => break,
                 _ = sleep_until_some(wake), if wake.is_some() => {}
-                ev = next_event(&mut self.conn), if self.conn.as_ref().is_some_and(|c| !c.eof) => self.on_event(ev),
+                ev = next_event(&mut self.conn), if self.conn.is_some() => self.on_event(ev),
                 b = async { queue.lock().await.recv().await }, if room && queue_open => match b {
                     Some(item) => self.deliver(item).await,
                     None => queue_open = false,
@@ -251,7 +254,7 @@ impl Worker {
                     self.stands();
                 }
             }
-            Ok(Err(e)) if !conn.eof => {
+            Ok(Err(e)) => {
                 // The peer may have answered and closed (the deployed
                 // epoch-transition close): let the reader deliver those
                 // answers before the connection is dropped.
@@ -262,13 +265,10 @@ impl Worker {
                     self.resend.push_front(item);
                 }
             }
-            failed => {
-                // An error with nothing left to read, or the deadline while
-                // blocked writing (a partial frame may be on the wire): the
-                // connection is unusable and the batch is not delivered.
-                if let Ok(Err(e)) = failed {
-                    eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
-                }
+            Err(_) => {
+                // The deadline while blocked writing (a partial frame may be
+                // on the wire): the connection is unusable and the batch is
+                // not delivered.
                 if let Some(item) = untracked {
                     self.resend.push_front(item);
                 }
@@ -320,9 +320,6 @@ impl Worker {
         self.standing[self.id].store(false, Ordering::Release);
         if let Some(conn) = &mut self.conn {
             let _ = tokio::time::timeout(LINGER, conn.writer.shutdown()).await;
-            if conn.eof {
-                self.conn = None;
-            }
             let until = Instant::now() + LINGER;
             while self.conn.is_some() {
                 match tokio::time::timeout_at(until, next_event(&mut self.conn)).await {

@@ -1,13 +1,14 @@
 //! What a worker does with each event of its connection: an answer settles
 //! the oldest written frame (delivered, rejected, retried later, or out of
 //! step), end of stream or a lost connection sends the unanswered back, and
-//! a peer that never answers is found silent.
+//! a peer that leaves a frame unanswered for `AUTO_SILENCE` on an open
+//! connection is found silent.
 
 use super::{Item, Worker, ANSWERS, SILENT, UNKNOWN};
 use crate::response::{self, Response};
 use crate::sender::conn::Event;
 use crate::sender::retry::{classify, ErrorKind};
-use crate::sender::{Delivery, AUTO_SILENCE};
+use crate::sender::AUTO_SILENCE;
 use crate::workload::Batch;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
@@ -16,7 +17,7 @@ use tokio::time::Instant;
 impl Worker {
     /// Handle every event already waiting, without blocking.
     pub(super) fn poll_events(&mut self) {
-        while let Some(conn) = self.conn.as_mut().filter(|c| !c.eof) {
+        while let Some(conn) = self.conn.as_mut() {
             match conn.events.try_recv() {
                 Ok(ev) => self.on_event(Some(ev)),
                 Err(mpsc::error::TryRecvError::Empty) => break,
@@ -33,50 +34,19 @@ impl Worker {
         }
     }
 
-    /// End of stream from the peer. A peer that never answered, and closed
-    /// cleanly after at least one of our frames was written (the write
-    /// completed) on this connection, is silent: writing may go on, and
-    /// frames are done when written. (Linux resets a connection closed with
-    /// unread data: TCP sends RST, a Unix socket reports ECONNRESET; so a
-    /// clean end of stream after a completed write means the peer read it.)
-    /// An end of stream before any write completed says nothing about the
-    /// peer: a receiver at its connection limit accepts and closes at once.
-    /// Taking that as silence made every later frame done when written, even
-    /// on refused connections closed unread (batches lost). Otherwise the
-    /// connection is broken: the unanswered frames are resent.
+    /// End of stream from the peer: the connection is broken, and what it
+    /// left unanswered is resent (at-least-once), even from a peer not yet
+    /// known to answer after a write on the connection completed. A clean
+    /// close without an answer says nothing about the peer: a receiver at
+    /// its connection limit accepts and closes at once, and over TCP our
+    /// write can complete (into the kernel) after its FIN was sent and
+    /// before we read it. Taking such a close as silence made every later
+    /// frame done when written, even on refused connections closed unread
+    /// (batches lost). A peer is found silent only by
+    /// [`check_silence`](Worker::check_silence): a frame left unanswered
+    /// for [`AUTO_SILENCE`] on an open connection.
     fn on_eof(&mut self) {
-        let Some(conn) = &mut self.conn else { return };
-        let silent_peer = !self.config.delivery.eq(&Delivery::Acknowledged)
-            && conn.answered == 0
-            && conn.flushed > 0
-            && self.answering.load(Ordering::Acquire) != ANSWERS;
-        if !silent_peer {
-            self.drop_connection(true);
-            return;
-        }
-        conn.eof = true;
-        conn.tracked = false;
-        let flushed = conn.flushed;
-        if self
-            .answering
-            .compare_exchange(UNKNOWN, SILENT, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            eprintln!("txlane-sender: the peer closed a connection after reading without answering; taking it as silent (done when written)");
-        }
-        // Nothing was answered, so `inflight` holds this connection's frames
-        // in write order: the first `flushed` reached the peer; a frame whose
-        // write failed (the last one) did not, and is resent.
-        let reached = self.inflight.len().min(flushed as usize);
-        while self.inflight.len() > reached {
-            if let Some(w) = self.inflight.pop_back() {
-                self.resend.push_front(w.item);
-            }
-        }
-        while let Some(w) = self.inflight.pop_front() {
-            self.settle(w.item.batch, false, Some(w.at));
-        }
-        self.stands();
+        self.drop_connection(true);
     }
 
     /// The connection stands: the peer answered on it, or (a silent peer)
