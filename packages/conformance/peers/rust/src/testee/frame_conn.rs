@@ -11,8 +11,9 @@ use std::io;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// How long [`FrameConn`] waits for the first answer on a connection before
-/// deciding the receiver is silent (`--respond none`).
+/// How long [`FrameConn`] waits, in fire-and-forget mode, for the first
+/// answer on a connection that stays open before deciding the receiver is
+/// silent (`--respond none`).
 pub const SILENT_AFTER: Duration = Duration::from_secs(1);
 
 /// A ready-made [`Dial`]: [`FrameConn`] connections.
@@ -38,9 +39,17 @@ impl Dial for FrameDial {
 
 /// A client that writes one frame, then reads its answer (so it works in
 /// both delivery modes, one frame in flight). In fire-and-forget mode, a
-/// connection with no answer within [`SILENT_AFTER`] (or closed for writing
-/// before any answer) is to a silent receiver, and its writes count as
-/// deliveries; in acknowledged mode every frame waits for its answer.
+/// connection that stays open with no answer within [`SILENT_AFTER`] is to a
+/// silent receiver, and from then on its writes count as deliveries; in
+/// acknowledged mode every frame waits for its answer.
+///
+/// In both modes, an end of stream (or any read error) before an answer is a
+/// broken connection ([`SendError::Broken`]: the batch is resent on a new
+/// one), never silence: a receiver at its connection limit accepts and
+/// closes at once, and over TCP our frame can reach the kernel after its FIN,
+/// so a close without an answer says nothing about whether the frame was
+/// read. Taking it as silence would count this and every later frame as
+/// delivered unread.
 #[derive(Debug)]
 pub struct FrameConn {
     stream: Stream,
@@ -70,14 +79,13 @@ impl FrameConn {
         }
         let mut head = [0u8; 4];
         if self.answered {
-            r.read_exact(&mut head).await?;
+            read_head(&mut r, &mut head).await?;
         } else {
-            match tokio::time::timeout(SILENT_AFTER, r.read_exact(&mut head)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) if e.kind() != io::ErrorKind::UnexpectedEof => return Err(e.into()),
-                // No answer within SILENT_AFTER, or the receiver shut its write
-                // side down without answering: a silent receiver.
-                _ => {
+            match tokio::time::timeout(SILENT_AFTER, read_head(&mut r, &mut head)).await {
+                Ok(read) => read?,
+                // No answer within SILENT_AFTER and the connection still open:
+                // a silent receiver. (An end of stream is an error above.)
+                Err(_) => {
                     self.silent = true;
                     return Ok(false);
                 }
@@ -100,6 +108,22 @@ impl FrameConn {
     }
 }
 
+/// Read an answer's length header. An end of stream before it is a broken
+/// connection, reported as such (not as a bare "early eof").
+async fn read_head(
+    r: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+    head: &mut [u8; 4],
+) -> io::Result<()> {
+    match r.read_exact(head).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the receiver closed the connection without answering",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 impl Conn for FrameConn {
     fn send<'a>(&'a mut self, payload: &'a Bytes) -> BoxFuture<'a, Result<bool, SendError>> {
         Box::pin(self.exchange(payload))
@@ -112,6 +136,208 @@ mod tests {
     use crate::report::Stats;
     use crate::server::{self, ServerConfig, Submit};
     use std::sync::Arc;
+    use tokio::io::AsyncRead;
+
+    fn fire_and_forget() -> SendOptions {
+        SendOptions {
+            acknowledged: false,
+            max_frame_bytes: 1 << 20,
+        }
+    }
+
+    /// A receiver's side of one connection that reads every frame and never
+    /// answers, holding the connection open until the client ends it;
+    /// returns how many frames it read.
+    async fn read_silently(mut s: impl AsyncRead + Unpin) -> usize {
+        let mut frames = 0;
+        let mut head = [0u8; 4];
+        while s.read_exact(&mut head).await.is_ok() {
+            let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
+            s.read_exact(&mut body).await.expect("request payload");
+            frames += 1;
+        }
+        frames
+    }
+
+    /// How a test receiver leaves each connection unanswered.
+    #[derive(Debug, Clone, Copy)]
+    enum Unanswered {
+        /// Accept and close at once, reading nothing (a receiver at its
+        /// connection limit). Linux resets such a connection (our write or
+        /// read fails) as soon as our frame meets it.
+        CloseAtOnce,
+        /// Shut the write side down at once and go on reading: a clean end
+        /// of stream, whatever we write.
+        ShutAtOnce,
+        /// Read one frame, then close without answering: a clean end of
+        /// stream after our frame was read.
+        ReadThenClose,
+    }
+
+    /// Receivers over Unix and TCP that treat every connection `how`, and a
+    /// channel told after each is closed (or shut).
+    async fn unanswering(
+        name: &str,
+        how: Unanswered,
+    ) -> (
+        [Endpoint; 2],
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        async fn treat(
+            mut s: impl AsyncRead + tokio::io::AsyncWrite + Unpin,
+            how: Unanswered,
+            closed: tokio::sync::mpsc::UnboundedSender<()>,
+        ) {
+            match how {
+                Unanswered::CloseAtOnce => drop(s),
+                Unanswered::ShutAtOnce => {
+                    s.shutdown().await.expect("shutdown");
+                    let _ = closed.send(());
+                    read_silently(s).await;
+                    return;
+                }
+                Unanswered::ReadThenClose => {
+                    let mut head = [0u8; 4];
+                    s.read_exact(&mut head).await.expect("request header");
+                    let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
+                    s.read_exact(&mut body).await.expect("request payload");
+                    drop(s);
+                }
+            }
+            let _ = closed.send(());
+        }
+        let dir = std::env::temp_dir().join(format!("txlane-testee-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let unix = tokio::net::UnixListener::bind(&path).expect("bind unix");
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind tcp");
+        let tcp_endpoint = Endpoint::Tcp(tcp.local_addr().expect("addr").to_string());
+        let (closed_tx, closed) = tokio::sync::mpsc::unbounded_channel();
+        let server = tokio::spawn(async move {
+            loop {
+                let closed = closed_tx.clone();
+                tokio::select! {
+                    r = unix.accept() => {
+                        tokio::spawn(treat(r.expect("accept unix").0, how, closed));
+                    }
+                    r = tcp.accept() => {
+                        tokio::spawn(treat(r.expect("accept tcp").0, how, closed));
+                    }
+                }
+            }
+        });
+        ([Endpoint::Unix(path), tcp_endpoint], closed, server)
+    }
+
+    /// An end of stream (or reset) before any answer is a broken connection,
+    /// in fire-and-forget mode as in acknowledged mode, however the receiver
+    /// left it and whether our frame is written before or after it did:
+    /// `Err(Broken)`, so the batch is resent on a new connection. A receiver
+    /// at its connection limit accepts and closes at once, and a clean close
+    /// says nothing about whether our frame was read. Fire-and-forget used
+    /// to take a clean end of stream (`ShutAtOnce`, `ReadThenClose`) as
+    /// silence: the frame, and every later one on the connection, counted
+    /// delivered.
+    #[tokio::test]
+    async fn an_end_of_stream_before_any_answer_is_broken_not_silent() {
+        let payload = crate::envelope::encode(&[b"a".to_vec()]);
+        for how in [
+            Unanswered::CloseAtOnce,
+            Unanswered::ShutAtOnce,
+            Unanswered::ReadThenClose,
+        ] {
+            let name = format!("{how:?}").to_lowercase();
+            let (endpoints, mut closed, server) = unanswering(&name, how).await;
+            for endpoint in &endpoints {
+                for acknowledged in [false, true] {
+                    let options = SendOptions {
+                        acknowledged,
+                        ..fire_and_forget()
+                    };
+                    // Our frame written as soon as we are connected, or only
+                    // once the receiver has closed (it reads it first in
+                    // ReadThenClose, so there only the former).
+                    for written_after in [false, true] {
+                        if written_after && matches!(how, Unanswered::ReadThenClose) {
+                            continue;
+                        }
+                        for _ in 0..5 {
+                            let mut conn = FrameDial.dial(endpoint, &options).await.expect("dial");
+                            if written_after {
+                                closed.recv().await.expect("closed");
+                            }
+                            let sent =
+                                tokio::time::timeout(Duration::from_secs(10), conn.send(&payload))
+                                    .await
+                                    .expect("refused at once, not after SILENT_AFTER");
+                            assert!(
+                                matches!(sent, Err(SendError::Broken(_))),
+                                "{how:?}, {endpoint:?}, acknowledged {acknowledged}, \
+                                 written after the close {written_after}: {sent:?}"
+                            );
+                            if !written_after {
+                                closed.recv().await.expect("closed");
+                            }
+                        }
+                    }
+                }
+            }
+            server.abort();
+            if let Endpoint::Unix(path) = &endpoints[0] {
+                let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
+            }
+        }
+    }
+
+    /// A receiver that reads and never answers, holding the connection open:
+    /// in fire-and-forget mode the first send is taken as delivered after
+    /// SILENT_AFTER, and later ones as soon as they are written.
+    #[tokio::test]
+    async fn an_open_connection_unanswered_for_silent_after_is_silent() {
+        let dir = std::env::temp_dir().join(format!("txlane-testee-mute-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let unix = tokio::net::UnixListener::bind(&path).expect("bind unix");
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind tcp");
+        let tcp_endpoint = Endpoint::Tcp(tcp.local_addr().expect("addr").to_string());
+        let unix_reader = tokio::spawn(async move {
+            read_silently(unix.accept().await.expect("accept unix").0).await
+        });
+        let tcp_reader =
+            tokio::spawn(
+                async move { read_silently(tcp.accept().await.expect("accept tcp").0).await },
+            );
+        let payload = crate::envelope::encode(&[b"a".to_vec()]);
+        for (endpoint, reader) in [
+            (Endpoint::Unix(path), unix_reader),
+            (tcp_endpoint, tcp_reader),
+        ] {
+            let mut conn = FrameDial
+                .dial(&endpoint, &fire_and_forget())
+                .await
+                .expect("dial");
+            let started = tokio::time::Instant::now();
+            let first = conn.send(&payload).await;
+            assert!(matches!(first, Ok(false)), "{endpoint:?}: {first:?}");
+            assert!(started.elapsed() >= SILENT_AFTER, "{endpoint:?}");
+            for _ in 0..3 {
+                let started = tokio::time::Instant::now();
+                let next = conn.send(&payload).await;
+                assert!(matches!(next, Ok(false)), "{endpoint:?}: {next:?}");
+                assert!(started.elapsed() < SILENT_AFTER, "{endpoint:?}");
+            }
+            drop(conn);
+            assert_eq!(reader.await.expect("reader"), 4, "{endpoint:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// Refuses batches of one transaction.
     struct RefuseSingles;

@@ -193,3 +193,70 @@ async fn backoff(delay: &mut Duration, max: Duration, cancel: &mut watch::Receiv
     }
     *delay = (*delay * 2).min(max);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testee::FrameDial;
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+    /// Frames read until the client ends the connection; nothing answered.
+    async fn read_frames(mut s: impl AsyncRead + Unpin) -> usize {
+        let (mut frames, mut head) = (0, [0u8; 4]);
+        while s.read_exact(&mut head).await.is_ok() {
+            let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
+            s.read_exact(&mut body).await.expect("request payload");
+            frames += 1;
+        }
+        frames
+    }
+
+    /// A fire-and-forget batch on a connection the receiver ends before
+    /// answering (here it shuts its write side at once: a clean end of
+    /// stream, not a reset) is not counted delivered there: the connection
+    /// is lost (`ConnectionLost`), and the batch is resent on a new one,
+    /// which a receiver that reads and never answers takes (delivered once
+    /// it stays unanswered for SILENT_AFTER on that open connection). The
+    /// first receiver may have read it too: at least once.
+    #[tokio::test]
+    async fn a_batch_ended_unanswered_is_resent_on_a_new_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = Endpoint::Tcp(listener.local_addr().expect("addr").to_string());
+        let receiver = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.expect("accept");
+            first.shutdown().await.expect("shutdown");
+            let first = tokio::spawn(read_frames(first));
+            let (second, _) = listener.accept().await.expect("accept again");
+            (first.await.expect("first"), read_frames(second).await)
+        });
+        let payload = crate::envelope::encode(&[b"a".to_vec()]);
+        let mut digest = Digest::default();
+        digest.add(b"a");
+        let (tx, rx) = mpsc::channel::<Job>(1);
+        tx.send((payload, 1, digest)).await.expect("queue");
+        drop(tx);
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let options = SendOptions {
+            acknowledged: false,
+            max_frame_bytes: 1 << 20,
+        };
+        let stats = Stats::new();
+        let rx = Arc::new(Mutex::new(rx));
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            worker("test", &FrameDial, &endpoint, &options, rx, &stats, cancel),
+        )
+        .await
+        .expect("worker");
+        let c = stats.snapshot();
+        assert_eq!((c.delivered, c.undelivered, c.frames), (1, 0, 1), "{c:?}");
+        assert_eq!((c.acknowledged, c.responses_ok), (0, 0), "{c:?}");
+        assert_eq!(c.errors.get("ConnectionLost"), Some(&1), "{c:?}");
+        assert_eq!(c.digest, digest);
+        let (first, second) = receiver.await.expect("receiver");
+        assert!(first <= 1, "{first}");
+        assert_eq!(second, 1);
+    }
+}
