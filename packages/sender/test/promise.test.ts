@@ -222,6 +222,18 @@ describe("a peer that serves one connection and closes the others at once (a rec
     expect(report.undelivered).toEqual([])
   })
 
+  it("a full queue: a refused worker waits for room to hand its batch back, it does not bounce it to failure", async () => {
+    const srv = await server({ maxConnections: 1 })
+    const batches = workload(1000)
+    const s = await sender({ endpoint: srv.path, workers: 3, queueCapacity: 4, overflow: "suspend", retries: 1 })
+    for (const b of batches) await s.send(b) // resolves once queued: the queue stays full
+    const report = await s.close({ timeoutMs: 5_000 })
+    expect(report.timedOut).toBe(false)
+    expect(report.failed).toBe(0)
+    expect(srv.accepted.value).toBe(digestOf(batches))
+    expect(srv.refused).toBeGreaterThan(0)
+  })
+
   it("a refused connection counts as a failed connect: the worker waits on the reconnect schedule", async () => {
     const srv = await server({ maxConnections: 0 })
     const s = await sender({ endpoint: srv.path, workers: 1, delivery: "acknowledged", retries: "unbounded" })

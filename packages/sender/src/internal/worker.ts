@@ -119,10 +119,7 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
     (connection.tracked ? connection.answered === 0 : connection.written === 0)
   const lost = connection.tracked ? connection.inflight : connection.unflushed
   if (connection.tracked) counters.unanswered += lost.length
-  if (lost.length === 0) {
-    if (!connection.graceful) handBack(shared, state)
-    return
-  }
+  if (lost.length === 0) return
   const again: Array<Batch> = []
   let gaveUp = 0
   for (const batch of lost) {
@@ -149,39 +146,40 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   }
   lost.length = 0
   state.pending = state.pending.length === 0 ? again : again.concat(state.pending)
-  handBack(shared, state)
+}
+
+/** Whether another worker's connection stands: open, and the peer has answered on it (untracked: it has carried frames). */
+const standsElsewhere = (shared: Shared, state: WorkerState): boolean => {
+  for (const other of shared.workers) {
+    const c = other.connection
+    if (other !== state && c !== undefined && !c.closed && (c.tracked ? c.answered > 0 : c.written > 0)) return true
+  }
+  return false
 }
 
 /**
- * After its connection broke, a worker hands what it holds unsent back to the shared queue, as
- * far as the queue has room, when another worker's connection stands (the peer has answered on
- * it, or, untracked, it has carried frames): that worker sends them now, instead of them waiting
- * for this worker's reconnect, and a batch is not bounced on connections the peer keeps refusing
- * until its retry budget is spent. Once the queue has ended (a close), it takes nothing and the
- * batches stay here. Batches go to the back of the queue: the sender does not keep order across
+ * After its connection broke, a worker hands what it holds unsent back to the shared queue while
+ * another worker's connection stands: that worker sends them now, instead of them waiting for
+ * this worker's reconnect, and a batch is not bounced on connections the peer keeps refusing
+ * until its retry budget is spent. When the queue is full it waits for room (one batch at a time,
+ * so a close that interrupts the wait finds each batch in exactly one place): this worker could
+ * only bounce them meanwhile. Once the queue has ended (a close), or no other connection stands,
+ * the rest stay here. Batches go to the back of the queue: the sender keeps no order across
  * workers.
  */
-const handBack = (shared: Shared, state: WorkerState): void => {
-  if (state.pending.length === 0) return
-  let standing = false
-  for (const other of shared.workers) {
-    const c = other.connection
-    if (other !== state && c !== undefined && !c.closed && (c.tracked ? c.answered > 0 : c.written > 0)) {
-      standing = true
-      break
+const handBack = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    while (state.pending.length > 0 && standsElsewhere(shared, state)) {
+      if (!(yield* Queue.offer(shared.queue, state.pending[0]!))) return
+      state.pending = state.pending.length === 1 ? NONE : state.pending.slice(1)
+      // Workers waiting for answers with an empty queue wait in `state.wait`, not in the queue. A
+      // woken worker can run at once, inside `wake`, and join `idle` again: iterating the live set
+      // would then wake it forever, so the set is emptied first.
+      const idle = [...shared.idle]
+      shared.idle.clear()
+      for (const other of idle) other.wake()
     }
-  }
-  if (!standing) return
-  const kept = Queue.offerAllUnsafe(shared.queue, state.pending)
-  if (kept.length === state.pending.length) return
-  state.pending = kept.length === 0 ? NONE : kept
-  // Workers waiting for answers with an empty queue wait in `state.wait`, not in the queue. A
-  // woken worker can run at once, inside `wake`, and join `idle` again: iterating the live set
-  // would then wake it forever, so the set is emptied first.
-  const idle = [...shared.idle]
-  shared.idle.clear()
-  for (const other of idle) other.wake()
-}
+  })
 
 /** Fails every held batch: the reconnect schedule gave up. */
 const giveUp = (shared: Shared, state: WorkerState): void => {
@@ -362,6 +360,7 @@ export const run = (shared: Shared, state: WorkerState): Effect.Effect<void> =>
         Effect.onInterrupt(() => Effect.sync(() => connection.socket.destroy()))
       )
       if (finished) return
+      yield* handBack(shared, state)
       if (!state.refused) {
         refusals = undefined
         continue
