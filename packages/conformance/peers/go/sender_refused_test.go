@@ -29,7 +29,7 @@ type limitServer struct {
 
 func startLimitServer(t *testing.T, limit int, hold bool) *limitServer {
 	t.Helper()
-	srv := &limitServer{path: peertest.SocketPath(t), got: make(map[string]int)}
+	srv := &limitServer{got: make(map[string]int)}
 	released := make(chan struct{})
 	var once sync.Once
 	srv.release = func() { once.Do(func() { close(released) }) }
@@ -37,60 +37,38 @@ func startLimitServer(t *testing.T, limit int, hold bool) *limitServer {
 		srv.release()
 	}
 	done := make(chan struct{})
-	l, err := net.Listen("unix", srv.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		close(done)
-		l.Close()
-		wg.Wait()
-	})
 	var active atomic.Int64
 	ok, _ := EncodeResponse(OKResponse(1))
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	srv.path = peertest.Serve(t, "unix", func(c net.Conn) {
+		// Counted before the check, so two connections accepted at once cannot both get in.
+		defer active.Add(-1)
+		if active.Add(1) > int64(limit) {
+			srv.refused.Add(1)
+			return // closed at once, unread
+		}
+		srv.served.Add(1)
+		go func() { <-done; c.Close() }()
+		fr := NewFrameReader(c, DefaultMaxFrameBytes)
 		for {
-			c, err := l.Accept()
+			p, err := fr.ReadFrame()
 			if err != nil {
 				return
 			}
-			if active.Load() >= int64(limit) {
-				srv.refused.Add(1)
-				c.Close()
-				continue
+			srv.mu.Lock()
+			srv.got[string(p)]++
+			srv.mu.Unlock()
+			select {
+			case <-released:
+			case <-done:
+				return
 			}
-			active.Add(1)
-			srv.served.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer active.Add(-1)
-				defer c.Close()
-				go func() { <-done; c.Close() }()
-				fr := NewFrameReader(c, DefaultMaxFrameBytes)
-				for {
-					p, err := fr.ReadFrame()
-					if err != nil {
-						return
-					}
-					srv.mu.Lock()
-					srv.got[string(p)]++
-					srv.mu.Unlock()
-					select {
-					case <-released:
-					case <-done:
-						return
-					}
-					if WriteFrame(c, ok) != nil {
-						return
-					}
-				}
-			}()
+			if WriteFrame(c, ok) != nil {
+				return
+			}
 		}
-	}()
+	})
+	// Registered after Serve's, so it runs first: the handlers stop before Serve waits for them.
+	t.Cleanup(func() { close(done) })
 	return srv
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,40 +13,10 @@ import (
 	"github.com/txlane/txlane/packages/conformance/peers/go/internal/peertest"
 )
 
-// serveFrames listens on network ("tcp" or "unix") until the test ends and runs handle on
-// each accepted connection in its own goroutine, closing the connection when handle returns.
+// serveFrames serves handle on network ("tcp" or "unix") until the test ends (peertest.Serve).
 func serveFrames(t *testing.T, network string, handle func(c net.Conn)) txlane.Endpoint {
 	t.Helper()
-	address := "127.0.0.1:0"
-	if network == "unix" {
-		address = peertest.SocketPath(t)
-	}
-	l, err := net.Listen(network, address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		l.Close()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	return txlane.Endpoint{Network: network, Address: l.Addr().String()}
+	return txlane.Endpoint{Network: network, Address: peertest.Serve(t, network, handle)}
 }
 
 func dialFrames(t *testing.T, ep txlane.Endpoint, delivery string) Conn {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -126,23 +127,43 @@ func RustEmulator(t testing.TB, flags ...string) (string, func() map[string]any)
 // It returns the socket path.
 func ServeUnix(t testing.TB, handle func(c net.Conn)) string {
 	t.Helper()
-	path := SocketPath(t)
-	l, err := net.Listen("unix", path)
+	return Serve(t, "unix", handle)
+}
+
+// Serve listens on network ("unix": a fresh socket; "tcp": an ephemeral loopback port)
+// until the test ends, and runs handle on each accepted connection in its own goroutine,
+// closing the connection when handle returns; the test's cleanup waits for every handler.
+// It returns the address.
+func Serve(t testing.TB, network string, handle func(c net.Conn)) string {
+	t.Helper()
+	address := "127.0.0.1:0"
+	if network == "unix" {
+		address = SocketPath(t)
+	}
+	l, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				defer c.Close()
 				handle(c)
 			}()
 		}
 	}()
-	return path
+	return l.Addr().String()
 }

@@ -174,6 +174,28 @@ mod tests {
         ReadThenClose,
     }
 
+    /// A Unix listener at `s.sock` in a fresh temp dir named `prefix-PID`, and a TCP
+    /// listener on an ephemeral loopback port (with its endpoint).
+    async fn listeners(
+        prefix: &str,
+    ) -> (
+        std::path::PathBuf,
+        tokio::net::UnixListener,
+        tokio::net::TcpListener,
+        Endpoint,
+    ) {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let unix = tokio::net::UnixListener::bind(&path).expect("bind unix");
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind tcp");
+        let tcp_endpoint = Endpoint::Tcp(tcp.local_addr().expect("addr").to_string());
+        (path, unix, tcp, tcp_endpoint)
+    }
+
     /// Receivers over Unix and TCP that treat every connection `how`, and a
     /// channel told after each is closed (or shut).
     async fn unanswering(
@@ -207,15 +229,7 @@ mod tests {
             }
             let _ = closed.send(());
         }
-        let dir = std::env::temp_dir().join(format!("txlane-testee-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("s.sock");
-        let _ = std::fs::remove_file(&path);
-        let unix = tokio::net::UnixListener::bind(&path).expect("bind unix");
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind tcp");
-        let tcp_endpoint = Endpoint::Tcp(tcp.local_addr().expect("addr").to_string());
+        let (path, unix, tcp, tcp_endpoint) = listeners(&format!("txlane-testee-{name}")).await;
         let (closed_tx, closed) = tokio::sync::mpsc::unbounded_channel();
         let server = tokio::spawn(async move {
             loop {
@@ -298,15 +312,8 @@ mod tests {
     /// SILENT_AFTER, and later ones as soon as they are written.
     #[tokio::test]
     async fn an_open_connection_unanswered_for_silent_after_is_silent() {
-        let dir = std::env::temp_dir().join(format!("txlane-testee-mute-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("s.sock");
-        let _ = std::fs::remove_file(&path);
-        let unix = tokio::net::UnixListener::bind(&path).expect("bind unix");
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind tcp");
-        let tcp_endpoint = Endpoint::Tcp(tcp.local_addr().expect("addr").to_string());
+        let (path, unix, tcp, tcp_endpoint) = listeners("txlane-testee-mute").await;
+        let dir = path.parent().expect("dir").to_path_buf();
         let unix_reader = tokio::spawn(async move {
             read_silently(unix.accept().await.expect("accept unix").0).await
         });
