@@ -99,7 +99,8 @@ export interface Options {
   readonly ackTimeout?: Duration.Input | undefined
   /**
    * Retry budget: how many times one batch may be written again after a connection carrying it
-   * broke (or timed out). Default 10. `"unbounded"` never gives up. Past it the batch fails with
+   * broke (or timed out). A connection the peer refused (closed before any answer) while another
+   * of the sender's connections is served is not counted. Default 10. `"unbounded"` never gives up. Past it the batch fails with
    * `RetriesExhausted` (acknowledged) or is counted as failed and logged (fire-and-forget).
    */
   readonly retries?: number | "unbounded" | undefined

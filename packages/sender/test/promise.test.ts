@@ -222,6 +222,20 @@ describe("a peer that serves one connection and closes the others at once (a rec
     expect(report.undelivered).toEqual([])
   })
 
+  it("sends one at a time: a refused connection is not charged to its batch while another connection is served", async () => {
+    // Each worker connects with a batch in hand; a refused one hands it back, and the next
+    // refused worker can take that same batch for its own first connect. With retries 1, a
+    // second charge failed it (1-2 of 200 per run).
+    const srv = await server({ maxConnections: 1 })
+    const batches = workload(200)
+    const s = await sender({ endpoint: srv.path, workers: 4, delivery: "acknowledged", retries: 1 })
+    const results: Array<unknown> = []
+    for (const b of batches) results.push(await s.send(b).catch((e: unknown) => e))
+    expect(results.filter((r) => typeof r !== "number")).toEqual([])
+    expect(srv.accepted.value).toBe(digestOf(batches))
+    expect(srv.refused).toBeGreaterThan(0)
+  })
+
   it("a full queue: a refused worker waits for room to hand its batch back, it does not bounce it to failure", async () => {
     const srv = await server({ maxConnections: 1 })
     const batches = workload(1000)

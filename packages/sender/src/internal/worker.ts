@@ -120,11 +120,16 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   const lost = connection.tracked ? connection.inflight : connection.unflushed
   if (connection.tracked) counters.unanswered += lost.length
   if (lost.length === 0) return
+  // Refused while another connection stands: the peer is up and serves that one, and closed
+  // this one without answering. Charging that to the batch let it fail once a few refused
+  // workers had each taken it for their first connect (they connect with a batch in hand).
+  const refusedWhileServed = state.refused && standsElsewhere(shared, state)
   const again: Array<Batch> = []
   let gaveUp = 0
   for (const batch of lost) {
-    if (connection.sawTransient) {
-      // The peer closed after a "not ready" answer: these were never judged either.
+    if (connection.sawTransient || refusedWhileServed) {
+      // The peer closed after a "not ready" answer, or refused the connection: these were
+      // never judged either.
       batch.free++
     } else if (batch.attempts - batch.free > options.retries) {
       gaveUp++
