@@ -57,6 +57,16 @@ export class Connection {
   readonly inflight: Array<Batch> = []
   /** Untracked: the write callback of every payload (one function per connection, not per write). */
   readonly onFlushed: (error?: Error | null) => void
+  /**
+   * `responses: "auto"` before the peer is known: frames of `inflight` whose write completed.
+   * Callbacks fire in write order, so they are its oldest ones. Lets a connection that closes
+   * after the peer was found silent on another one settle its frames as a silent peer's (see
+   * `recover`).
+   */
+  flushedUnknown = 0
+  readonly onFlushedUnknown = (error?: Error | null): void => {
+    if (!error) this.flushedUnknown++
+  }
   private readonly decoder: FrameDecoder.FrameDecoder
 
   constructor(

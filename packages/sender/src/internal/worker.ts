@@ -55,6 +55,7 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
   const batches = state.pending
   const tracked = connection.tracked
   const now = tracked ? shared.now() : 0
+  const unknown = tracked && shared.answering === undefined
   let bytes = 0
   let transactions = 0
   socket.cork()
@@ -69,7 +70,8 @@ const write = (shared: Shared, state: WorkerState, connection: Connection, n: nu
       body = batch.payload
     } else body = batch.frame
     if (tracked) {
-      socket.write(body)
+      if (unknown) socket.write(body, connection.onFlushedUnknown)
+      else socket.write(body)
       batch.sentAt = now
       connection.inflight.push(batch)
     } else {
@@ -109,7 +111,17 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   // (`session`). A close without any answer is not silence: a receiver at its connection limit
   // accepts and closes at once, and over TCP our frame can even reach the kernel after its FIN.
   // Taking that as silence made later frames "delivered" unread; resending them is at most a
-  // duplicate.
+  // duplicate. But once the peer was found silent (on another connection) these frames are a
+  // silent peer's, delivered once flushed, even if this connection's loop had not seen it yet: a
+  // receiver that exits once it has everything closed such connections, and their probes were
+  // resent to nobody.
+  if (connection.tracked && shared.answering === false && !options.acknowledged) {
+    const flushed = connection.inflight.splice(0, Math.min(connection.flushedUnknown, connection.inflight.length))
+    const unflushed = connection.inflight.splice(0)
+    becomeSilent(shared, connection, "was found silent")
+    for (const batch of flushed) settleDelivered(shared, batch)
+    connection.unflushed.push(...unflushed)
+  }
   // The peer closed a connection before answering on it (untracked: before a frame was written):
   // it refuses this worker, as a receiver at its connection limit accepts and closes at once.
   // `run` then waits on the reconnect schedule before the next connect.
