@@ -51,6 +51,10 @@ export class Connection {
   written = 0
   /** Responses read on this connection. */
   answered = 0
+  /** The peer took traffic on it: answered a frame (untracked: a frame was written). One that closes without is refused. */
+  get stood(): boolean {
+    return this.tracked ? this.answered > 0 : this.written > 0
+  }
   /** Untracked: written batches whose write callback has not fired, oldest first. */
   readonly unflushed: Array<Batch> = []
   /** Tracked: written batches waiting for their response, oldest first (responses come in order). */

@@ -125,10 +125,7 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   // The peer closed a connection before answering on it (untracked: before a frame was written):
   // it refuses this worker, as a receiver at its connection limit accepts and closes at once.
   // `run` then waits on the reconnect schedule before the next connect.
-  state.refused =
-    !connection.graceful &&
-    !connection.timedOut &&
-    (connection.tracked ? connection.answered === 0 : connection.written === 0)
+  state.refused = !connection.graceful && !connection.timedOut && !connection.stood
   const lost = connection.tracked ? connection.inflight : connection.unflushed
   if (connection.tracked) counters.unanswered += lost.length
   if (lost.length === 0) return
@@ -169,7 +166,7 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
 const standsElsewhere = (shared: Shared, state: WorkerState): boolean => {
   for (const other of shared.workers) {
     const c = other.connection
-    if (other !== state && c !== undefined && !c.closed && (c.tracked ? c.answered > 0 : c.written > 0)) return true
+    if (other !== state && c !== undefined && !c.closed && c.stood) return true
   }
   return false
 }

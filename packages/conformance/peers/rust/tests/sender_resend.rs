@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{send, within, TempDir};
+use common::{eventually_within, send, within, TempDir};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -288,18 +288,6 @@ fn sorted_payloads(batches: &[Batch]) -> Vec<Vec<u8>> {
     all
 }
 
-/// Wait up to `limit` for `cond`; whether it held.
-async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let until = tokio::time::Instant::now() + limit;
-    while !cond() {
-        if tokio::time::Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    true
-}
-
 const LIMITED: WorkloadSpec = WorkloadSpec {
     seed: 11,
     batches: 300,
@@ -327,7 +315,7 @@ async fn acknowledged_batches_are_not_stuck_on_refused_connections() {
     for b in all.iter().cloned() {
         within(Box::pin(sender.send(b))).await.expect("queued");
     }
-    let done = wait_for(Duration::from_secs(5), || {
+    let done = eventually_within(Duration::from_secs(5), || {
         stats.snapshot().acknowledged == 300
     })
     .await;
@@ -363,7 +351,7 @@ async fn refused_connections_do_not_make_the_peer_look_silent() {
     for b in all[..3].iter().cloned() {
         within(Box::pin(sender.send(b))).await.expect("queued");
     }
-    let refused = wait_for(Duration::from_secs(2), || server.refused() >= 2).await;
+    let refused = eventually_within(Duration::from_secs(2), || server.refused() >= 2).await;
     assert!(refused, "refused {}", server.refused());
     tokio::time::sleep(Duration::from_millis(50)).await;
     server.release();

@@ -115,12 +115,23 @@ pub async fn within<F: Future + Unpin>(f: F) -> F::Output {
 }
 
 /// Poll `cond` until it holds (bounded by [`STEP`]).
-pub async fn eventually(mut cond: impl FnMut() -> bool) {
-    let start = tokio::time::Instant::now();
+pub async fn eventually(cond: impl FnMut() -> bool) {
+    assert!(
+        eventually_within(STEP, cond).await,
+        "condition not reached in time"
+    );
+}
+
+/// Poll `cond` every 5 ms for up to `limit`; whether it held.
+pub async fn eventually_within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = tokio::time::Instant::now() + limit;
     while !cond() {
-        assert!(start.elapsed() < STEP, "condition not reached in time");
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    true
 }
 
 /// A peer binary run as the harness runs it: stdout read line by line (the
