@@ -191,6 +191,60 @@ describe("responses: a silent peer", () => {
     expect(srv.digest.value).toBe(digestOf(batches))
   })
 
+  /**
+   * A silent receiver closes a second connection after the first one found it silent, before the
+   * second one's own second is up (a `--expect-transactions` receiver exiting with every batch).
+   * With a FIN (it read the frame), the frame is a silent peer's: delivered, not resent to a
+   * receiver that may be gone. With a reset (it left the frame unread), it is resent.
+   */
+  it.each([
+    ["a clean close (FIN, frame read)", "fin"],
+    ["a reset (frame unread)", "reset"]
+  ] as const)('"auto": %s of a connection after the peer was found silent on another', async (_, close) => {
+    const path = socketPath()
+    const framesBy: Array<number> = [] // frames read per connection, in accept order
+    const sockets: Array<net.Socket> = []
+    // pauseOnConnect: a connection reads nothing from the kernel until resumed.
+    const srv = net.createServer({ pauseOnConnect: true }, (socket) => {
+      const index = sockets.push(socket) - 1
+      framesBy[index] = 0
+      socket.on("error", () => {})
+      if (index === 1 && close === "reset") {
+        // Its frame stays unread in the kernel, so the close resets the connection (ECONNRESET).
+        setTimeout(() => socket.destroy(), 700) // at 1.2 s, as below
+        return
+      }
+      socket.resume()
+      let buffered = Buffer.alloc(0)
+      socket.on("data", (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk])
+        while (buffered.length >= 4 && buffered.length >= 4 + buffered.readUInt32BE(0)) {
+          buffered = buffered.subarray(4 + buffered.readUInt32BE(0))
+          framesBy[index]!++
+          // The first connection's first frame was written at 0 ms and the peer is found silent
+          // at 1 s; this one's was written at 500 ms, so its own second ends at 1.5 s.
+          if (index === 1) setTimeout(() => socket.destroy(), 700) // at 1.2 s
+        }
+      })
+    })
+    await new Promise<void>((resolve) => srv.listen(path, resolve))
+    cleanup.push(async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => srv.close(resolve))
+    })
+    const { s } = await sender({ endpoint: path, workers: 2 })
+    const [first, second] = workload(2)
+    await s.send(first!)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await s.send(second!) // the first worker waits for its probe's answer: the second one takes it
+    const r = await s.close({ timeoutMs: 5_000 })
+    expect(r).toMatchObject({ accepted: 2, delivered: 2, undelivered: [] })
+    expect(sockets.length).toBeGreaterThanOrEqual(2)
+    // Read: the probe on the first connection; the second batch once, on the second connection
+    // (FIN) or, resent, on a third (reset).
+    expect(framesBy).toEqual(close === "fin" ? [1, 1] : [1, 0, 1])
+  })
+
   it('"none" with a peer that answers anyway: answers settle nothing and are counted as untracked', async () => {
     const srv = await server({ respond: "reject" })
     const { s } = await sender({ endpoint: srv.path, workers: 1, responses: "none" })

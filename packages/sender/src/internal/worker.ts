@@ -111,11 +111,12 @@ const recover = (shared: Shared, state: WorkerState, connection: Connection): vo
   // (`session`). A close without any answer is not silence: a receiver at its connection limit
   // accepts and closes at once, and over TCP our frame can even reach the kernel after its FIN.
   // Taking that as silence made later frames "delivered" unread; resending them is at most a
-  // duplicate. But once the peer was found silent (on another connection) these frames are a
-  // silent peer's, delivered once flushed, even if this connection's loop had not seen it yet: a
-  // receiver that exits once it has everything closed such connections, and their probes were
-  // resent to nobody.
-  if (connection.tracked && shared.answering === false && !options.acknowledged) {
+  // duplicate. But once the peer was found silent (on another connection) a clean close (a FIN:
+  // no socket error) is that peer leaving, and these frames are a silent peer's, delivered once
+  // flushed, even if this connection's loop had not seen it yet: a receiver that exits once it
+  // has everything closed such connections, and their probes were resent to nobody. A reset
+  // (ECONNRESET: the peer closed with our frames unread) still resends them.
+  if (connection.tracked && shared.answering === false && !options.acknowledged && connection.error === undefined) {
     const flushed = connection.inflight.splice(0, Math.min(connection.flushedUnknown, connection.inflight.length))
     const unflushed = connection.inflight.splice(0)
     becomeSilent(shared, connection, "was found silent")
