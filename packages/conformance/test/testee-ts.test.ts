@@ -11,8 +11,8 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
-import { dialFrames } from "../src/testee/index.js"
+import { afterAll, describe, expect, it, vi } from "vitest"
+import { type Conn, dialFrames, runTestee, type SendOptions } from "../src/testee/index.js"
 import { exec, expectAllGreen, readmeExample } from "./lib/testee.js"
 
 const PACKAGE_DIR = Path.resolve(import.meta.dirname, "..")
@@ -84,10 +84,15 @@ describe("the kit's client, dialFrames", () => {
    * write completed, as it can for a receiver at its connection limit over TCP (the frame reaches
    * the kernel after its FIN).
    */
-  const refusing = async (): Promise<{ path: string; close: () => Promise<void> }> => {
+  const refusing = async (beforeClose = () => {}): Promise<{ path: string; close: () => Promise<void> }> => {
     const path = Path.join(dir, `refusing-${process.pid}.sock`)
     Fs.rmSync(path, { force: true })
-    const server = Net.createServer((socket) => socket.once("data", () => socket.destroy()))
+    const server = Net.createServer((socket) =>
+      socket.once("data", () => {
+        beforeClose()
+        socket.destroy()
+      })
+    )
     await new Promise<void>((resolve) => server.listen(path, resolve))
     return { path, close: () => new Promise((resolve) => server.close(() => resolve())) }
   }
@@ -96,7 +101,11 @@ describe("the kit's client, dialFrames", () => {
     const server = await refusing()
     try {
       const started = Date.now()
-      const conn = await dialFrames(server.path, { delivery: "fire-and-forget", maxFrameBytes: 1024 })
+      const conn = await dialFrames(server.path, {
+        delivery: "fire-and-forget",
+        maxFrameBytes: 1024,
+        receiverSilent: () => false
+      })
       // A silent receiver would make `send` resolve false after 1 s; a close must reject at once.
       await expect(conn.send(new Uint8Array([0x0a, 0x01, 0x01]))).rejects.toThrow()
       expect(Date.now() - started).toBeLessThan(1000)
@@ -105,4 +114,75 @@ describe("the kit's client, dialFrames", () => {
       await server.close()
     }
   })
+
+  it("fire-and-forget: once another connection found the receiver silent, a clean close after the write is delivery", async () => {
+    // The window CI hit: one worker judged a --respond none receiver silent and sent the rest;
+    // the receiver, with every batch, exited before this connection's own second was up. Here
+    // the silence becomes known after the write, while this connection waits for its answer.
+    let known = false
+    const server = await refusing(() => {
+      known = true
+    })
+    try {
+      const started = Date.now()
+      const conn = await dialFrames(server.path, {
+        delivery: "fire-and-forget",
+        maxFrameBytes: 1024,
+        receiverSilent: () => known
+      })
+      await expect(conn.send(new Uint8Array([0x0a, 0x01, 0x01]))).resolves.toBe(false)
+      expect(known).toBe(true)
+      expect(Date.now() - started).toBeLessThan(1000)
+      conn.close()
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("fire-and-forget: once the receiver is known silent, a frame is delivered when written, without waiting", async () => {
+    const path = Path.join(dir, `silent-${process.pid}.sock`)
+    Fs.rmSync(path, { force: true })
+    const server = Net.createServer((socket) => socket.resume()) // reads, never answers
+    await new Promise<void>((resolve) => server.listen(path, resolve))
+    try {
+      const conn = await dialFrames(path, {
+        delivery: "fire-and-forget",
+        maxFrameBytes: 1024,
+        receiverSilent: () => true
+      })
+      const started = Date.now()
+      await expect(conn.send(new Uint8Array([0x0a, 0x01, 0x01]))).resolves.toBe(false)
+      expect(Date.now() - started).toBeLessThan(500)
+      conn.close()
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
+
+describe("the kit's sender loop", () => {
+  it.each([false, true])(
+    "tells every later send, through receiverSilent, that a send reported a silent receiver (answered: %s)",
+    async (answered) => {
+      const seen: Array<boolean> = []
+      const dial = async (_endpoint: string, options: SendOptions): Promise<Conn> => ({
+        send: async () => {
+          seen.push(options.receiverSilent())
+          return answered
+        },
+        close: () => {}
+      })
+      const stdout = vi.spyOn(process.stdout, "write").mockImplementation((_line, callback?: unknown) => {
+        if (typeof callback === "function") callback()
+        return true
+      }) // the report line
+      try {
+        const argv = ["send", "--endpoint", "/tmp/unused.sock", "--workers", "1", "--batches", "3"]
+        expect(await runTestee({ name: "acme", dial }, argv)).toBe(0)
+      } finally {
+        stdout.mockRestore()
+      }
+      expect(seen).toEqual([false, !answered, !answered])
+    }
+  )
 })

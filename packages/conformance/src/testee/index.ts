@@ -37,6 +37,13 @@ export interface SendOptions {
   readonly delivery: "fire-and-forget" | "acknowledged"
   /** `--max-frame-bytes`; the kit never hands a larger payload to `send`. */
   readonly maxFrameBytes: number
+  /**
+   * Whether this sender already found the receiver silent: true once any connection's `send`
+   * resolved `false`. A connection that has not seen it yet can count on it: its frames are
+   * delivered once written, and a clean close before any answer is that receiver closing (it
+   * exits once it has every batch), not a refusal.
+   */
+  readonly receiverSilent: () => boolean
 }
 
 /** One sender connection, used by one worker at a time. */
@@ -98,7 +105,9 @@ export const answer = (payload: Uint8Array): boolean => {
  * a silent receiver, and writes count as deliveries; in acknowledged mode every frame waits for
  * its answer. A connection closed before any answer is broken (`send` throws, the frame is to be
  * resent), never silent: a receiver at its connection limit accepts and closes at once, and over
- * TCP the frame can even reach the kernel after its FIN.
+ * TCP the frame can even reach the kernel after its FIN. Once another connection found the
+ * receiver silent (`receiverSilent`), a clean close after the write is that receiver's (it exits
+ * once it has every batch) and the frame counts as delivered; a reset still throws.
  */
 export const dialFrames = (endpoint: string, options: SendOptions): Promise<Conn> =>
   new Promise((resolve, reject) => {
@@ -109,18 +118,21 @@ export const dialFrames = (endpoint: string, options: SendOptions): Promise<Conn
     socket.once("error", reject)
     socket.once("connect", () => {
       socket.off("error", reject)
-      resolve(new FrameConn(socket, options.delivery === "acknowledged"))
+      resolve(new FrameConn(socket, options.delivery === "acknowledged", options.receiverSilent))
     })
   })
 
 class FrameConn implements Conn {
   private buffer = Buffer.alloc(0)
   private ended: Error | undefined
+  /** The peer ended the connection with a FIN (`end`), not a reset or an error. */
+  private endedCleanly = false
   private wake: (() => void) | undefined
   private silent = false
   constructor(
     private readonly socket: net.Socket,
-    private answers: boolean
+    private answers: boolean,
+    private readonly receiverSilent: () => boolean
   ) {
     socket.on("data", (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk])
@@ -130,7 +142,10 @@ class FrameConn implements Conn {
       this.ended ??= error ?? new Error("connection closed")
       this.wake?.()
     }
-    socket.on("end", () => end())
+    socket.on("end", () => {
+      this.endedCleanly = this.ended === undefined
+      end()
+    })
     socket.on("close", () => end())
     socket.on("error", end)
   }
@@ -166,8 +181,16 @@ class FrameConn implements Conn {
     await new Promise<void>((resolve, reject) =>
       this.socket.write(Buffer.concat([header, body]), (error) => (error ? reject(error) : resolve()))
     )
-    if (this.silent) return false
-    const frame = await this.frame(this.answers ? undefined : SILENT_AFTER_MS)
+    if (this.silent || this.receiverSilent()) return false
+    let frame: Uint8Array | "timeout"
+    try {
+      frame = await this.frame(this.answers ? undefined : SILENT_AFTER_MS)
+    } catch (error) {
+      // Found silent on another connection while this one waited: a FIN is that receiver
+      // closing with the frame read (it exits once it has every batch), not a refusal.
+      if (this.endedCleanly && !this.answers && this.receiverSilent()) return false
+      throw error
+    }
     if (frame === "timeout") {
       this.silent = true
       return false
@@ -207,7 +230,8 @@ const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: ReadonlyA
   const onSignal = () => abort.abort()
   process.once("SIGTERM", onSignal)
   process.once("SIGINT", onSignal)
-  const options: SendOptions = { delivery, maxFrameBytes }
+  let receiverSilent = false
+  const options: SendOptions = { delivery, maxFrameBytes, receiverSilent: () => receiverSilent }
   const delivered = Digest.make()
   const errors: Record<string, number> = {}
   const count = (kind: string) => {
@@ -260,7 +284,7 @@ const send = async (peer: Peer, dial: NonNullable<Peer["dial"]>, argv: ReadonlyA
           if (answered) {
             acknowledged++
             ok++
-          }
+          } else receiverSilent = true
           delivered.addAll(txs)
           last = performance.now()
         } catch (error) {

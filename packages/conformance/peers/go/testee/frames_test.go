@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +24,13 @@ func serveFrames(t *testing.T, network string, handle func(c net.Conn)) txlane.E
 
 func dialFrames(t *testing.T, ep txlane.Endpoint, delivery string) Conn {
 	t.Helper()
-	c, err := DialFrames(context.Background(), ep, SendOptions{Delivery: delivery, MaxFrameBytes: txlane.DefaultMaxFrameBytes})
+	return dialFramesSilent(t, ep, delivery, nil)
+}
+
+// dialFramesSilent is dialFrames with SendOptions.ReceiverSilent set to receiverSilent.
+func dialFramesSilent(t *testing.T, ep txlane.Endpoint, delivery string, receiverSilent func() bool) Conn {
+	t.Helper()
+	c, err := DialFrames(context.Background(), ep, SendOptions{Delivery: delivery, MaxFrameBytes: txlane.DefaultMaxFrameBytes, ReceiverSilent: receiverSilent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +153,145 @@ func TestFrameConnSilentAfter(t *testing.T) {
 					t.Fatalf("receiver did not read frame #%d", i)
 				}
 			}
+		})
+	}
+}
+
+// TestFrameConnClosedAfterKnownSilence: the CI race of PEERS.md's fire-and-forget sender.
+// Worker A found the receiver silent; worker B's frame was already written and read; the
+// receiver, with every batch, exits and closes B's connection cleanly before B's own
+// SilentAfter. That EOF is the silent receiver leaving, so B's frame is delivered
+// (false, nil) at once; resending it would reach nobody. Without the shared knowledge, in
+// acknowledged mode, or on a reset rather than a clean close, it stays an error. The
+// silence becomes known only after Send's check right after its write, so Send is in its
+// read when the connection ends, whatever the scheduling.
+func TestFrameConnClosedAfterKnownSilence(t *testing.T) {
+	payload := txlane.NewWorkload(3, 100).NextBatch(3)
+	tests := []struct {
+		delivery  string
+		known     bool // the sender finds the receiver silent elsewhere once the frame is read
+		reset     bool // the receiver resets the connection instead of closing it cleanly
+		delivered bool
+	}{
+		{"fire-and-forget", true, false, true},
+		{"fire-and-forget", false, false, false},
+		{"fire-and-forget", true, true, false},
+		{"acknowledged", true, false, false},
+	}
+	for _, network := range []string{"tcp", "unix"} {
+		for _, tt := range tests {
+			name := fmt.Sprintf("%s/%s/known=%v/reset=%v", network, tt.delivery, tt.known, tt.reset)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				var silent atomic.Bool
+				var calls atomic.Int32
+				checked := make(chan struct{}) // closed at the first ReceiverSilent call
+				receiverSilent := func() bool {
+					if calls.Add(1) == 1 {
+						close(checked)
+					}
+					return silent.Load()
+				}
+				ep := serveFrames(t, network, func(c net.Conn) {
+					if tt.reset && network == "unix" {
+						// Closing with unread bytes resets a Unix stream: leave the payload.
+						io.ReadFull(c, make([]byte, 4))
+					} else if _, err := txlane.ReadFrame(c, txlane.DefaultMaxFrameBytes); err != nil {
+						return
+					}
+					if tt.delivery == "fire-and-forget" { // acknowledged mode never asks
+						select {
+						case <-checked:
+						case <-time.After(5 * time.Second):
+							t.Error("Send did not check ReceiverSilent after its write")
+						}
+					}
+					silent.Store(tt.known) // before the close: Send sees it at EOF
+					if tc, ok := c.(*net.TCPConn); ok && tt.reset {
+						tc.SetLinger(0) // close with a reset
+					}
+				})
+				conn := dialFramesSilent(t, ep, tt.delivery, receiverSilent)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				start := time.Now()
+				answered, err := conn.Send(ctx, payload)
+				elapsed := time.Since(start)
+				switch {
+				case answered:
+					t.Fatalf("Send = true, %v; no answer was written", err)
+				case tt.delivered && err != nil:
+					t.Fatalf("Send error %v; want false, nil: a receiver known silent closed after reading the frame", err)
+				case tt.delivered && elapsed >= SilentAfter/2:
+					t.Errorf("Send took %v; want it to return at the close, not wait for SilentAfter (%v)", elapsed, SilentAfter)
+				case !tt.delivered && err == nil:
+					t.Fatalf("Send = false, nil after %v; want an error, the batch resent", elapsed)
+				case !tt.delivered && (errors.Is(err, ErrRejected) || errors.Is(err, ErrNotReady) || errors.Is(err, os.ErrDeadlineExceeded)):
+					t.Errorf("Send error %v; want a connection error", err)
+				}
+				// The receiver left this connection: the next frame goes on a new one, never
+				// into this one (over TCP that write could succeed, unread).
+				if answered, err := conn.Send(ctx, payload); tt.delivered && (answered || err == nil) {
+					t.Errorf("Send after the receiver left = %v, %v; want an error", answered, err)
+				}
+			})
+		}
+	}
+}
+
+// TestFrameConnKnownSilentSkipsWait: once the sender found the receiver silent on another
+// connection, a fire-and-forget frame on a fresh, open connection is delivered when written,
+// without waiting SilentAfter again. An acknowledged FrameConn still reads its answer.
+func TestFrameConnKnownSilentSkipsWait(t *testing.T) {
+	known := func() bool { return true }
+	ok, _ := txlane.EncodeResponse(txlane.OKResponse(3))
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			t.Parallel()
+			frames := make(chan []byte, 8)
+			answer := make(chan bool, 1) // per connection: whether it answers; sent before Send
+			ep := serveFrames(t, network, func(c net.Conn) {
+				answers := <-answer
+				for {
+					p, err := txlane.ReadFrame(c, txlane.DefaultMaxFrameBytes)
+					if err != nil {
+						return
+					}
+					frames <- p
+					if answers && txlane.WriteFrame(c, ok) != nil {
+						return
+					}
+				}
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			w := txlane.NewWorkload(4, 100)
+
+			answer <- false
+			conn := dialFramesSilent(t, ep, "fire-and-forget", known)
+			for i := 0; i < 2; i++ {
+				payload := w.NextBatch(3)
+				start := time.Now()
+				answered, err := conn.Send(ctx, payload)
+				if elapsed := time.Since(start); err != nil || answered || elapsed >= SilentAfter/2 {
+					t.Fatalf("Send #%d = %v, %v after %v; want false, nil at once (the receiver is known silent)", i, answered, err, elapsed)
+				}
+				select {
+				case got := <-frames:
+					if !bytes.Equal(got, payload) {
+						t.Errorf("receiver read frame #%d of %d bytes; want the %d sent", i, len(got), len(payload))
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("receiver did not read frame #%d", i)
+				}
+			}
+
+			answer <- true
+			acked := dialFramesSilent(t, ep, "acknowledged", known)
+			if answered, err := acked.Send(ctx, w.NextBatch(3)); err != nil || !answered {
+				t.Errorf("acknowledged Send = %v, %v; want true, nil: acknowledged mode reads the answer", answered, err)
+			}
+			<-frames
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	txlane "github.com/txlane/txlane/packages/conformance/peers/go"
@@ -85,7 +86,10 @@ func runSend(p Peer, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := peercli.SendContext(time.Duration(*timeoutMs)*time.Millisecond, logger, nil)
 	defer cancel()
 
-	opts := SendOptions{Delivery: *delivery, MaxFrameBytes: *maxFrame}
+	// silent is shared by every worker's Conn: once one found the receiver silent, a frame
+	// on another connection is delivered once written (SendOptions.ReceiverSilent).
+	var silent atomic.Bool
+	opts := SendOptions{Delivery: *delivery, MaxFrameBytes: *maxFrame, ReceiverSilent: silent.Load}
 	st := &sendStats{errors: map[string]int64{}}
 	work := make(chan []byte, *queue)
 	var wg sync.WaitGroup
@@ -93,7 +97,7 @@ func runSend(p Peer, args []string, stdout, stderr io.Writer) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			worker(ctx, p, ep, opts, st, work, logger)
+			worker(ctx, p, ep, opts, &silent, st, work, logger)
 		}()
 	}
 	gen := txlane.NewWorkload(*seed, *txSize)
@@ -140,8 +144,9 @@ func runSend(p Peer, args []string, stdout, stderr io.Writer) int {
 }
 
 // worker delivers batches from work over its own connection until work is closed; after
-// ctx is done it counts what is left as undelivered.
-func worker(ctx context.Context, p Peer, ep txlane.Endpoint, opts SendOptions, st *sendStats, work <-chan []byte, logger *log.Logger) {
+// ctx is done it counts what is left as undelivered. A Send that returns (false, nil) sets
+// silent, which opts.ReceiverSilent reports to every Conn.
+func worker(ctx context.Context, p Peer, ep txlane.Endpoint, opts SendOptions, silent *atomic.Bool, st *sendStats, work <-chan []byte, logger *log.Logger) {
 	var conn Conn
 	defer func() {
 		if conn != nil {
@@ -182,6 +187,9 @@ func worker(ctx context.Context, p Peer, ep txlane.Endpoint, opts SendOptions, s
 			st.mu.Unlock()
 			switch {
 			case err == nil:
+				if !answered {
+					silent.Store(true)
+				}
 				st.mu.Lock()
 				if answered {
 					st.acknowledged++

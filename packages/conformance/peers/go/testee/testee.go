@@ -57,6 +57,11 @@ type SendOptions struct {
 	Delivery string
 	// MaxFrameBytes is --max-frame-bytes; the kit never hands Send a larger payload.
 	MaxFrameBytes int
+	// ReceiverSilent reports whether this sender process already found the receiver silent:
+	// true once any Conn.Send of this sender returned (false, nil). Silence is a property of
+	// the receiver, not of one connection, so a Conn may use it to settle frames without
+	// waiting (see [FrameConn.Send]). nil means never known.
+	ReceiverSilent func() bool
 }
 
 // Conn is one sender connection, used by one worker goroutine at a time.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -173,5 +174,46 @@ func TestAnswer(t *testing.T) {
 		if ok != tt.ok || !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
 			t.Errorf("Answer(%s) = %v, %v; want %v, %v", tt.answer, ok, err, tt.ok, tt.err)
 		}
+	}
+}
+
+// fakeConn answers every Send with answered and records whether SendOptions.ReceiverSilent
+// reported the receiver silent at each call.
+type fakeConn struct {
+	answered bool
+	opts     SendOptions
+	seen     *[]bool
+}
+
+func (c *fakeConn) Send(context.Context, []byte) (bool, error) {
+	*c.seen = append(*c.seen, c.opts.ReceiverSilent())
+	return c.answered, nil
+}
+
+func (c *fakeConn) Close() error { return nil }
+
+// TestSendSharesSilence: the kit's sender loop reports, through SendOptions.ReceiverSilent,
+// that a Send returned (false, nil), to every later Send; an answered Send never does.
+func TestSendSharesSilence(t *testing.T) {
+	for _, answered := range []bool{false, true} {
+		t.Run(fmt.Sprint("answered=", answered), func(t *testing.T) {
+			var seen []bool // one worker: Sends are sequential
+			dial := func(_ context.Context, _ txlane.Endpoint, opts SendOptions) (Conn, error) {
+				if opts.ReceiverSilent == nil {
+					t.Error("SendOptions.ReceiverSilent is nil")
+					opts.ReceiverSilent = func() bool { return false }
+				}
+				return &fakeConn{answered: answered, opts: opts, seen: &seen}, nil
+			}
+			var stdout, stderr bytes.Buffer
+			if code := Run(Peer{Name: "acme", Dial: dial}, []string{"send", "--endpoint", "/tmp/unused.sock",
+				"--workers", "1", "--batches", "3", "--tx-per-batch", "2"}, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s %s", code, stdout.String(), stderr.String())
+			}
+			want := []bool{false, !answered, !answered}
+			if fmt.Sprint(seen) != fmt.Sprint(want) {
+				t.Errorf("ReceiverSilent at each Send: %v; want %v", seen, want)
+			}
+		})
 	}
 }

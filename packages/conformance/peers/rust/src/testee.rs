@@ -25,7 +25,9 @@
 //! answers, handler pool, SPEC §7 socket files) calling [`Submit::submit`]
 //! once per accepted batch. A sender runs `--workers` tasks over a bounded
 //! queue of `--queue` batches; each task owns one [`Conn`] from
-//! [`Dial::dial`] and calls [`Conn::send`] once per batch: `Ok` is delivered,
+//! [`Dial::dial`] and calls [`Conn::send`] once per batch: `Ok` is delivered
+//! (`Ok(false)` also tells every connection, through
+//! [`SendOptions::receiver_silent`], that the receiver is silent),
 //! [`SendError::NotReady`] resends the batch after 100 ms doubling to 4 s (at
 //! most 30 times), [`SendError::Rejected`] gives it up, and
 //! [`SendError::Broken`] drops the connection, dials again (with backoff,
@@ -39,6 +41,7 @@ mod send;
 use crate::endpoint::Endpoint;
 use bytes::Bytes;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub use crate::server::{AcceptAll, BoxFuture, Submit};
@@ -80,12 +83,14 @@ pub trait Conn: Send + 'static {
     /// Deliver one batch payload (a `Transactions` envelope; the client frames
     /// it). `Ok(true)`: the receiver answered it with success (counted in
     /// `acknowledged` and `responses.ok`); `Ok(false)`: written to a receiver
-    /// that does not answer.
+    /// that does not answer (from then on
+    /// [`ReceiverSilence::is_known`] for every connection of the sender).
     fn send<'a>(&'a mut self, payload: &'a Bytes) -> BoxFuture<'a, Result<bool, SendError>>;
 }
 
-/// The PEERS.md `send` flags a client may care about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The PEERS.md `send` flags a client may care about, and what the sender
+/// learnt that every connection may use.
+#[derive(Debug, Clone)]
 pub struct SendOptions {
     /// `--delivery acknowledged`: the receiver answers every frame (the
     /// harness pairs acknowledged senders with answering receivers), so a
@@ -93,6 +98,32 @@ pub struct SendOptions {
     pub acknowledged: bool,
     /// `--max-frame-bytes`; the kit never hands a larger payload to a Conn.
     pub max_frame_bytes: usize,
+    /// Whether this sender already found the receiver silent, shared by
+    /// every connection it dials.
+    pub receiver_silent: ReceiverSilence,
+}
+
+/// "This sender already found the receiver silent": known once any
+/// [`Conn::send`] of the sender returned `Ok(false)`. Silence is the
+/// receiver's, not a connection's, so a connection that has not answered
+/// can count on it: its frames are delivered once written, and a clean
+/// close before any answer is that receiver leaving (a
+/// `--expect-transactions` receiver exits once it has every batch), not a
+/// refusal: the frame written is not resent to a receiver that may be
+/// gone. Clones share one flag; the default is not known.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiverSilence(Arc<AtomicBool>);
+
+impl ReceiverSilence {
+    /// Whether a connection of this sender found the receiver silent.
+    pub fn is_known(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Set by the kit's sender loop on an `Ok(false)`.
+    pub(crate) fn set_known(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// Opens sender connections; each worker calls it once, and again after its

@@ -1,7 +1,7 @@
 //! [`FrameDial`] and [`FrameConn`]: the testee kit's ready-made client,
 //! which speaks the framing directly.
 
-use super::{answer, BoxFuture, Conn, Dial, SendError, SendOptions};
+use super::{answer, BoxFuture, Conn, Dial, ReceiverSilence, SendError, SendOptions};
 use crate::endpoint::Endpoint;
 use crate::frame::FrameError;
 use crate::listener::Stream;
@@ -32,6 +32,8 @@ impl Dial for FrameDial {
                 stream,
                 answered: options.acknowledged,
                 silent: false,
+                receiver_silent: options.receiver_silent.clone(),
+                ended: false,
             }) as Box<dyn Conn>)
         })
     }
@@ -40,25 +42,44 @@ impl Dial for FrameDial {
 /// A client that writes one frame, then reads its answer (so it works in
 /// both delivery modes, one frame in flight). In fire-and-forget mode, a
 /// connection that stays open with no answer within [`SILENT_AFTER`] is to a
-/// silent receiver, and from then on its writes count as deliveries; in
-/// acknowledged mode every frame waits for its answer.
+/// silent receiver; in acknowledged mode every frame waits for its answer.
+/// Once the receiver is known silent — found so on this connection, or,
+/// while this one has not answered, on another connection of the sender
+/// ([`SendOptions::receiver_silent`]) — a frame is delivered once written.
 ///
-/// In both modes, an end of stream (or any read error) before an answer is a
-/// broken connection ([`SendError::Broken`]: the batch is resent on a new
-/// one), never silence: a receiver at its connection limit accepts and
-/// closes at once, and over TCP our frame can reach the kernel after its FIN,
-/// so a close without an answer says nothing about whether the frame was
-/// read. Taking it as silence would count this and every later frame as
-/// delivered unread.
+/// An end of stream (or any read error) before an answer is a broken
+/// connection ([`SendError::Broken`]: the batch is resent on a new one),
+/// not silence: a receiver at its connection limit accepts and closes at
+/// once, and over TCP our frame can reach the kernel after its FIN, so a
+/// close without an answer says nothing about whether the frame was read.
+/// Taking it as silence would count this and every later frame as
+/// delivered unread. The one exception: in fire-and-forget mode, a clean
+/// end of stream before any answer once the receiver is known silent is
+/// that receiver closing after our write (a `--expect-transactions`
+/// receiver exits once it has every batch), so the frame is delivered;
+/// resending it could only fail. A reset stays an error.
 #[derive(Debug)]
 pub struct FrameConn {
     stream: Stream,
+    /// Acknowledged mode, or an answer was read here: never silent.
     answered: bool,
+    /// A frame went unanswered for [`SILENT_AFTER`] on this connection.
     silent: bool,
+    /// The sender's [`SendOptions::receiver_silent`].
+    receiver_silent: ReceiverSilence,
+    /// The known-silent receiver closed this connection: later frames go on
+    /// a new one (over TCP a write to it could still succeed, unread).
+    ended: bool,
 }
 
 impl FrameConn {
     async fn exchange(&mut self, payload: &Bytes) -> Result<bool, SendError> {
+        if self.ended {
+            return Err(SendError::Broken(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the receiver closed this connection",
+            )));
+        }
         let (mut r, mut w): (
             Box<dyn tokio::io::AsyncRead + Send + Unpin>,
             Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
@@ -74,23 +95,37 @@ impl FrameConn {
         };
         w.write_all(&(payload.len() as u32).to_be_bytes()).await?;
         w.write_all(payload).await?;
-        if self.silent {
+        // Known silent (see the type's doc): delivered once written.
+        if self.silent || (!self.answered && self.receiver_silent.is_known()) {
             return Ok(false);
         }
-        let mut head = [0u8; 4];
-        if self.answered {
-            read_head(&mut r, &mut head).await?;
+        let head = if self.answered {
+            read_head(&mut r).await?
         } else {
-            match tokio::time::timeout(SILENT_AFTER, read_head(&mut r, &mut head)).await {
+            match tokio::time::timeout(SILENT_AFTER, read_head(&mut r)).await {
                 Ok(read) => read?,
                 // No answer within SILENT_AFTER and the connection still open:
-                // a silent receiver. (An end of stream is an error above.)
+                // a silent receiver.
                 Err(_) => {
                     self.silent = true;
                     return Ok(false);
                 }
             }
-        }
+        };
+        let Some(head) = head else {
+            // Before any answer, in fire-and-forget mode, the receiver
+            // found silent on another connection while we waited: it closed
+            // after our write (see the type's doc).
+            if !self.answered && self.receiver_silent.is_known() {
+                self.ended = true;
+                return Ok(false);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the receiver closed the connection without answering",
+            )
+            .into());
+        };
         // The announced length is checked before anything is allocated for it:
         // four bytes from a broken receiver must not buy a 4 GiB buffer.
         let length = u32::from_be_bytes(head) as usize;
@@ -108,19 +143,18 @@ impl FrameConn {
     }
 }
 
-/// Read an answer's length header. An end of stream before it is a broken
-/// connection, reported as such (not as a bare "early eof").
+/// Read an answer's length header; `None` for a clean end of stream before
+/// any byte of it (a close part-way through is an error).
 async fn read_head(
     r: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
-    head: &mut [u8; 4],
-) -> io::Result<()> {
-    match r.read_exact(head).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the receiver closed the connection without answering",
-        )),
-        Err(e) => Err(e),
+) -> io::Result<Option<[u8; 4]>> {
+    let mut head = [0u8; 4];
+    match r.read(&mut head).await? {
+        0 => Ok(None),
+        n => {
+            r.read_exact(&mut head[n..]).await?;
+            Ok(Some(head))
+        }
     }
 }
 
@@ -142,6 +176,7 @@ mod tests {
         SendOptions {
             acknowledged: false,
             max_frame_bytes: 1 << 20,
+            receiver_silent: ReceiverSilence::default(),
         }
     }
 
@@ -247,7 +282,8 @@ mod tests {
         ([Endpoint::Unix(path), tcp_endpoint], closed, server)
     }
 
-    /// An end of stream (or reset) before any answer is a broken connection,
+    /// An end of stream (or reset) before any answer, from a receiver not
+    /// known silent, is a broken connection,
     /// in fire-and-forget mode as in acknowledged mode, however the receiver
     /// left it and whether our frame is written before or after it did:
     /// `Err(Broken)`, so the batch is resent on a new connection. A receiver
@@ -305,6 +341,100 @@ mod tests {
                 let _ = std::fs::remove_dir_all(path.parent().expect("dir"));
             }
         }
+    }
+
+    /// A receiver's side of one connection that reads one frame, tells
+    /// `read`, and closes cleanly when told.
+    async fn read_one_then_close(
+        mut s: impl AsyncRead + Unpin,
+        read: tokio::sync::oneshot::Sender<()>,
+        close: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).await.expect("request header");
+        let mut body = vec![0u8; u32::from_be_bytes(head) as usize];
+        s.read_exact(&mut body).await.expect("request payload");
+        let _ = read.send(());
+        let _ = close.await;
+    }
+
+    /// Fire-and-forget, the receiver found silent on another connection of
+    /// the sender while this one waits for its first answer, then closing
+    /// cleanly after reading our frame (it exited with every batch): the
+    /// frame is delivered (`Ok(false)`) at once, not resent to a receiver
+    /// that is gone, and the next frame goes on a new connection. The same
+    /// close while silence is not known is an error (above).
+    #[tokio::test]
+    async fn a_known_silent_receiver_closing_before_any_answer_took_the_frame() {
+        let (path, unix, tcp, tcp_endpoint) = listeners("txlane-testee-leaves").await;
+        let dir = path.parent().expect("dir").to_path_buf();
+        let payload = crate::envelope::encode(&[b"a".to_vec()]);
+        for endpoint in [Endpoint::Unix(path), tcp_endpoint] {
+            let options = fire_and_forget();
+            let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");
+            let (read_tx, read) = tokio::sync::oneshot::channel();
+            let (close, close_rx) = tokio::sync::oneshot::channel();
+            let receiver = match endpoint {
+                Endpoint::Unix(_) => {
+                    let s = unix.accept().await.expect("accept unix").0;
+                    tokio::spawn(read_one_then_close(s, read_tx, close_rx))
+                }
+                Endpoint::Tcp(_) => {
+                    let s = tcp.accept().await.expect("accept tcp").0;
+                    tokio::spawn(read_one_then_close(s, read_tx, close_rx))
+                }
+            };
+            let started = tokio::time::Instant::now();
+            let (sent, ()) = tokio::join!(conn.send(&payload), async {
+                read.await.expect("frame read");
+                // Another connection of the sender found the receiver silent.
+                options.receiver_silent.set_known();
+                let _ = close.send(());
+            });
+            assert!(matches!(sent, Ok(false)), "{endpoint:?}: {sent:?}");
+            assert!(started.elapsed() < SILENT_AFTER / 2, "{endpoint:?}");
+            receiver.await.expect("receiver");
+            let next = conn.send(&payload).await;
+            assert!(
+                matches!(next, Err(SendError::Broken(_))),
+                "{endpoint:?}: {next:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Fire-and-forget, the receiver already known silent when a connection
+    /// is dialled: each frame on it is delivered once written, without
+    /// waiting SILENT_AFTER for an answer.
+    #[tokio::test]
+    async fn a_known_silent_receiver_takes_frames_once_written() {
+        let (path, unix, tcp, tcp_endpoint) = listeners("txlane-testee-known").await;
+        let dir = path.parent().expect("dir").to_path_buf();
+        let unix_reader = tokio::spawn(async move {
+            read_silently(unix.accept().await.expect("accept unix").0).await
+        });
+        let tcp_reader =
+            tokio::spawn(
+                async move { read_silently(tcp.accept().await.expect("accept tcp").0).await },
+            );
+        let options = fire_and_forget();
+        options.receiver_silent.set_known();
+        let payload = crate::envelope::encode(&[b"a".to_vec()]);
+        for (endpoint, reader) in [
+            (Endpoint::Unix(path), unix_reader),
+            (tcp_endpoint, tcp_reader),
+        ] {
+            let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");
+            for _ in 0..3 {
+                let started = tokio::time::Instant::now();
+                let sent = conn.send(&payload).await;
+                assert!(matches!(sent, Ok(false)), "{endpoint:?}: {sent:?}");
+                assert!(started.elapsed() < SILENT_AFTER / 2, "{endpoint:?}");
+            }
+            drop(conn);
+            assert_eq!(reader.await.expect("reader"), 3, "{endpoint:?}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A receiver that reads and never answers, holding the connection open:
@@ -388,7 +518,7 @@ mod tests {
         ));
         let options = SendOptions {
             acknowledged: true,
-            max_frame_bytes: 1 << 20,
+            ..fire_and_forget()
         };
         let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");
         let one = crate::envelope::encode(&[b"a".to_vec()]);
@@ -436,7 +566,7 @@ mod tests {
         });
         let options = SendOptions {
             acknowledged: true,
-            max_frame_bytes: 1 << 20,
+            ..fire_and_forget()
         };
         let endpoint = Endpoint::Unix(path);
         let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");

@@ -2,7 +2,7 @@
 //! `--queue` batches, each owning one [`Conn`] from the team's [`Dial`].
 
 use super::command::{Delivery, SendArgs};
-use super::{Conn, Dial, SendError, SendOptions};
+use super::{Conn, Dial, ReceiverSilence, SendError, SendOptions};
 use crate::digest::Digest;
 use crate::endpoint::Endpoint;
 use crate::report::{Role, Stats};
@@ -44,6 +44,8 @@ pub(super) async fn send(name: &'static str, dial: Arc<dyn Dial>, a: SendArgs) -
     let options = Arc::new(SendOptions {
         acknowledged: a.delivery == Delivery::Acknowledged,
         max_frame_bytes: a.max_frame_bytes,
+        // One flag for every worker's connections: silence is the receiver's.
+        receiver_silent: ReceiverSilence::default(),
     });
     let mut workers = Vec::new();
     for _ in 0..a.workers {
@@ -143,6 +145,9 @@ async fn worker(
             }
             match result {
                 Ok(answered) => {
+                    if !answered {
+                        options.receiver_silent.set_known();
+                    }
                     stats.update(|c| {
                         if answered {
                             c.acknowledged += 1;
@@ -197,7 +202,7 @@ async fn backoff(delay: &mut Duration, max: Duration, cancel: &mut watch::Receiv
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testee::FrameDial;
+    use crate::testee::{BoxFuture, FrameDial};
     use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
     /// Frames read until the client ends the connection; nothing answered.
@@ -241,6 +246,7 @@ mod tests {
         let options = SendOptions {
             acknowledged: false,
             max_frame_bytes: 1 << 20,
+            receiver_silent: ReceiverSilence::default(),
         };
         let stats = Stats::new();
         let rx = Arc::new(Mutex::new(rx));
@@ -258,5 +264,48 @@ mod tests {
         let (first, second) = receiver.await.expect("receiver");
         assert!(first <= 1, "{first}");
         assert_eq!(second, 1);
+    }
+
+    /// A client whose every frame is written to a silent receiver.
+    struct Mute;
+
+    impl Dial for Mute {
+        fn dial<'a>(
+            &'a self,
+            _: &'a Endpoint,
+            _: &'a SendOptions,
+        ) -> BoxFuture<'a, std::io::Result<Box<dyn Conn>>> {
+            Box::pin(async { Ok(Box::new(Mute) as Box<dyn Conn>) })
+        }
+    }
+
+    impl Conn for Mute {
+        fn send<'a>(&'a mut self, _: &'a Bytes) -> BoxFuture<'a, Result<bool, SendError>> {
+            Box::pin(async { Ok(false) })
+        }
+    }
+
+    /// An `Ok(false)` from any connection makes the receiver known silent
+    /// through the options every dial gets (clones share the flag).
+    #[tokio::test]
+    async fn an_unanswered_delivery_makes_the_receiver_known_silent() {
+        let (tx, rx) = mpsc::channel::<Job>(1);
+        tx.send((Bytes::from_static(b"x"), 1, Digest::default()))
+            .await
+            .expect("queue");
+        drop(tx);
+        let (_cancel_tx, cancel) = watch::channel(false);
+        let options = SendOptions {
+            acknowledged: false,
+            max_frame_bytes: 1 << 20,
+            receiver_silent: ReceiverSilence::default(),
+        };
+        let dialled = options.receiver_silent.clone();
+        assert!(!dialled.is_known());
+        let (stats, endpoint) = (Stats::new(), Endpoint::Tcp("127.0.0.1:1".into()));
+        let rx = Arc::new(Mutex::new(rx));
+        worker("test", &Mute, &endpoint, &options, rx, &stats, cancel).await;
+        assert_eq!(stats.snapshot().delivered, 1);
+        assert!(dialled.is_known());
     }
 }
