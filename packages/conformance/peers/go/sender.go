@@ -46,7 +46,8 @@ const (
 	// this timeout tells silence: a clean close (EOF) without an answer before the peer is
 	// known is a broken connection (its frames are resent), since a refused connection (a
 	// receiver at its connection limit accepts and closes at once) looks the same, over TCP
-	// even after a completed write.
+	// even after a completed write. Once the peer is known silent, on any connection, such a
+	// close settles the connection's written frames as done: the silent peer left.
 	AutoSilence = time.Second
 	// DefaultTransientRetry, DefaultTransientRetryMax and DefaultTransientRetries are the
 	// schedule of a batch answered "Node not ready…": 100 ms, doubling, capped at the
@@ -80,8 +81,10 @@ const (
 	// open connection), a batch is done once its frame is written. A connection closed
 	// cleanly (EOF) without any answer before the peer is known is broken, not silent: its
 	// unanswered batches are resent (at least once), since a refused connection (a receiver
-	// at its connection limit) looks the same, over TCP even after a completed write. It is
-	// the zero value and the seed's mode.
+	// at its connection limit) looks the same, over TCP even after a completed write. Once
+	// the peer was found silent on any connection, such a close settles the connection's
+	// written batches as done instead: the silent peer left, perhaps for good (resending
+	// could then reach nobody). It is the zero value and the seed's mode.
 	FireAndForget Delivery = iota
 	// Acknowledged: a batch is done once a `"success":true` response for it arrives
 	// (`"queued":true` included). Frames are pipelined (up to WithMaxInFlight per
@@ -139,7 +142,8 @@ type SenderReport struct {
 // limit accepts and closes at once) counts as a failed connect, its unanswered batches
 // are resent, and its worker hands the batches it holds back to the channel when another
 // worker's connection stands. Fire-and-forget learns that the peer is silent only from a
-// frame left unanswered for AutoSilence on an open connection, never from such a close.
+// frame left unanswered for AutoSilence on an open connection, never from such a close;
+// once learnt, it holds for every connection.
 // The sender keeps no order across batches.
 type ChannelBasedSender struct {
 	endpoint  Endpoint

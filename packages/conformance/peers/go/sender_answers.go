@@ -71,7 +71,7 @@ type item struct {
 	notReady int       // "not ready" answers so far
 	at       time.Time // last write
 	// Under the mutex of the connection that tracks it: its write there completed; and
-	// maybeSilent took it from inflight while it was being written (the writer settles it).
+	// settleSilent took it from inflight while it was being written (the writer settles it).
 	written, released bool
 }
 
@@ -93,10 +93,14 @@ func (w *worker) readLoop(c *senderConn) {
 			// connection limit accepts and closes at once) looks the same, over TCP even
 			// after a completed write (our write can complete after the peer sent its FIN
 			// and before we read it), so taking that close as silence would count frames
-			// written into refused connections as done unread.
+			// written into refused connections as done unread. Once the peer is known
+			// silent, though, such a close is the peer leaving (leftSilent).
 			if timeout && !c.draining.Load() && w.maybeSilent(c) {
 				c.nc.SetReadDeadline(time.Time{})
 				continue
+			}
+			if errors.Is(err, io.EOF) && !c.draining.Load() {
+				w.leftSilent(c)
 			}
 			switch {
 			case errors.Is(err, io.EOF), c.draining.Load(), w.aborted():
@@ -183,9 +187,8 @@ func (w *worker) readLoop(c *senderConn) {
 
 // maybeSilent decides, when a fire-and-forget connection's reader times out (AutoSilence
 // after a write without an answer, the connection still open), whether the peer is silent:
-// it has answered nothing, on any connection. Then every tracked frame of c whose write
-// completed counts as done, the one being written is left to its writer (done if its write
-// completes, resent if not), and c is no longer tracked.
+// it has answered nothing, on any connection. Then c's frames are settled as a silent
+// peer's (settleSilent).
 func (w *worker) maybeSilent(c *senderConn) bool {
 	s := w.s
 	if s.cfg.delivery != FireAndForget || c.answered.Load() > 0 || s.answering.Load() == peerAnswers {
@@ -194,6 +197,26 @@ func (w *worker) maybeSilent(c *senderConn) bool {
 	if s.answering.CompareAndSwap(peerUnknown, peerSilent) {
 		s.logf("txlane: no answer within %v; taking the peer as silent (done when written)", AutoSilence)
 	}
+	w.settleSilent(c)
+	return true
+}
+
+// leftSilent settles c's frames as a silent peer's when the peer closed c cleanly (EOF)
+// before answering on it, after another connection found the peer silent. c was opened
+// before that, so it is still tracked, and the close beat its own AutoSilence: the silent
+// peer leaving (say, with every batch: --expect-transactions), not a refusal, since silence
+// is the peer's, not one connection's. Resending c's frames could reach nobody.
+func (w *worker) leftSilent(c *senderConn) {
+	s := w.s
+	if s.cfg.delivery == FireAndForget && c.answered.Load() == 0 && s.answering.Load() == peerSilent {
+		w.settleSilent(c)
+	}
+}
+
+// settleSilent stops tracking c: every tracked frame of c whose write completed counts as
+// done, and the one being written is left to its writer (done if its write completes,
+// resent if not).
+func (w *worker) settleSilent(c *senderConn) {
 	c.mu.Lock()
 	c.tracked = false
 	owed := c.inflight
@@ -212,9 +235,8 @@ func (w *worker) maybeSilent(c *senderConn) bool {
 		<-c.window
 	}
 	for _, it := range done {
-		s.batchDone(it.batch, false, it.at)
+		w.s.batchDone(it.batch, false, it.at)
 	}
-	return true
 }
 
 // retryLater schedules a batch answered "not ready" and holds the worker's writes until

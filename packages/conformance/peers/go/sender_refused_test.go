@@ -1,6 +1,7 @@
 package txlane
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -280,6 +281,74 @@ func TestFireAndForgetSilentPeer(t *testing.T) {
 			if first == "" || firstGot < 2 || r.Failed < 1 {
 				t.Errorf("the frame read on the connection the peer closed arrived %d times, %d failed attempts (report %+v); want it resent: an EOF without an answer is a broken connection, not silence",
 					firstGot, r.Failed, r)
+			}
+		})
+	}
+}
+
+// TestFireAndForgetSilentPeerLeaves: the race of a silent receiver started with
+// --expect-transactions. Another worker found the peer silent (set here directly, as its
+// maybeSilent does) after this worker's frame was written on a connection opened before, so
+// still tracked; the receiver, holding every batch, exits: it stops listening and closes that
+// connection cleanly, before the connection's own AutoSilence. The close is the silent peer
+// leaving, so the frame is done as a silent peer's, at once; resending it would reach nobody
+// (connects failing until Close gives up, the batch undelivered).
+func TestFireAndForgetSilentPeerLeaves(t *testing.T) {
+	for _, network := range []string{"unix", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			address := "127.0.0.1:0"
+			endpoint := func(l net.Listener) string { return "tcp://" + l.Addr().String() }
+			if network == "unix" {
+				address = peertest.SocketPath(t)
+				endpoint = func(l net.Listener) string { return l.Addr().String() }
+			}
+			l, err := net.Listen(network, address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			read, exit, exited := make(chan []byte, 1), make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(exited)
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				p, _ := ReadFrame(c, DefaultMaxFrameBytes)
+				read <- p
+				<-exit
+				l.Close() // the receiver exits: nothing listens any more …
+				c.Close() // … and its connection closes cleanly, everything read
+			}()
+			s, err := NewChannelBasedSender(endpoint(l), 1, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			batch := batchOf("last batch")
+			if err := s.SendBatch(batch); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case p := <-read:
+				if !bytes.Equal(p, batch) {
+					t.Fatalf("the receiver read %q; want the batch", p)
+				}
+			case <-time.After(AutoSilence / 2):
+				t.Fatal("the receiver did not read the frame")
+			}
+			s.answering.Store(peerSilent) // another worker's connection found the peer silent
+			close(exit)
+			<-exited
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			r, err := s.Close(ctx)
+			elapsed := time.Since(start)
+			if err != nil || r.Delivered != 1 || r.Undelivered != 0 || r.Errors[KindConnectFailed] != 0 {
+				t.Errorf("Close: %v, report %+v; want the written batch done, no reconnect", err, r)
+			}
+			if elapsed >= AutoSilence {
+				t.Errorf("took %v; the close settles the frame, not this connection's AutoSilence (%v)", elapsed, AutoSilence)
 			}
 		})
 	}

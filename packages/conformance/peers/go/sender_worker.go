@@ -209,7 +209,7 @@ func (w *worker) deliver(it *item) {
 
 // writeEnded records that the write of it on c ended (ok: completed) and says whether the
 // worker owns the batch now, rather than c's answers: c does not track it (a silent peer),
-// or maybeSilent released it while it was being written, or the write failed (it is taken
+// or settleSilent released it while it was being written, or the write failed (it is taken
 // back from inflight: it is the last there, since only this worker appends).
 func (w *worker) writeEnded(c *senderConn, it *item, tracked, ok bool) bool {
 	c.mu.Lock()

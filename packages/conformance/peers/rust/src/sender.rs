@@ -27,7 +27,11 @@
 //! a frame went unanswered for [`AUTO_SILENCE`] on an open connection. A
 //! clean close without an answer, before the peer is known, is a broken
 //! connection (its frames are resent), never silence: a refused connection
-//! looks the same, over TCP even after a completed write.
+//! looks the same, over TCP even after a completed write. What is learnt is
+//! shared by the workers: once one found the peer silent, a clean close of
+//! another's connection that has not answered settles the frames written on
+//! it as a silent peer's (that peer left, e.g. a receiver exiting once it
+//! has every batch; a resend would go to nobody).
 //!
 //! ```text
 //!  send() ──► bounded queue (--queue) ──► worker 1..N ── one connection each

@@ -31,10 +31,12 @@ pub(super) const UNKNOWN: u8 = 0;
 pub(super) const ANSWERS: u8 = 1;
 /// The peer never answered anything, and left a frame unanswered for
 /// [`AUTO_SILENCE`](super::AUTO_SILENCE) on an open connection: a
-/// `--respond none` receiver; done when written. A clean close without an
-/// answer is not silence but a broken connection (its frames are resent): a
-/// refused connection (a receiver at its connection limit) looks the same,
-/// over TCP even after a completed write.
+/// `--respond none` receiver; done when written, on every worker's
+/// connection (one it closes before its worker saw this included: see
+/// `on_eof`). A clean close without an answer is not silence but a broken
+/// connection (its frames are resent): a refused connection (a receiver at
+/// its connection limit) looks the same, over TCP even after a completed
+/// write.
 pub(super) const SILENT: u8 = 2;
 
 /// A batch and how often the peer answered it "not ready".
@@ -81,7 +83,8 @@ pub(super) struct Worker {
     /// A refused connection: no connect before this instant.
     pub(super) reconnect_at: Option<Instant>,
     conn: Option<Conn>,
-    /// Written, unanswered, oldest first: answers come in order.
+    /// Written (or being written), unanswered, oldest first: answers come
+    /// in order.
     inflight: VecDeque<Written>,
     /// Taken, not done, to be written (again) before anything new.
     resend: VecDeque<Item>,
@@ -257,11 +260,15 @@ impl Worker {
             Ok(Err(e)) => {
                 // The peer may have answered and closed (the deployed
                 // epoch-transition close): let the reader deliver those
-                // answers before the connection is dropped.
+                // answers before the connection is dropped. The frame is
+                // not whole on the wire, so never answered: it leaves
+                // `inflight`, which holds written frames only (a peer found
+                // silent settles them as delivered).
                 eprintln!("txlane-sender: worker {}: write failed: {e}", self.id);
                 conn.broken = Some(Instant::now());
                 self.standing[self.id].store(false, Ordering::Release);
-                if let Some(item) = untracked {
+                let item = untracked.or_else(|| self.inflight.pop_back().map(|w| w.item));
+                if let Some(item) = item {
                     self.resend.push_front(item);
                 }
             }
@@ -341,5 +348,100 @@ async fn sleep_until_some(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::FrameReader;
+    use crate::endpoint::Endpoint;
+    use crate::sender::AUTO_SILENCE;
+    use crate::workload::Workload;
+    use std::time::Duration;
+
+    /// One fire-and-forget worker for a Unix socket at `path` (giving up
+    /// after 5 s), the `answering` it shares with the other workers, and
+    /// its queue.
+    fn one_worker(path: &std::path::Path) -> (Worker, Arc<AtomicU8>, mpsc::Sender<Item>) {
+        let config = SenderConfig::new(Endpoint::Unix(path.into()), Duration::from_secs(5));
+        let (tx, rx) = mpsc::channel(1);
+        let answering = Arc::new(AtomicU8::new(UNKNOWN));
+        let worker = Worker::new(
+            0,
+            Arc::new(config),
+            (Arc::new(Mutex::new(rx)), tx.downgrade()),
+            Arc::new(Stats::new()),
+            answering.clone(),
+            Arc::new([AtomicBool::new(false)]),
+        );
+        (worker, answering, tx)
+    }
+
+    fn item() -> Item {
+        Item::new(Workload::new(1, 16).next_batch(2))
+    }
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("txlane-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let _ = std::fs::remove_file(dir.join("s.sock"));
+        dir
+    }
+
+    /// A worker waits for the first answer on its connection; meanwhile
+    /// another worker finds the peer silent, and the peer, having read our
+    /// frame, exits (the listener goes, then the connection closes
+    /// cleanly). The frame is a silent peer's, done when written: settled
+    /// at once, not resent to connects refused until the deadline (the CI
+    /// failure: "1 of 200 batches undelivered").
+    #[tokio::test]
+    async fn a_close_after_the_peer_was_found_silent_elsewhere_settles_the_written_frame() {
+        let dir = temp_dir("silent-elsewhere");
+        let path = dir.join("s.sock");
+        let listener = tokio::net::UnixListener::bind(&path).expect("bind");
+        let (worker, answering, queue) = one_worker(&path);
+        let stats = worker.stats.clone();
+        queue.send(item()).await.expect("queue");
+        drop(queue);
+        let started = Instant::now();
+        let run = tokio::spawn(worker.run());
+        let (stream, _) = listener.accept().await.expect("accept");
+        let mut reader = FrameReader::new(stream, 1 << 20, None);
+        reader.read_frame().await.expect("frame").expect("a frame");
+        drop(listener);
+        answering.store(SILENT, Ordering::Release);
+        drop(reader);
+        tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("worker done")
+            .expect("worker");
+        let c = stats.snapshot();
+        assert_eq!((c.delivered, c.frames, c.acknowledged), (1, 1, 0), "{c:?}");
+        assert_eq!(c.errors.get("ConnectFailed"), None, "{c:?}");
+        assert!(started.elapsed() < AUTO_SILENCE, "{:?}", started.elapsed());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A frame whose write failed (the peer closed at once, unread) is not
+    /// written: even with the peer known silent (another worker found it),
+    /// neither `check_silence` nor the close settles it; it is resent.
+    #[tokio::test]
+    async fn a_failed_write_is_resent_even_to_a_peer_known_silent() {
+        let dir = temp_dir("failed-write");
+        let path = dir.join("s.sock");
+        let listener = tokio::net::UnixListener::bind(&path).expect("bind");
+        let (mut worker, answering, _queue) = one_worker(&path);
+        assert!(worker.connect().await);
+        drop(listener.accept().await.expect("accept"));
+        answering.store(SILENT, Ordering::Release);
+        worker.deliver(item()).await;
+        assert!(worker.conn.as_ref().is_some_and(|c| c.broken.is_some()));
+        worker.check_silence(Instant::now());
+        worker.on_event(Some(super::super::conn::Event::Closed { clean: true }));
+        let c = worker.stats.snapshot();
+        assert_eq!((c.delivered, c.frames), (0, 0), "{c:?}");
+        assert_eq!(worker.resend.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

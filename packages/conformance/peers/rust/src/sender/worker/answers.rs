@@ -1,8 +1,8 @@
 //! What a worker does with each event of its connection: an answer settles
 //! the oldest written frame (delivered, rejected, retried later, or out of
-//! step), end of stream or a lost connection sends the unanswered back, and
-//! a peer that leaves a frame unanswered for `AUTO_SILENCE` on an open
-//! connection is found silent.
+//! step), end of stream or a lost connection sends the unanswered back
+//! (unless a peer known silent closed it), and a peer that leaves a frame
+//! unanswered for `AUTO_SILENCE` on an open connection is found silent.
 
 use super::{Item, Worker, ANSWERS, SILENT, UNKNOWN};
 use crate::response::{self, Response};
@@ -45,7 +45,22 @@ impl Worker {
     /// (batches lost). A peer is found silent only by
     /// [`check_silence`](Worker::check_silence): a frame left unanswered
     /// for [`AUTO_SILENCE`] on an open connection.
+    ///
+    /// But once the peer was found silent (by another worker: this one
+    /// would have settled its frames when it looked), this connection's
+    /// written frames are a silent peer's, done when written, even if its
+    /// loop had not seen that yet: the close is that peer's, e.g. a
+    /// `--expect-transactions` receiver exiting once it has every batch,
+    /// and resending to it would end in refused connects until the
+    /// deadline. A reset (`Closed { clean: false }`) is still resent.
     fn on_eof(&mut self) {
+        let unanswered = self
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.tracked && c.answered == 0);
+        if unanswered && !self.acknowledged() && self.answering.load(Ordering::Acquire) == SILENT {
+            self.written_to_silent_peer();
+        }
         self.drop_connection(true);
     }
 
@@ -280,6 +295,14 @@ impl Worker {
         {
             eprintln!("txlane-sender: no answer within {AUTO_SILENCE:?}; taking the peer as silent (done when written)");
         }
+        self.written_to_silent_peer();
+        None
+    }
+
+    /// The peer is silent: frames on this connection are done when written.
+    /// Settles those written and unanswered (`inflight` holds written frames
+    /// only) and stops tracking answers on it.
+    fn written_to_silent_peer(&mut self) {
         let mut flushed = 0;
         if let Some(conn) = &mut self.conn {
             conn.tracked = false;
@@ -291,6 +314,5 @@ impl Worker {
         if flushed > 0 {
             self.stands();
         }
-        None
     }
 }
