@@ -180,7 +180,12 @@ const main = Effect.gen(function* () {
           receiver: impl,
           workload: upstream,
           batches: 1,
-          transport: "unix"
+          transport: "unix",
+          // An answering receiver: a contract sender learns that a receiver is silent only from
+          // a frame left unanswered for 1 s on an open connection (PEERS.md "Answers"). A silent
+          // receiver that exits with the one batch at once looks like one that refused it, so
+          // the sender would resend it to nobody until its deadline.
+          respond: "json"
         }),
         ctx
       )
