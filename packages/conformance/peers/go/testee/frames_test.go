@@ -38,6 +38,19 @@ func dialFramesSilent(t *testing.T, ep txlane.Endpoint, delivery string, receive
 	return c
 }
 
+// expectFrame waits for the test receiver to read frame #i and checks it is payload.
+func expectFrame(t *testing.T, frames <-chan []byte, payload []byte, i int) {
+	t.Helper()
+	select {
+	case got := <-frames:
+		if !bytes.Equal(got, payload) {
+			t.Errorf("receiver read frame #%d of %d bytes; want the %d sent", i, len(got), len(payload))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("receiver did not read frame #%d", i)
+	}
+}
+
 // TestFrameConnClosedIsNotSilence: a connection the receiver closes (or half-closes) before
 // any answer is broken, not silent, in both modes — a receiver at its connection limit
 // accepts and closes at once, and over TCP the frame is even written after its FIN. Send
@@ -144,14 +157,7 @@ func TestFrameConnSilentAfter(t *testing.T) {
 				if i > 0 && elapsed >= SilentAfter {
 					t.Errorf("Send #%d took %v; once silent, a frame is delivered when written", i, elapsed)
 				}
-				select {
-				case got := <-frames:
-					if !bytes.Equal(got, payload) {
-						t.Errorf("receiver read frame #%d of %d bytes; want the %d sent", i, len(got), len(payload))
-					}
-				case <-time.After(5 * time.Second):
-					t.Fatalf("receiver did not read frame #%d", i)
-				}
+				expectFrame(t, frames, payload, i)
 			}
 		})
 	}
@@ -276,14 +282,7 @@ func TestFrameConnKnownSilentSkipsWait(t *testing.T) {
 				if elapsed := time.Since(start); err != nil || answered || elapsed >= SilentAfter/2 {
 					t.Fatalf("Send #%d = %v, %v after %v; want false, nil at once (the receiver is known silent)", i, answered, err, elapsed)
 				}
-				select {
-				case got := <-frames:
-					if !bytes.Equal(got, payload) {
-						t.Errorf("receiver read frame #%d of %d bytes; want the %d sent", i, len(got), len(payload))
-					}
-				case <-time.After(5 * time.Second):
-					t.Fatalf("receiver did not read frame #%d", i)
-				}
+				expectFrame(t, frames, payload, i)
 			}
 
 			answer <- true

@@ -103,6 +103,18 @@ pub struct SendOptions {
     pub receiver_silent: ReceiverSilence,
 }
 
+#[cfg(test)]
+impl SendOptions {
+    /// The tests' usual options: fire-and-forget, 1 MiB frames, silence not known.
+    pub(crate) fn fire_and_forget() -> Self {
+        SendOptions {
+            acknowledged: false,
+            max_frame_bytes: 1 << 20,
+            receiver_silent: ReceiverSilence::default(),
+        }
+    }
+}
+
 /// "This sender already found the receiver silent": known once any
 /// [`Conn::send`] of the sender returned `Ok(false)`. Silence is the
 /// receiver's, not a connection's, so a connection that has not answered

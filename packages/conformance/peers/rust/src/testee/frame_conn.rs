@@ -172,14 +172,6 @@ mod tests {
     use std::sync::Arc;
     use tokio::io::AsyncRead;
 
-    fn fire_and_forget() -> SendOptions {
-        SendOptions {
-            acknowledged: false,
-            max_frame_bytes: 1 << 20,
-            receiver_silent: ReceiverSilence::default(),
-        }
-    }
-
     /// A receiver's side of one connection that reads every frame and never
     /// answers, holding the connection open until the client ends it;
     /// returns how many frames it read.
@@ -192,6 +184,24 @@ mod tests {
             frames += 1;
         }
         frames
+    }
+
+    /// [`read_silently`] on the first connection each listener accepts.
+    fn read_silently_on(
+        unix: tokio::net::UnixListener,
+        tcp: tokio::net::TcpListener,
+    ) -> (
+        tokio::task::JoinHandle<usize>,
+        tokio::task::JoinHandle<usize>,
+    ) {
+        let unix = tokio::spawn(async move {
+            read_silently(unix.accept().await.expect("accept unix").0).await
+        });
+        let tcp =
+            tokio::spawn(
+                async move { read_silently(tcp.accept().await.expect("accept tcp").0).await },
+            );
+        (unix, tcp)
     }
 
     /// How a test receiver leaves each connection unanswered.
@@ -306,7 +316,7 @@ mod tests {
                 for acknowledged in [false, true] {
                     let options = SendOptions {
                         acknowledged,
-                        ..fire_and_forget()
+                        ..SendOptions::fire_and_forget()
                     };
                     // Our frame written as soon as we are connected, or only
                     // once the receiver has closed (it reads it first in
@@ -370,7 +380,7 @@ mod tests {
         let dir = path.parent().expect("dir").to_path_buf();
         let payload = crate::envelope::encode(&[b"a".to_vec()]);
         for endpoint in [Endpoint::Unix(path), tcp_endpoint] {
-            let options = fire_and_forget();
+            let options = SendOptions::fire_and_forget();
             let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");
             let (read_tx, read) = tokio::sync::oneshot::channel();
             let (close, close_rx) = tokio::sync::oneshot::channel();
@@ -410,14 +420,8 @@ mod tests {
     async fn a_known_silent_receiver_takes_frames_once_written() {
         let (path, unix, tcp, tcp_endpoint) = listeners("txlane-testee-known").await;
         let dir = path.parent().expect("dir").to_path_buf();
-        let unix_reader = tokio::spawn(async move {
-            read_silently(unix.accept().await.expect("accept unix").0).await
-        });
-        let tcp_reader =
-            tokio::spawn(
-                async move { read_silently(tcp.accept().await.expect("accept tcp").0).await },
-            );
-        let options = fire_and_forget();
+        let (unix_reader, tcp_reader) = read_silently_on(unix, tcp);
+        let options = SendOptions::fire_and_forget();
         options.receiver_silent.set_known();
         let payload = crate::envelope::encode(&[b"a".to_vec()]);
         for (endpoint, reader) in [
@@ -444,20 +448,14 @@ mod tests {
     async fn an_open_connection_unanswered_for_silent_after_is_silent() {
         let (path, unix, tcp, tcp_endpoint) = listeners("txlane-testee-mute").await;
         let dir = path.parent().expect("dir").to_path_buf();
-        let unix_reader = tokio::spawn(async move {
-            read_silently(unix.accept().await.expect("accept unix").0).await
-        });
-        let tcp_reader =
-            tokio::spawn(
-                async move { read_silently(tcp.accept().await.expect("accept tcp").0).await },
-            );
+        let (unix_reader, tcp_reader) = read_silently_on(unix, tcp);
         let payload = crate::envelope::encode(&[b"a".to_vec()]);
         for (endpoint, reader) in [
             (Endpoint::Unix(path), unix_reader),
             (tcp_endpoint, tcp_reader),
         ] {
             let mut conn = FrameDial
-                .dial(&endpoint, &fire_and_forget())
+                .dial(&endpoint, &SendOptions::fire_and_forget())
                 .await
                 .expect("dial");
             let started = tokio::time::Instant::now();
@@ -518,7 +516,7 @@ mod tests {
         ));
         let options = SendOptions {
             acknowledged: true,
-            ..fire_and_forget()
+            ..SendOptions::fire_and_forget()
         };
         let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");
         let one = crate::envelope::encode(&[b"a".to_vec()]);
@@ -566,7 +564,7 @@ mod tests {
         });
         let options = SendOptions {
             acknowledged: true,
-            ..fire_and_forget()
+            ..SendOptions::fire_and_forget()
         };
         let endpoint = Endpoint::Unix(path);
         let mut conn = FrameDial.dial(&endpoint, &options).await.expect("dial");

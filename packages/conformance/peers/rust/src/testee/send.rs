@@ -243,11 +243,7 @@ mod tests {
         tx.send((payload, 1, digest)).await.expect("queue");
         drop(tx);
         let (_cancel_tx, cancel) = watch::channel(false);
-        let options = SendOptions {
-            acknowledged: false,
-            max_frame_bytes: 1 << 20,
-            receiver_silent: ReceiverSilence::default(),
-        };
+        let options = SendOptions::fire_and_forget();
         let stats = Stats::new();
         let rx = Arc::new(Mutex::new(rx));
         tokio::time::timeout(
@@ -295,11 +291,7 @@ mod tests {
             .expect("queue");
         drop(tx);
         let (_cancel_tx, cancel) = watch::channel(false);
-        let options = SendOptions {
-            acknowledged: false,
-            max_frame_bytes: 1 << 20,
-            receiver_silent: ReceiverSilence::default(),
-        };
+        let options = SendOptions::fire_and_forget();
         let dialled = options.receiver_silent.clone();
         assert!(!dialled.is_known());
         let (stats, endpoint) = (Stats::new(), Endpoint::Tcp("127.0.0.1:1".into()));
