@@ -284,8 +284,14 @@ impl Worker {
         }
     }
 
-    /// Open a connection, retrying with backoff until the deadline.
+    /// Open a connection, retrying with backoff until the deadline; false
+    /// only once the deadline has passed.
     async fn connect(&mut self) -> bool {
+        if Instant::now() >= self.config.deadline {
+            // No attempt once the deadline has passed: `run` may come back
+            // here once more before it sees the deadline.
+            return false;
+        }
         loop {
             // One attempt may take DEFAULT_CONNECT_TIMEOUT, and never past the deadline.
             let limit = (Instant::now() + DEFAULT_CONNECT_TIMEOUT).min(self.config.deadline);
@@ -305,15 +311,20 @@ impl Worker {
                 }
                 Err(e) => {
                     self.stats.error("ConnectFailed");
-                    let delay = self.backoff.next_delay();
-                    if Instant::now() + delay >= self.config.deadline {
+                    // Every failed connect waits, on the backoff or until the
+                    // deadline, whichever comes first. Returning at once when
+                    // the delay would pass the deadline sent `run` straight
+                    // back here: a busy loop of connects until the deadline.
+                    let wake =
+                        (Instant::now() + self.backoff.next_delay()).min(self.config.deadline);
+                    tokio::time::sleep_until(wake).await;
+                    if Instant::now() >= self.config.deadline {
                         eprintln!(
                             "txlane-sender: worker {}: giving up connecting: {e}",
                             self.id
                         );
                         return false;
                     }
-                    tokio::time::sleep(delay).await;
                 }
             }
         }
@@ -364,7 +375,15 @@ mod tests {
     /// after 5 s), the `answering` it shares with the other workers, and
     /// its queue.
     fn one_worker(path: &std::path::Path) -> (Worker, Arc<AtomicU8>, mpsc::Sender<Item>) {
-        let config = SenderConfig::new(Endpoint::Unix(path.into()), Duration::from_secs(5));
+        one_worker_for(path, Duration::from_secs(5))
+    }
+
+    /// [`one_worker`], giving up after `timeout`.
+    fn one_worker_for(
+        path: &std::path::Path,
+        timeout: Duration,
+    ) -> (Worker, Arc<AtomicU8>, mpsc::Sender<Item>) {
+        let config = SenderConfig::new(Endpoint::Unix(path.into()), timeout);
         let (tx, rx) = mpsc::channel(1);
         let answering = Arc::new(AtomicU8::new(UNKNOWN));
         let worker = Worker::new(
@@ -442,6 +461,47 @@ mod tests {
         let c = worker.stats.snapshot();
         assert_eq!((c.delivered, c.frames), (0, 0), "{c:?}");
         assert_eq!(worker.resend.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// No peer at all (a socket path nobody listens on: every connect
+    /// fails at once): each failed connect is followed by the backoff,
+    /// capped at the deadline, never by another connect at once. Giving up
+    /// early, when the next delay would pass the deadline, sent the run
+    /// loop straight back into `connect`: a busy loop of thousands of
+    /// connects in the last second before the deadline.
+    #[tokio::test]
+    async fn failed_connects_wait_on_the_backoff_until_the_deadline() {
+        let dir = temp_dir("no-listener");
+        let path = dir.join("s.sock");
+        let timeout = Duration::from_millis(1500);
+        let (worker, _answering, queue) = one_worker_for(&path, timeout);
+        let stats = worker.stats.clone();
+        let deadline = worker.config.deadline;
+        queue.send(item()).await.expect("queue");
+        drop(queue);
+        tokio::time::timeout(timeout + Duration::from_secs(5), worker.run())
+            .await
+            .expect("worker done");
+        let ended = Instant::now();
+        let c = stats.snapshot();
+        // The backoff (20 ms doubling to 1 s, each delay at least half)
+        // allows 7 or 8 connects in 1.5 s; the busy loop made thousands.
+        let failed = c.errors.get("ConnectFailed").copied().unwrap_or(0);
+        assert!((2..50).contains(&failed), "{failed} connects: {c:?}");
+        assert_eq!((c.delivered, c.frames), (0, 0), "{c:?}");
+        // The batch stays undelivered until the deadline, not given up on
+        // earlier.
+        assert!(ended >= deadline, "ended {:?} early", deadline - ended);
+        assert!(
+            ended < deadline + Duration::from_millis(500),
+            "{:?}",
+            ended - deadline
+        );
+        // Nor is there an attempt after the deadline.
+        let (mut worker, _, _queue) = one_worker_for(&path, Duration::ZERO);
+        assert!(!worker.connect().await);
+        assert_eq!(worker.stats.snapshot().errors.get("ConnectFailed"), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
