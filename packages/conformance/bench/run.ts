@@ -15,7 +15,8 @@
  * `--only` takes pairing or section names, comma-separated or repeated: `ts→rust` (also
  * `ts-rust`, `ts->rust`), `txlane`, `raw`, `zeromq`, `legacy`, `latency`, `sweeps`, `deployed`
  * (txlane against the emulators of the deployed peers, lib/deployed.ts), `userpath` (the
- * application's path next to a raw pump, lib/userpath.ts).
+ * application's path next to a raw pump, lib/userpath.ts), `large-frames` (1 MiB frames with the
+ * receivers' GC share, lib/large-frames.ts).
  *
  * `--latency-rounds N`: rounds of every latency series (default 3 in a full run, 1 in a quick
  * one); a row is the round whose p99 is the median, so more rounds give a steadier table.
@@ -31,6 +32,7 @@ import { Effect, Exit } from "effect"
 import { runTasks } from "../src/harness/Toolchain.js"
 import { runDeployed } from "./lib/deployed.js"
 import { judgeTargets, recommendDefaults } from "./lib/judge.js"
+import { type LargeFrameCell, runLargeFrames } from "./lib/large-frames.js"
 import { type LatencyResult, type LatencySeries, medianRounds, type Ordering, runLatency } from "./lib/latency.js"
 import { type CellResult, calibrate, machine, type RunContext, runCell } from "./lib/measure.js"
 import {
@@ -161,6 +163,7 @@ const main = Effect.gen(function* () {
   if (runSweeps) usedBench.add("txlane")
   // The user path runs txlane's and the raw pump's senders into the txlane receiver.
   if (want("userpath")) usedBench.add("txlane").add("raw")
+  if (want("large-frames")) usedBench.add("txlane").add("raw").add("zeromq")
 
   // Quick runs skip the calibration (their CPU columns then include start-up): time matters more.
   if (quick) {
@@ -268,6 +271,7 @@ const main = Effect.gen(function* () {
     }
   }
 
+  const largeFrames: Array<LargeFrameCell> = want("large-frames") ? yield* runLargeFrames(quick, ctx) : []
   const userPath = want("userpath") ? yield* runUserPath(quick, ctx) : []
   const deployed = want("deployed") ? yield* runDeployed(quick, ctx) : []
 
@@ -391,10 +395,11 @@ const main = Effect.gen(function* () {
     sweeps,
     deployed,
     userPath,
+    largeFrames,
     ackSweep,
     latency,
     recommended: recommendDefaults(sweeps, ackSweep),
-    targets: judgeTargets(throughput, latency)
+    targets: judgeTargets(throughput, latency, userPath, largeFrames)
   }
   void calibrations
 
@@ -415,7 +420,7 @@ const main = Effect.gen(function* () {
     `== wrote ${path.relative(process.cwd(), mdPath)}, ${path.relative(process.cwd(), jsonPath)}, ${path.relative(process.cwd(), svgPath)} (${results.durationS} s)`
   )
   const failed =
-    [...throughput, ...sweeps, ...deployed, ...userPath].filter((c) => c.status === "failed").length +
+    [...throughput, ...sweeps, ...deployed, ...userPath, ...largeFrames].filter((c) => c.status === "failed").length +
     [...latency, ...ackSweep].filter((l) => l.status === "failed").length
   if (failed > 0) log(`!! ${failed} cell(s) failed; see the report`)
 })

@@ -1,9 +1,9 @@
 /**
  * `tsx bench/splice.ts SECTION RESULTS.json [BENCHMARKS.md] [NOTES.md]`
  *
- * Puts one section of a partial run (`--only deployed`, `--only userpath`, `--only latency`)
- * into an existing BENCHMARKS.md without regenerating the rest. SECTION is `deployed`,
- * `userpath` or `latency`; the section is rendered from RESULTS.json and replaces the file's
+ * Puts one section of a partial run (`--only large-frames`, `--only deployed`, `--only userpath`,
+ * `--only latency`) into an existing BENCHMARKS.md without regenerating the rest. SECTION is
+ * `large-frames`, `deployed`, `userpath` or `latency`; the section is rendered from RESULTS.json and replaces the file's
  * section of the same heading, or goes where a full run puts it. NOTES.md, when given, is
  * appended to the section as is (hand-written interpretation of that run).
  *
@@ -12,6 +12,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DEPLOYED_HEADING, renderDeployed } from "./lib/deployed.js"
+import { LARGE_FRAMES_HEADING, renderLargeFrames } from "./lib/large-frames.js"
 import { LATENCY_HEADING, renderLatency } from "./lib/latency.js"
 import { packageRoot } from "./lib/plan.js"
 import type { Results } from "./lib/results.js"
@@ -19,6 +20,7 @@ import { renderUserPath, USER_PATH_HEADING } from "./lib/userpath.js"
 
 /** Each section: its heading, its renderer, and the heading it goes before when the file lacks it. */
 const sections = {
+  "large-frames": { heading: LARGE_FRAMES_HEADING, render: renderLargeFrames, before: USER_PATH_HEADING },
   userpath: { heading: USER_PATH_HEADING, render: renderUserPath, before: DEPLOYED_HEADING },
   deployed: { heading: DEPLOYED_HEADING, render: renderDeployed, before: LATENCY_HEADING },
   latency: { heading: LATENCY_HEADING, render: renderLatency, before: "## Sweeps" }

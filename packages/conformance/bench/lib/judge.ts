@@ -4,11 +4,13 @@
  *
  * @module
  */
-import { int, mb, num, pct, times } from "./format.js"
+import { int, mb, median, num, pct, times } from "./format.js"
+import { gcShare, type LargeFrameCell, largeFrameRatio } from "./large-frames.js"
 import type { LatencyResult } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
 import type { Recommendation, Results, Target } from "./results.js"
+import { userPathRatio } from "./userpath.js"
 
 // ---------------------------------------------------------------------------------------------
 // Targets
@@ -47,7 +49,9 @@ const ratioTarget = (
 
 export const judgeTargets = (
   throughput: ReadonlyArray<CellResult>,
-  latency: ReadonlyArray<LatencyResult>
+  latency: ReadonlyArray<LatencyResult>,
+  userPath: ReadonlyArray<CellResult>,
+  largeFrames: ReadonlyArray<LargeFrameCell>
 ): Array<Target> => {
   const all: ReadonlyArray<WorkloadId> = workloads.map((w) => w.id)
   const targets: Array<Target> = [
@@ -177,6 +181,143 @@ export const judgeTargets = (
           description: "sender RSS < 200 MB at saturation with default settings (upstream shape)",
           figure: sat ? "n/a (no GNU time)" : "not measured",
           status: "n/a"
+        }
+  )
+  targets.push(...userPathTargets(latency, userPath, largeFrames))
+  return targets
+}
+
+const API_NAMES = { payload: "`sendPayload`", send: "`send(txs)`" } as const
+
+const notMeasured = (id: string, description: string): Target => ({
+  id,
+  description,
+  figure: "not measured in this run",
+  status: "n/a"
+})
+
+/**
+ * Issue #14's targets: the user's path (async `submit`, fresh transactions through `send`), next
+ * to references measured in the same run. A target is met only if every cell it names was
+ * measured and passes.
+ */
+export const userPathTargets = (
+  latency: ReadonlyArray<LatencyResult>,
+  userPath: ReadonlyArray<CellResult>,
+  largeFrames: ReadonlyArray<LargeFrameCell>
+): Array<Target> => {
+  const row = (receiver: string, api: LatencyResult["api"], offered: number) =>
+    latency.find(
+      (l) =>
+        l.receiver === receiver &&
+        l.api === api &&
+        l.offered === offered &&
+        l.status === "ok" &&
+        l.p99Us !== null &&
+        // The txlane receiver's default ordering; rows recorded without one ran "per-connection".
+        (receiver !== "txlane" || l.ordering === "none")
+    )
+  const apis = ["payload", "send"] as const
+  const targets: Array<Target> = []
+
+  const vsRust = {
+    id: "user-latency-vs-rust",
+    description:
+      "#14.1 acknowledged p99 into the txlane receiver (async `submit`) ≤ 1.2× into the Rust receiver, same sender, at 1k and 10k batches/s, `sendPayload` and `send(txs)`"
+  }
+  const vsRustCells = apis.flatMap((api) =>
+    [1_000, 10_000].map((offered) => ({
+      api,
+      offered,
+      mine: row("txlane", api, offered),
+      ref: row("rust", api, offered)
+    }))
+  )
+  const vsRustParts = vsRustCells.flatMap(({ api, offered, mine, ref }) =>
+    mine && ref
+      ? [
+          {
+            ratio: mine.p99Us! / ref.p99Us!,
+            text: `${API_NAMES[api]} ${int(offered)}/s: ${times(mine.p99Us! / ref.p99Us!)} (${int(mine.p99Us)} vs ${int(ref.p99Us)} µs)`
+          }
+        ]
+      : []
+  )
+  targets.push(
+    vsRustParts.length === 0
+      ? notMeasured(vsRust.id, vsRust.description)
+      : {
+          ...vsRust,
+          figure: vsRustParts.map((p) => p.text).join("; "),
+          status:
+            vsRustParts.length === vsRustCells.length && vsRustParts.every((p) => p.ratio <= 1.2) ? "met" : "missed"
+        }
+  )
+
+  const tail = {
+    id: "sender-tail-10k",
+    description:
+      "#14.2 the sender's own tail: acknowledged p99 < 1 ms at 10k batches/s into the Rust receiver, `sendPayload` and `send(txs)`"
+  }
+  const floor = row("rust", "raw", 10_000)
+  const tailParts = apis.flatMap((api) => {
+    const mine = row("rust", api, 10_000)
+    if (!mine) return []
+    const ref = floor
+      ? ` (${times(mine.p99Us! / floor.p99Us!)} the raw \`node:net\` client's ${int(floor.p99Us)} µs)`
+      : ""
+    return [{ p99: mine.p99Us!, text: `${API_NAMES[api]} ${int(mine.p99Us)} µs${ref}` }]
+  })
+  targets.push(
+    tailParts.length === 0
+      ? notMeasured(tail.id, tail.description)
+      : {
+          ...tail,
+          figure: tailParts.map((p) => p.text).join("; "),
+          status: tailParts.length === apis.length && tailParts.every((p) => p.p99 < 1_000) ? "met" : "missed"
+        }
+  )
+
+  const path = {
+    id: "user-path-vs-raw",
+    description:
+      "#14.3 user path (async `submit`) ≥ 0.9× a raw `node:net` pump doing the same work, `send(txs)` and `sendPayload`"
+  }
+  const pathParts = (["send", "payload"] as const).flatMap((api) => {
+    const r = userPathRatio(userPath, api)
+    return r === null ? [] : [{ ratio: r, text: `${API_NAMES[api]} ${times(r)}` }]
+  })
+  targets.push(
+    pathParts.length === 0
+      ? notMeasured(path.id, path.description)
+      : {
+          ...path,
+          figure: `${pathParts.map((p) => p.text).join("; ")} (medians of per-round ratios)`,
+          status: pathParts.length === 2 && pathParts.every((p) => p.ratio >= 0.9) ? "met" : "missed"
+        }
+  )
+
+  const large = {
+    id: "large-frames-vs-zeromq",
+    description: "#14.4 1 MiB frames: txlane ≥ 1.0× zeromq.js and ≥ 0.8× the raw pump, GC ≤ 15% of receiver CPU"
+  }
+  const vsZmq = largeFrameRatio(largeFrames, "txlane", "zeromq")
+  const vsRaw = largeFrameRatio(largeFrames, "txlane", "raw")
+  const shares = largeFrames.flatMap((c) => {
+    const share = c.pairing === "txlane" && c.status === "ok" ? gcShare(c) : null
+    return share === null ? [] : [share]
+  })
+  const share = median(shares)
+  targets.push(
+    vsZmq === null && vsRaw === null && share === null
+      ? notMeasured(large.id, large.description)
+      : {
+          ...large,
+          figure: `${vsZmq === null ? "–" : times(vsZmq)} zeromq.js, ${vsRaw === null ? "–" : times(vsRaw)} raw, GC ${share === null ? "n/a" : pct(share)} of receiver CPU`,
+          status:
+            vsZmq !== null && vsRaw !== null && share !== null && vsZmq >= 1 && vsRaw >= 0.8 && share <= 0.15
+              ? "met"
+              : "missed"
         }
   )
   return targets

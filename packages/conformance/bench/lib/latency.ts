@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { type CaseFailure, transportError } from "../../src/harness/Outcome.js"
 import * as Process from "../../src/harness/Process.js"
 import { int, num, times } from "./format.js"
-import type { LoopFigures } from "./loop-stats.js"
+import { type LoopFigures, readLoopStats } from "./loop-stats.js"
 import { noUsage, type ProcUsage, type RunContext, readUsage, timed } from "./measure.js"
 import type { BenchImpl } from "./plan.js"
 import { measuredBy } from "./provenance.js"
@@ -119,14 +119,6 @@ export interface LatencySeries {
 }
 
 let seriesCounter = 0
-
-const readLoop = (file: string): LoopFigures | null => {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as LoopFigures
-  } catch {
-    return null
-  }
-}
 
 /** The `cpu` line of /proc/stat: [steal, total] jiffies, or undefined off Linux. */
 const cpuJiffies = (): readonly [number, number] | undefined => {
@@ -244,7 +236,7 @@ export const runLatency = (
           maxOutstanding: r.maxOutstanding ?? null,
           senderUsage: readUsage(timeFile),
           senderLoop: r.loop ?? null,
-          receiverLoop: measuresLoop ? readLoop(receiverLoopFile) : null,
+          receiverLoop: measuresLoop ? readLoopStats(receiverLoopFile) : null,
           stealPct
         }
         return ok

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import * as fs from "node:fs"
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import * as hdr from "hdr-histogram-js"
 
@@ -17,6 +18,11 @@ export interface LoopFigures {
   readonly gcPauseMaxUs: number
   readonly gcCount: number
   readonly gcTotalMs: number
+  /**
+   * The process's CPU time (user + system, every thread) over the same window, in milliseconds:
+   * what `gcTotalMs` is a share of. Absent in results recorded before 2026-12-02.
+   */
+  readonly cpuMs?: number | undefined
 }
 
 /** Starts both monitors; `read` gives the figures since the last `reset` (or the start). */
@@ -39,6 +45,7 @@ export const startLoopStats = (resolutionMs = 1): LoopStats => {
     numberOfSignificantValueDigits: 3
   })
   let gcTotalMs = 0
+  let cpuAtReset = process.cpuUsage()
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       gc.recordValue(Math.max(1, Math.round(entry.duration * 1e6)))
@@ -51,18 +58,32 @@ export const startLoopStats = (resolutionMs = 1): LoopStats => {
       delay.reset()
       gc.reset()
       gcTotalMs = 0
+      cpuAtReset = process.cpuUsage()
     },
-    read: () => ({
-      eventLoopDelayP99Us: us(delay.percentile(99)),
-      eventLoopDelayMaxUs: us(delay.max),
-      gcPauseP99Us: gc.totalCount === 0 ? 0 : us(gc.getValueAtPercentile(99)),
-      gcPauseMaxUs: gc.totalCount === 0 ? 0 : us(gc.maxValue),
-      gcCount: gc.totalCount,
-      gcTotalMs: Math.round(gcTotalMs * 10) / 10
-    }),
+    read: () => {
+      const cpu = process.cpuUsage(cpuAtReset)
+      return {
+        eventLoopDelayP99Us: us(delay.percentile(99)),
+        eventLoopDelayMaxUs: us(delay.max),
+        gcPauseP99Us: gc.totalCount === 0 ? 0 : us(gc.getValueAtPercentile(99)),
+        gcPauseMaxUs: gc.totalCount === 0 ? 0 : us(gc.maxValue),
+        gcCount: gc.totalCount,
+        gcTotalMs: Math.round(gcTotalMs * 10) / 10,
+        cpuMs: Math.round((cpu.user + cpu.system) / 100) / 10
+      }
+    },
     stop: () => {
       delay.disable()
       observer.disconnect()
     }
+  }
+}
+
+/** The figures a process wrote to its `--loop-stats` file; null if it wrote none (it failed). */
+export const readLoopStats = (file: string): LoopFigures | null => {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as LoopFigures
+  } catch {
+    return null
   }
 }

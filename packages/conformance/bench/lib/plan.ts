@@ -164,7 +164,7 @@ export const deployedProducer = fromPeer(deployedProducerPeer, 1, ["sender"])
 // ---------------------------------------------------------------------------------------------
 // Cells
 
-export type Section = "pairings" | "transports" | "sweeps" | "calibration" | "deployed" | "userpath"
+export type Section = "pairings" | "transports" | "sweeps" | "calibration" | "deployed" | "userpath" | "large-frames"
 export type Transport = "unix" | "tcp"
 
 /** One fire-and-forget throughput measurement: a receiver and a sender process. */

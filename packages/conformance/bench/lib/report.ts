@@ -7,6 +7,7 @@
  */
 import { DEPLOYED_HEADING, renderDeployed } from "./deployed.js"
 import { int, mb, num, usage } from "./format.js"
+import { LARGE_FRAMES_HEADING, renderLargeFrames } from "./large-frames.js"
 import { LATENCY_HEADING, type LatencyResult, renderLatency } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, workloads } from "./plan.js"
@@ -23,6 +24,7 @@ export const REPORT_HEADINGS = [
   "## Targets",
   "## Throughput: cross-implementation pairings",
   "## Throughput: txlane vs the alternatives",
+  LARGE_FRAMES_HEADING,
   USER_PATH_HEADING,
   DEPLOYED_HEADING,
   LATENCY_HEADING,
@@ -144,6 +146,8 @@ export const renderMarkdown = (r: Results, o: RenderOptions): string => {
   L.push(...throughputTable(r.throughput.filter((c) => c.section === "transports")), "")
   L.push(`![Throughput by pairing and workload](${o.chartHref})`, "")
 
+  L.push(...renderLargeFrames(r))
+
   L.push(...renderUserPath(r))
   L.push(...renderDeployed(r))
   L.push(...renderLatency(r))
@@ -200,5 +204,5 @@ const METHOD = (r: Results): Array<string> => [
   "- Benchmark peers pre-encode at most 16 MiB of the workload and cycle through it (`bench/peers/pool.ts`): holding a whole multi-GB workload would measure memory, not transport.",
   `- Workloads: ${workloads.map((w) => `${w.label} (${int(w.payloadBytes)} B payload)`).join("; ")}.`,
   "- Latency: see its section. Percentiles are from an HDR histogram (3 significant digits), recorded in nanoseconds, warm-up excluded.",
-  `- Full run: \`npm run bench\`; quick (CI): \`npm run bench -- --quick\`; one pairing: \`npm run bench -- --only ts→rust\` (also \`ts-rust\`, \`txlane\`, \`raw\`, \`zeromq\`, \`legacy\`, \`latency\`, \`sweeps\`, \`deployed\`). Raw results: \`packages/conformance/bench/results/latest.json\`.`
+  `- Full run: \`npm run bench\`; quick (CI): \`npm run bench -- --quick\`; one pairing: \`npm run bench -- --only ts→rust\` (also \`ts-rust\`, \`txlane\`, \`raw\`, \`zeromq\`, \`legacy\`, \`large-frames\`, \`userpath\`, \`latency\`, \`sweeps\`, \`deployed\`). Raw results: \`packages/conformance/bench/results/latest.json\`.`
 ]

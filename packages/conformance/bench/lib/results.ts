@@ -6,6 +6,7 @@
  * @module
  */
 import { Result, Schema } from "effect"
+import type { LargeFrameCell } from "./large-frames.js"
 import type { LatencyResult } from "./latency.js"
 import type { CellResult, Machine } from "./measure.js"
 
@@ -56,6 +57,11 @@ export interface Results {
   readonly deployed: ReadonlyArray<CellResult>
   /** Section `userpath` (userpath.ts): every row × round, `params.round` numbers the round. */
   readonly userPath: ReadonlyArray<CellResult>
+  /**
+   * Section `large-frames` (large-frames.ts): every row × round, `params.round` numbers the round.
+   * Absent in results recorded before 2026-12-02.
+   */
+  readonly largeFrames?: ReadonlyArray<LargeFrameCell> | undefined
   /** Acknowledged saturation throughput by `workers` (latency sender, closed loop). */
   readonly ackSweep: ReadonlyArray<LatencyResult>
   readonly latency: ReadonlyArray<LatencyResult>
@@ -68,7 +74,7 @@ export interface Results {
 }
 
 /** How many targets judge.ts judges: a results file with another count is from another version. */
-export const TARGET_COUNT = 10
+export const TARGET_COUNT = 14
 
 const Status = Schema.Literals(["ok", "failed", "skipped"])
 
@@ -112,6 +118,7 @@ export const ResultsSchema = Schema.Struct({
   sweeps: Schema.Array(Cell),
   deployed: Schema.Array(Cell),
   userPath: Schema.Array(Cell),
+  largeFrames: Schema.Array(Cell),
   ackSweep: Schema.Array(Latency),
   latency: Schema.Array(Latency),
   targets: Schema.Array(TargetSchema).check(

@@ -31,7 +31,7 @@ export interface Args {
   readonly submit: "sync" | "async"
   /** `--ordering none|per-connection` (txlane receiver only): its `ordering` option; default none, as the library's. */
   readonly ordering: "per-connection" | "none"
-  /** `--loop-stats FILE` (txlane and raw receivers): writes its event-loop delay and GC pause figures there on exit. */
+  /** `--loop-stats FILE` (txlane, raw and zeromq receivers): writes its event-loop delay, GC pause and CPU figures there on exit. */
   readonly loopStats: string | undefined
 }
 

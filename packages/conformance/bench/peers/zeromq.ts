@@ -3,11 +3,14 @@
  * the zeromq.js README shows (`await push.send(msg)` in a loop, `for await` on the pull side).
  * One message per batch (the `Transactions` payload); the receiver decodes it like txlane does.
  *
- * The endpoint is a Unix path; zeromq gets `ipc://PATH`.
+ * The endpoint is a Unix path; zeromq gets `ipc://PATH`. `--loop-stats FILE` (receive) writes the
+ * receiver's event-loop and GC figures there on exit, from its first message on.
  */
+import * as fs from "node:fs"
 import { Endpoint, Envelope } from "@txlane/protocol"
 import { Result } from "effect"
 import * as zmq from "zeromq"
+import { startLoopStats } from "../lib/loop-stats.js"
 import { listening, parse, report, totals } from "./contract.js"
 import { payloadPool } from "./pool.js"
 
@@ -20,9 +23,12 @@ const ipc = (text: string) => {
 
 if (args.role === "receive") {
   const t = totals()
+  const loop = args.loopStats === undefined ? undefined : startLoopStats()
   const pull = new zmq.Pull({ receiveHighWaterMark: 1000 })
   await pull.bind(ipc(args.listen))
   const finish = () => {
+    if (loop !== undefined && args.loopStats !== undefined)
+      fs.writeFileSync(args.loopStats, JSON.stringify(loop.read()))
     report("zeromq", "receiver", t)
     process.exit(0)
   }
@@ -30,7 +36,10 @@ if (args.role === "receive") {
   listening(args.listen)
   for await (const [message] of pull) {
     if (message === undefined) continue
-    if (t.frames === 0) t.firstAt = performance.now()
+    if (t.frames === 0) {
+      t.firstAt = performance.now()
+      loop?.reset()
+    }
     const txs = Envelope.decode(message)
     t.frames++
     t.bytes += message.length

@@ -1,0 +1,160 @@
+/**
+ * Issue #14's targets as the runner judges them (bench/lib/judge.ts `userPathTargets`): which
+ * cells each target reads, when it is met, missed or not measured. Pure functions over made-up
+ * results; the real sections run in bench-quick.test.ts.
+ */
+import { describe, expect, it } from "vitest"
+import { userPathTargets } from "../bench/lib/judge.js"
+import type { LargeFrameCell } from "../bench/lib/large-frames.js"
+import type { LatencyResult } from "../bench/lib/latency.js"
+import type { CellResult } from "../bench/lib/measure.js"
+
+const noUsage = { cpuUserMs: null, cpuSystemMs: null, maxRssKb: null }
+
+const latency = (
+  receiver: string,
+  api: LatencyResult["api"],
+  offered: number,
+  p99Us: number,
+  ordering?: LatencyResult["ordering"]
+): LatencyResult => ({
+  series: receiver,
+  receiver,
+  api,
+  ordering,
+  offered,
+  workers: null,
+  status: "ok",
+  achievedRate: offered,
+  recorded: null,
+  p50Us: 100,
+  p99Us,
+  p999Us: p99Us,
+  maxUs: p99Us,
+  serviceP50Us: null,
+  serviceP99Us: null,
+  maxOutstanding: null,
+  senderUsage: noUsage,
+  senderLoop: null,
+  receiverLoop: null
+})
+
+const cell = (pairing: string, round: number, rate: number, section: CellResult["section"]): CellResult => ({
+  section,
+  pairing,
+  sender: "",
+  receiver: "",
+  workload: "upstream",
+  transport: "unix",
+  batches: 1,
+  params: { round },
+  status: "ok",
+  elapsedMs: 1,
+  receiverElapsedMs: 1,
+  senderElapsedMs: 1,
+  batchesPerSec: rate,
+  txPerSec: rate,
+  mbPerSec: rate,
+  senderCpuUsPerBatch: null,
+  receiverCpuUsPerBatch: null,
+  senderUsage: noUsage,
+  receiverUsage: noUsage
+})
+
+const large = (pairing: string, round: number, mbPerSec: number, gcTotalMs = 10, cpuMs = 100): LargeFrameCell => ({
+  ...cell(pairing, round, mbPerSec, "large-frames"),
+  receiverLoop: {
+    eventLoopDelayP99Us: 0,
+    eventLoopDelayMaxUs: 0,
+    gcPauseP99Us: 0,
+    gcPauseMaxUs: 0,
+    gcCount: 1,
+    gcTotalMs,
+    cpuMs
+  }
+})
+
+const judged = (
+  l: ReadonlyArray<LatencyResult>,
+  u: ReadonlyArray<CellResult> = [],
+  f: ReadonlyArray<LargeFrameCell> = []
+) => Object.fromEntries(userPathTargets(l, u, f).map((t) => [t.id, t]))
+
+/** The four cells of target 1, each txlane p99 at `ratio` × Rust's. */
+const latencyCells = (ratio: number): Array<LatencyResult> =>
+  (["payload", "send"] as const).flatMap((api) =>
+    [1_000, 10_000].flatMap((offered) => [
+      latency("txlane", api, offered, 5_000 * ratio, "none"),
+      latency("rust", api, offered, 5_000)
+    ])
+  )
+
+describe("#14.1: the txlane receiver against the Rust receiver", () => {
+  it("is met when every cell is within 1.2×, and missed when one is above", () => {
+    expect(judged(latencyCells(1.2))["user-latency-vs-rust"]?.status).toBe("met")
+    const one = latencyCells(1)
+    one[0] = latency("txlane", "payload", 1_000, 6_500, "none")
+    const t = judged(one)["user-latency-vs-rust"]
+    expect(t?.status).toBe("missed")
+    expect(t?.figure).toContain("`sendPayload` 1,000/s: 1.3× (6,500 vs 5,000 µs)")
+  })
+
+  it("reads the default ordering only, and is missed when a cell was not measured", () => {
+    const rows = latencyCells(1).map((l) =>
+      l.receiver === "txlane" ? { ...l, ordering: "per-connection" as const } : l
+    )
+    expect(judged(rows)["user-latency-vs-rust"]?.status).toBe("n/a")
+    const three = latencyCells(1).filter((l) => !(l.receiver === "txlane" && l.api === "send" && l.offered === 10_000))
+    expect(judged(three)["user-latency-vs-rust"]?.status).toBe("missed")
+  })
+})
+
+describe("#14.2: the sender's own tail", () => {
+  it("is met only below 1 ms for both APIs, and names the raw client's p99", () => {
+    const floor = latency("rust", "raw", 10_000, 800)
+    const fast = [latency("rust", "payload", 10_000, 900), latency("rust", "send", 10_000, 990), floor]
+    expect(judged(fast)["sender-tail-10k"]?.status).toBe("met")
+    const slow = [latency("rust", "payload", 10_000, 900), latency("rust", "send", 10_000, 1_600), floor]
+    const t = judged(slow)["sender-tail-10k"]
+    expect(t?.status).toBe("missed")
+    expect(t?.figure).toContain("`send(txs)` 1,600 µs (2× the raw `node:net` client's 800 µs)")
+  })
+})
+
+describe("#14.3: the user path against the raw pump", () => {
+  it("takes the median of the per-round ratios of each API", () => {
+    const rounds = [
+      [100, 100, 80, 100],
+      [95, 100, 95, 100],
+      [120, 100, 70, 100]
+    ]
+    const cells = rounds.flatMap(([send, sendRef, payload, payloadRef], i) => [
+      cell("txlane send(txs)", i + 1, send!, "userpath"),
+      cell("raw pump, encoding each envelope", i + 1, sendRef!, "userpath"),
+      cell("txlane sendPayload", i + 1, payload!, "userpath"),
+      cell("raw pump, pre-encoded", i + 1, payloadRef!, "userpath")
+    ])
+    const t = judged([], cells)["user-path-vs-raw"]
+    expect(t?.figure).toBe("`send(txs)` 1×; `sendPayload` 0.8× (medians of per-round ratios)")
+    expect(t?.status).toBe("missed")
+  })
+})
+
+describe("#14.4: 1 MiB frames", () => {
+  it("needs ≥ 1.0× zeromq.js, ≥ 0.8× raw and GC ≤ 15% of the txlane receiver's CPU", () => {
+    const round = (r: number, gcTotalMs: number) => [
+      large("txlane", r, 1_000, gcTotalMs),
+      large("raw", r, 1_200),
+      large("zeromq", r, 1_000)
+    ]
+    const met = judged([], [], [...round(1, 10), ...round(2, 15), ...round(3, 12)])["large-frames-vs-zeromq"]
+    expect(met?.status).toBe("met")
+    expect(met?.figure).toBe("1× zeromq.js, 0.83× raw, GC 12% of receiver CPU")
+    const gcHeavy = judged([], [], [...round(1, 16), ...round(2, 20)])["large-frames-vs-zeromq"]
+    expect(gcHeavy?.status).toBe("missed")
+  })
+
+  it("is not measured without cells", () => {
+    expect(judged([])["large-frames-vs-zeromq"]?.status).toBe("n/a")
+  })
+})
