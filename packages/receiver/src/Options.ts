@@ -185,7 +185,6 @@ export const isInt = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER): n
 /** Options after validation, as numbers (`Infinity` where "unbounded"). */
 export interface Validated extends Settings {
   readonly handlers: number
-  readonly payload: "transactions" | "raw"
   readonly socketMode: number
   readonly closeTimeoutMs: number
   readonly maxConnections: number

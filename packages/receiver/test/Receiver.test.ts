@@ -252,6 +252,65 @@ describe.each(handlerKinds)("%s submit", (handlerKind) => {
       expect(rec.errors.map((e) => e._tag)).toEqual(["MalformedEnvelope"])
     })
 
+    it("a malformed frame queued behind a busy handler is reported and answered in its turn, not when read", async () => {
+      // Envelopes are decoded as frames are read (DECODE_AHEAD_LIMIT); what a decode finds must
+      // still come out in frame order, when a handler reaches the frame.
+      let open!: () => void
+      const gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      const rec = recording()
+      const submitted: Array<string> = []
+      const receiver = await start({
+        handlers: 1,
+        onInputError: rec.onInputError,
+        submit: async ({ transactions }) => {
+          submitted.push(new TextDecoder().decode(transactions[0]))
+          await gate
+          return {}
+        }
+      })
+      const client = await connect(receiver.address)
+      client.write(frames(batch("first"), new Uint8Array([0x08, 0x01]), batch("third")))
+      await waitFor(() => receiver.stats().queuedFrames === 3, 2000, "all three frames read")
+      expect(rec.errors).toEqual([])
+      expect(client.responses).toEqual([])
+      open()
+      expect(await client.awaitResponses(3)).toEqual([
+        ok(1),
+        err("Invalid Transactions protobuf: field 1 has wire type 0, want 2 at offset 0"),
+        ok(1)
+      ])
+      expect(submitted).toEqual(["first", "third"])
+      expect(rec.errors.map((e) => e._tag)).toEqual(["MalformedEnvelope"])
+    })
+
+    it("frames of many tiny transactions, past the decode-ahead bound, are all submitted whole", async () => {
+      // 4 frames × 40,000 one-byte transactions: 160,000 views, over DECODE_AHEAD_LIMIT (65,536),
+      // so some frames are decoded as they are read and the rest when their handler takes them.
+      let open!: () => void
+      const gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      const counts: Array<number> = []
+      const receiver = await start({
+        handlers: 1,
+        submit: async ({ transactions }) => {
+          counts.push(transactions.length)
+          await gate
+          return {}
+        }
+      })
+      const client = await connect(receiver.address)
+      const tiny = Array.from({ length: 40_000 }, (_, i) => new Uint8Array([i & 0xff]))
+      client.write(frames(...Array.from({ length: 4 }, () => Envelope.encode(tiny))))
+      await waitFor(() => receiver.stats().queuedFrames === 4, 5000, "all four frames read")
+      open()
+      expect(await client.awaitResponses(4, 10_000)).toEqual([ok(40_000), ok(40_000), ok(40_000), ok(40_000)])
+      expect(counts).toEqual([40_000, 40_000, 40_000, 40_000])
+      expect(receiver.stats().transactionsAccepted).toBe(160_000)
+    })
+
     it("zero-length frame and zero-transaction envelope: Empty Transactions message, never submitted", async () => {
       let submits = 0
       const receiver = await start({

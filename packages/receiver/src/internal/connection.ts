@@ -25,10 +25,12 @@
  * @module
  */
 import type * as Net from "node:net"
-import { FrameDecoder, type FrameTooLarge, Response } from "@txlane/protocol"
+import { Envelope, FrameDecoder, type FrameTooLarge, Response } from "@txlane/protocol"
+import { Result } from "effect"
 import { FrameTimeout, IdleTimeout } from "../errors.js"
-import { type Core, FREE_PARTIAL_BYTES, type Job } from "./core.js"
+import { type Core, DECODE_AHEAD_LIMIT, FREE_PARTIAL_BYTES, type Job } from "./core.js"
 import * as FramePool from "./framePool.js"
+import { withoutStack } from "./noStack.js"
 import { startReading, stopReading } from "./reading.js"
 import { Replies } from "./replies.js"
 import * as Responses from "./responses.js"
@@ -178,7 +180,7 @@ export class Connection {
     stats.queuedFrames++
     stats.bufferedBytes += FramePool.shared.heldBytes(payload)
     this.queuedFrames++
-    const job: Job = { conn: this, seq: this.nextSeq++, payload }
+    const job: Job = { conn: this, seq: this.nextSeq++, payload, decoded: this.decodeAhead(payload) }
     if (this.core.settings.ordering === "none") {
       this.waiting.push(job)
       if (!this.turnQueued) this.takeTurn(job)
@@ -188,6 +190,21 @@ export class Connection {
       this.inFlight++
       this.core.dispatch(job)
     }
+  }
+
+  // The frame's envelope, decoded now while its bytes are in the CPU cache, within
+  // DECODE_AHEAD_LIMIT (see there); undefined to leave it to the handler.
+  private decodeAhead(payload: Uint8Array): Job["decoded"] {
+    const stats = this.core.stats
+    if (
+      payload.length === 0 ||
+      this.core.settings.payload === "raw" ||
+      stats.transactionsDecodedAhead >= DECODE_AHEAD_LIMIT
+    )
+      return undefined
+    const decoded = withoutStack(() => Envelope.decode(payload))
+    if (Result.isSuccess(decoded)) stats.transactionsDecodedAhead += decoded.success.length
+    return decoded
   }
 
   // Ordering "none": the queued job stands for "this connection's earliest waiting frame", which

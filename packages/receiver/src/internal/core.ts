@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Envelope } from "@txlane/protocol"
 import type { InputError, InputErrorKind } from "../errors.js"
 import type { Connection } from "./connection.js"
 import type { Counters } from "./counters.js"
@@ -15,12 +16,31 @@ export interface Job {
   /** Position among this connection's frames: responses are written in this order. */
   readonly seq: number
   readonly payload: Uint8Array
+  /**
+   * The envelope, decoded when the frame was read (see `DECODE_AHEAD_LIMIT`); undefined if it is
+   * to be decoded when a handler takes the frame. Its outcome is reported only then, in order.
+   */
+  readonly decoded: ReturnType<typeof Envelope.decode> | undefined
 }
+
+/**
+ * How many transactions queued frames may hold decoded ahead of their handler, receiver-wide.
+ * A frame is decoded as it is read, while its bytes are still in the CPU cache: one that waits
+ * behind busy handlers is otherwise decoded from cold memory, which cost the receiver 2–4 µs per
+ * 32 KiB frame with an async `submit` (bench/PROFILE.md, 2026-12-02 10:15–). Its transaction
+ * views then wait with it, a few dozen bytes each whatever their size, so a client sending
+ * frames of tiny transactions could make them many times the bytes buffered; past this bound
+ * (about 5 MB of views) frames are decoded when a handler takes them, as before. It is above
+ * what the default `queueCapacity` holds of ordinary frames (1,024 × 50 transactions).
+ */
+export const DECODE_AHEAD_LIMIT = 65_536
 
 /** The receiver-wide settings a connection needs (numbers; `Infinity` where "unbounded"). */
 export interface Settings {
   readonly maxFrameBytes: number
   readonly ordering: "per-connection" | "none"
+  /** `"raw"`: the payload is submitted as it is, without decoding an envelope. */
+  readonly payload: "transactions" | "raw"
   readonly respond: "none" | "json"
   readonly frameTimeoutMs: number
   readonly idleTimeoutMs: number

@@ -25,6 +25,8 @@ export class Counters {
   submitFailures = 0
   /** Frames decoded and not yet finished (waiting, or being handled). */
   queuedFrames = 0
+  /** Transactions of queued frames whose envelope was decoded as they were read (`DECODE_AHEAD_LIMIT`). */
+  transactionsDecodedAhead = 0
   /**
    * Memory held for frames: payload bytes of queued frames, plus what decoders hold (the buffer
    * collecting a partial frame, by its capacity, and the undecoded rest of a socket read).

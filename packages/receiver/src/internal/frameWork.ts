@@ -106,7 +106,9 @@ export const make = (
       if (rawPayload) {
         transactions = [payload]
       } else {
-        const decoded = withoutStack(() => Envelope.decode(payload))
+        const ahead = job.decoded
+        const decoded = ahead ?? withoutStack(() => Envelope.decode(payload))
+        if (ahead !== undefined && Result.isSuccess(ahead)) stats.transactionsDecodedAhead -= ahead.success.length
         if (Result.isFailure(decoded)) {
           core.report(decoded.failure, job.conn.id)
           if (keepRejection) work.rejection = decoded.failure
