@@ -26,6 +26,7 @@ import {
 } from "./plan.js"
 import { measuredBy } from "./provenance.js"
 import type { Results } from "./results.js"
+import { roundRatio } from "./rounds.js"
 
 export const DEPLOYED_HEADING = "## Against the deployed peers (emulators)"
 
@@ -130,21 +131,15 @@ export interface DeployedSummary {
 
 export const summarizeDeployed = (cells: ReadonlyArray<CellResult>): Array<DeployedSummary> => {
   const baseline = deployedRows[0]!.id
-  const baseOf = (round: unknown) =>
-    cells.find((c) => c.pairing === baseline && c.params.round === round && c.status === "ok")?.batchesPerSec
   return deployedRows.map((row) => {
     const mine = cells.filter((c) => c.pairing === row.id)
     const ok = mine.filter((c) => c.status === "ok" && c.batchesPerSec !== null)
-    const ratios = ok.flatMap((c) => {
-      const b = baseOf(c.params.round)
-      return b ? [c.batchesPerSec! / b] : []
-    })
     return {
       row,
       cells: mine,
       ok,
       batchesPerSec: median(ok.map((c) => c.batchesPerSec!)),
-      ratio: median(ratios)
+      ratio: roundRatio(cells, row.id, baseline)
     }
   })
 }

@@ -5,11 +5,12 @@
  * @module
  */
 import { int, mb, median, num, pct, times } from "./format.js"
-import { gcShare, type LargeFrameCell, largeFrameRatio } from "./large-frames.js"
+import { gcShare, type LargeFrameCell } from "./large-frames.js"
 import type { LatencyResult } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
 import type { Recommendation, Results, Target } from "./results.js"
+import { roundRatio } from "./rounds.js"
 import { userPathRatio } from "./userpath.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -301,8 +302,8 @@ export const userPathTargets = (
     id: "large-frames-vs-zeromq",
     description: "#14.4 1 MiB frames: txlane ≥ 1.0× zeromq.js and ≥ 0.8× the raw pump, GC ≤ 15% of receiver CPU"
   }
-  const vsZmq = largeFrameRatio(largeFrames, "txlane", "zeromq")
-  const vsRaw = largeFrameRatio(largeFrames, "txlane", "raw")
+  const vsZmq = roundRatio(largeFrames, "txlane", "zeromq")
+  const vsRaw = roundRatio(largeFrames, "txlane", "raw")
   const shares = largeFrames.flatMap((c) => {
     const share = c.pairing === "txlane" && c.status === "ok" ? gcShare(c) : null
     return share === null ? [] : [share]

@@ -22,6 +22,7 @@ import { type CellResult, type RunContext, runCell } from "./measure.js"
 import { type BenchImpl, raw, txlane, workloadById, zeromq } from "./plan.js"
 import { measuredBy } from "./provenance.js"
 import type { Results } from "./results.js"
+import { roundRatio } from "./rounds.js"
 
 /** The section heading (BENCHMARKS.md; splice.ts finds the section by it). */
 export const LARGE_FRAMES_HEADING = "## 1 MiB frames, receiver side"
@@ -85,19 +86,6 @@ export const runLargeFrames = (quick: boolean, ctx: RunContext): Effect.Effect<A
 export const gcShare = (c: LargeFrameCell): number | null =>
   c.receiverLoop?.cpuMs ? c.receiverLoop.gcTotalMs / c.receiverLoop.cpuMs : null
 
-/** `row` ÷ `ref` in MB/s: the median of the per-round ratios; null without a complete round. */
-export const largeFrameRatio = (cells: ReadonlyArray<LargeFrameCell>, row: string, ref: string): number | null => {
-  const ok = (id: string, round: unknown) =>
-    cells.find((c) => c.pairing === id && c.params.round === round && c.status === "ok")?.mbPerSec ?? null
-  const ratios: Array<number> = []
-  for (const round of new Set(cells.map((c) => c.params.round))) {
-    const a = ok(row, round)
-    const b = ok(ref, round)
-    if (a !== null && b !== null && b > 0) ratios.push(a / b)
-  }
-  return median(ratios)
-}
-
 /** The section's Markdown (heading included). */
 export const renderLargeFrames = (r: Results): Array<string> => {
   const cells = r.largeFrames ?? []
@@ -107,7 +95,7 @@ export const renderLargeFrames = (r: Results): Array<string> => {
   const w = workloadById("large")
   L.push(measuredBy(r), "")
   L.push(
-    `The benchmark peers of the transports table (pre-encoded payloads, fire-and-forget, Unix socket, \`--respond none\`), ${int(batches)} frames of ${int(w.payloadBytes)} B (${w.txPerBatch} × ${w.txSize} B transactions) per cell, ${rounds} round(s) round-robin. GB/s is payload (10^9 B/s) over the slower side's clock, the median of the rounds; ratios are the medians of the per-round ratios. *GC*: the receiver's main-thread GC pause time (\`PerformanceObserver\` \`gc\` entries) over its process CPU time (\`process.cpuUsage\`, every thread), both from its first frame to its exit. The txlane receiver runs with \`reuseFrameBuffers: true\` (receiver README, "Payload views"). *Receiver CPU µs/frame* is GNU time's, start-up subtracted${r.quick ? " (not in a quick run, which skips the calibration)" : ""}.`,
+    `The benchmark peers of the transports table (pre-encoded payloads, fire-and-forget, Unix socket, \`--respond none\`), ${int(batches)} frames of ${int(w.payloadBytes)} B (${w.txPerBatch} × ${w.txSize} B transactions) per cell, ${rounds} round(s) round-robin. GB/s is payload (10^9 B/s) over the slower side's clock, the median of the rounds; ratios are the medians of the per-round ratios (the same workload in every row, so bytes and frames give the same ratio). *GC*: the receiver's main-thread GC pause time (\`PerformanceObserver\` \`gc\` entries) over its process CPU time (\`process.cpuUsage\`, every thread), both from its first frame to its exit. The txlane receiver runs with \`reuseFrameBuffers: true\` (receiver README, "Payload views"). *Receiver CPU µs/frame* is GNU time's, start-up subtracted${r.quick ? " (not in a quick run, which skips the calibration)" : ""}.`,
     ""
   )
   L.push(
@@ -121,7 +109,7 @@ export const renderLargeFrames = (r: Results): Array<string> => {
     const gbs = ok.map((c) => c.mbPerSec! / 1000)
     const ratio = (ref: string) => {
       if (ref === row.id) return "–"
-      const x = largeFrameRatio(cells, row.id, ref)
+      const x = roundRatio(cells, row.id, ref)
       return x === null ? "–" : times(x)
     }
     const shares = ok.flatMap((c) => {

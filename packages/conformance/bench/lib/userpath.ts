@@ -17,6 +17,7 @@ import { type CellResult, type RunContext, runCell } from "./measure.js"
 import { type BenchImpl, raw, txlane, workloadById } from "./plan.js"
 import { measuredBy } from "./provenance.js"
 import type { Results } from "./results.js"
+import { roundRatio } from "./rounds.js"
 
 /** The section heading (BENCHMARKS.md; splice.ts finds the section by it). */
 export const USER_PATH_HEADING = "## User path"
@@ -76,16 +77,7 @@ export const runUserPath = (quick: boolean, ctx: RunContext): Effect.Effect<Arra
 /** txlane ÷ raw for one API: the median of the per-round ratios. */
 export const userPathRatio = (cells: ReadonlyArray<CellResult>, api: Api): number | null => {
   const [mine, ref] = userPathRows.filter((r) => r.api === api)
-  const ok = (id: string, round: unknown) =>
-    cells.find((c) => c.pairing === id && c.params.round === round && c.status === "ok")?.batchesPerSec ?? null
-  const rounds = new Set(cells.map((c) => c.params.round))
-  const ratios: Array<number> = []
-  for (const round of rounds) {
-    const a = ok(mine!.id, round)
-    const b = ok(ref!.id, round)
-    if (a !== null && b !== null && b > 0) ratios.push(a / b)
-  }
-  return median(ratios)
+  return roundRatio(cells, mine!.id, ref!.id)
 }
 
 /** The section's Markdown (heading included). */
