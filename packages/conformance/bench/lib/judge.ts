@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { int, mb, median, num, pct, times } from "./format.js"
-import { gcShare, type LargeFrameCell } from "./large-frames.js"
+import { int, mb, num, pct, times } from "./format.js"
+import { gcShareOf, type LargeFrameCell } from "./large-frames.js"
 import type { LatencyResult } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
@@ -190,12 +190,30 @@ export const judgeTargets = (
 
 const API_NAMES = { payload: "`sendPayload`", send: "`send(txs)`" } as const
 
-const notMeasured = (id: string, description: string): Target => ({
-  id,
-  description,
-  figure: "not measured in this run",
-  status: "n/a"
-})
+/** One measured part of a target: its figure, and whether it passes. */
+interface Part {
+  readonly text: string
+  readonly pass: boolean
+}
+
+/**
+ * A target of `expected` parts: not measured without any part; met only if every part was
+ * measured and passes.
+ */
+const judgeParts = (
+  head: { readonly id: string; readonly description: string },
+  parts: ReadonlyArray<Part>,
+  expected: number,
+  separator = "; ",
+  suffix = ""
+): Target =>
+  parts.length === 0
+    ? { ...head, figure: "not measured in this run", status: "n/a" }
+    : {
+        ...head,
+        figure: `${parts.map((p) => p.text).join(separator)}${suffix}`,
+        status: parts.length === expected && parts.every((p) => p.pass) ? "met" : "missed"
+      }
 
 /**
  * Issue #14's targets: the user's path (async `submit`, fresh transactions through `send`), next
@@ -219,109 +237,86 @@ export const userPathTargets = (
         (receiver !== "txlane" || l.ordering === "none")
     )
   const apis = ["payload", "send"] as const
-  const targets: Array<Target> = []
+  const loads = [1_000, 10_000] as const
 
-  const vsRust = {
-    id: "user-latency-vs-rust",
-    description:
-      "#14.1 acknowledged p99 into the txlane receiver (async `submit`) ≤ 1.2× into the Rust receiver, same sender, at 1k and 10k batches/s, `sendPayload` and `send(txs)`"
-  }
-  const vsRustCells = apis.flatMap((api) =>
-    [1_000, 10_000].map((offered) => ({
-      api,
-      offered,
-      mine: row("txlane", api, offered),
-      ref: row("rust", api, offered)
-    }))
-  )
-  const vsRustParts = vsRustCells.flatMap(({ api, offered, mine, ref }) =>
-    mine && ref
-      ? [
-          {
-            ratio: mine.p99Us! / ref.p99Us!,
-            text: `${API_NAMES[api]} ${int(offered)}/s: ${times(mine.p99Us! / ref.p99Us!)} (${int(mine.p99Us)} vs ${int(ref.p99Us)} µs)`
-          }
-        ]
-      : []
-  )
-  targets.push(
-    vsRustParts.length === 0
-      ? notMeasured(vsRust.id, vsRust.description)
-      : {
-          ...vsRust,
-          figure: vsRustParts.map((p) => p.text).join("; "),
-          status:
-            vsRustParts.length === vsRustCells.length && vsRustParts.every((p) => p.ratio <= 1.2) ? "met" : "missed"
+  const vsRust = apis.flatMap((api) =>
+    loads.flatMap((offered): Array<Part> => {
+      const mine = row("txlane", api, offered)
+      const ref = row("rust", api, offered)
+      if (!mine || !ref) return []
+      const ratio = mine.p99Us! / ref.p99Us!
+      return [
+        {
+          text: `${API_NAMES[api]} ${int(offered)}/s: ${times(ratio)} (${int(mine.p99Us)} vs ${int(ref.p99Us)} µs)`,
+          pass: ratio <= 1.2
         }
+      ]
+    })
   )
 
-  const tail = {
-    id: "sender-tail-10k",
-    description:
-      "#14.2 the sender's own tail: acknowledged p99 < 1 ms at 10k batches/s into the Rust receiver, `sendPayload` and `send(txs)`"
-  }
   const floor = row("rust", "raw", 10_000)
-  const tailParts = apis.flatMap((api) => {
+  const tail = apis.flatMap((api): Array<Part> => {
     const mine = row("rust", api, 10_000)
     if (!mine) return []
     const ref = floor
       ? ` (${times(mine.p99Us! / floor.p99Us!)} the raw \`node:net\` client's ${int(floor.p99Us)} µs)`
       : ""
-    return [{ p99: mine.p99Us!, text: `${API_NAMES[api]} ${int(mine.p99Us)} µs${ref}` }]
+    return [{ text: `${API_NAMES[api]} ${int(mine.p99Us)} µs${ref}`, pass: mine.p99Us! < 1_000 }]
   })
-  targets.push(
-    tailParts.length === 0
-      ? notMeasured(tail.id, tail.description)
-      : {
-          ...tail,
-          figure: tailParts.map((p) => p.text).join("; "),
-          status: tailParts.length === apis.length && tailParts.every((p) => p.p99 < 1_000) ? "met" : "missed"
-        }
-  )
 
-  const path = {
-    id: "user-path-vs-raw",
-    description:
-      "#14.3 user path (async `submit`) ≥ 0.9× a raw `node:net` pump doing the same work, `send(txs)` and `sendPayload`"
-  }
-  const pathParts = (["send", "payload"] as const).flatMap((api) => {
+  const path = (["send", "payload"] as const).flatMap((api): Array<Part> => {
     const r = userPathRatio(userPath, api)
-    return r === null ? [] : [{ ratio: r, text: `${API_NAMES[api]} ${times(r)}` }]
+    return r === null ? [] : [{ text: `${API_NAMES[api]} ${times(r)}`, pass: r >= 0.9 }]
   })
-  targets.push(
-    pathParts.length === 0
-      ? notMeasured(path.id, path.description)
-      : {
-          ...path,
-          figure: `${pathParts.map((p) => p.text).join("; ")} (medians of per-round ratios)`,
-          status: pathParts.length === 2 && pathParts.every((p) => p.ratio >= 0.9) ? "met" : "missed"
-        }
-  )
 
-  const large = {
-    id: "large-frames-vs-zeromq",
-    description: "#14.4 1 MiB frames: txlane ≥ 1.0× zeromq.js and ≥ 0.8× the raw pump, GC ≤ 15% of receiver CPU"
-  }
-  const vsZmq = roundRatio(largeFrames, "txlane", "zeromq")
-  const vsRaw = roundRatio(largeFrames, "txlane", "raw")
-  const shares = largeFrames.flatMap((c) => {
-    const share = c.pairing === "txlane" && c.status === "ok" ? gcShare(c) : null
-    return share === null ? [] : [share]
-  })
-  const share = median(shares)
-  targets.push(
-    vsZmq === null && vsRaw === null && share === null
-      ? notMeasured(large.id, large.description)
-      : {
-          ...large,
-          figure: `${vsZmq === null ? "–" : times(vsZmq)} zeromq.js, ${vsRaw === null ? "–" : times(vsRaw)} raw, GC ${share === null ? "n/a" : pct(share)} of receiver CPU`,
-          status:
-            vsZmq !== null && vsRaw !== null && share !== null && vsZmq >= 1 && vsRaw >= 0.8 && share <= 0.15
-              ? "met"
-              : "missed"
-        }
-  )
-  return targets
+  const measured = (value: number | null, part: (v: number) => Part): Array<Part> =>
+    value === null ? [] : [part(value)]
+  const large = [
+    ...measured(roundRatio(largeFrames, "txlane", "zeromq"), (r) => ({ text: `${times(r)} zeromq.js`, pass: r >= 1 })),
+    ...measured(roundRatio(largeFrames, "txlane", "raw"), (r) => ({ text: `${times(r)} raw`, pass: r >= 0.8 })),
+    ...measured(gcShareOf(largeFrames, "txlane"), (s) => ({ text: `GC ${pct(s)} of receiver CPU`, pass: s <= 0.15 }))
+  ]
+
+  return [
+    judgeParts(
+      {
+        id: "user-latency-vs-rust",
+        description:
+          "#14.1 acknowledged p99 into the txlane receiver (async `submit`) ≤ 1.2× into the Rust receiver, same sender, at 1k and 10k batches/s, `sendPayload` and `send(txs)`"
+      },
+      vsRust,
+      apis.length * loads.length
+    ),
+    judgeParts(
+      {
+        id: "sender-tail-10k",
+        description:
+          "#14.2 the sender's own tail: acknowledged p99 < 1 ms at 10k batches/s into the Rust receiver, `sendPayload` and `send(txs)`"
+      },
+      tail,
+      apis.length
+    ),
+    judgeParts(
+      {
+        id: "user-path-vs-raw",
+        description:
+          "#14.3 user path (async `submit`) ≥ 0.9× a raw `node:net` pump doing the same work, `send(txs)` and `sendPayload`"
+      },
+      path,
+      2,
+      "; ",
+      " (medians of per-round ratios)"
+    ),
+    judgeParts(
+      {
+        id: "large-frames-vs-zeromq",
+        description: "#14.4 1 MiB frames: txlane ≥ 1.0× zeromq.js and ≥ 0.8× the raw pump, GC ≤ 15% of receiver CPU"
+      },
+      large,
+      3,
+      ", "
+    )
+  ]
 }
 
 // ---------------------------------------------------------------------------------------------

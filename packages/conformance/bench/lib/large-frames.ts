@@ -82,9 +82,18 @@ export const runLargeFrames = (quick: boolean, ctx: RunContext): Effect.Effect<A
     return out
   })
 
-/** GC pause time over CPU time of one cell's receiver, from its first frame on; null if unknown. */
-export const gcShare = (c: LargeFrameCell): number | null =>
-  c.receiverLoop?.cpuMs ? c.receiverLoop.gcTotalMs / c.receiverLoop.cpuMs : null
+/**
+ * A row's GC share: the median over its ok cells of the receiver's GC pause time over its CPU
+ * time, both from its first frame on; null if no cell has them.
+ */
+export const gcShareOf = (cells: ReadonlyArray<LargeFrameCell>, row: string): number | null =>
+  median(
+    cells.flatMap((c) =>
+      c.pairing === row && c.status === "ok" && c.receiverLoop?.cpuMs
+        ? [c.receiverLoop.gcTotalMs / c.receiverLoop.cpuMs]
+        : []
+    )
+  )
 
 /** The section's Markdown (heading included). */
 export const renderLargeFrames = (r: Results): Array<string> => {
@@ -112,11 +121,7 @@ export const renderLargeFrames = (r: Results): Array<string> => {
       const x = roundRatio(cells, row.id, ref)
       return x === null ? "–" : times(x)
     }
-    const shares = ok.flatMap((c) => {
-      const s = gcShare(c)
-      return s === null ? [] : [s]
-    })
-    const share = median(shares)
+    const share = gcShareOf(cells, row.id)
     const nums = (f: (c: LargeFrameCell) => number | null | undefined) =>
       ok.flatMap((c) => {
         const v = f(c)
