@@ -4,14 +4,16 @@
  *
  * ```
  * latency-sender.ts --endpoint ENDPOINT --rate N|0 [--duration-ms D] [--warmup-ms W]
- *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N] [--api payload|send|raw]
+ *     [--tx-per-batch K] [--tx-size S] [--seed X] [--workers N] [--window N]
+ *     [--api payload|send|raw|raw-send]
  *     [--trace FILE]
  * ```
  *
  * `--api payload` (default) hands pre-encoded payloads to `sendPayload`; `--api send` hands
  * transaction lists to `send(transactions)`, which encodes the envelope on every call; `--api raw`
  * hands pre-encoded payloads to a plain `node:net` client instead of a txlane sender
- * (lib/raw-client.ts): the floor of a Node sender, measured the same way.
+ * (lib/raw-client.ts): the floor of a Node sender, measured the same way; `--api raw-send` hands
+ * that client transaction lists, and it encodes each envelope: the floor for `send`.
  *
  * - `--rate N > 0` (open loop): batch `i` is *scheduled* at `start + i / N`; it is sent as soon as
  *   the producer gets there, and its latency is `ack time − scheduled time`. A producer that falls
@@ -60,11 +62,11 @@ const { values } = parseArgs({
     trace: { type: "string" }
   }
 })
-if (values.api !== "payload" && values.api !== "send" && values.api !== "raw") {
-  process.stderr.write("latency-sender: --api must be payload, send or raw\n")
+if (values.api !== "payload" && values.api !== "send" && values.api !== "raw" && values.api !== "raw-send") {
+  process.stderr.write("latency-sender: --api must be payload, send, raw or raw-send\n")
   process.exit(2)
 }
-const byApi = values.api === "send"
+const byApi = values.api === "send" || values.api === "raw-send"
 if (values.endpoint === undefined) {
   process.stderr.write("latency-sender: --endpoint is required\n")
   process.exit(2)
@@ -81,7 +83,7 @@ const poolArgs = { seed: BigInt(values.seed), batches: 4096, txPerBatch, txSize:
 const payloads = byApi ? [] : payloadPool(poolArgs)
 const txLists = byApi ? transactionPool(poolArgs) : []
 const sender =
-  values.api === "raw"
+  values.api === "raw" || values.api === "raw-send"
     ? await rawClient(values.endpoint)
     : await createSender({
         endpoint: values.endpoint,

@@ -33,7 +33,14 @@ import { runTasks } from "../src/harness/Toolchain.js"
 import { runDeployed } from "./lib/deployed.js"
 import { judgeTargets, recommendDefaults } from "./lib/judge.js"
 import { type LargeFrameCell, runLargeFrames } from "./lib/large-frames.js"
-import { type LatencyResult, type LatencySeries, medianRounds, type Ordering, runLatency } from "./lib/latency.js"
+import {
+  type Api,
+  type LatencyResult,
+  type LatencySeries,
+  medianRounds,
+  type Ordering,
+  runLatency
+} from "./lib/latency.js"
 import { type CellResult, calibrate, machine, type RunContext, runCell } from "./lib/measure.js"
 import {
   type BenchImpl,
@@ -293,7 +300,7 @@ const main = Effect.gen(function* () {
     // The txlane receiver with its default `ordering: "none"` (the Rust receiver's semantics: its
     // handlers take any connection's frames), and also with `"per-connection"`, which submits a
     // connection's frames one at a time.
-    const pairs: ReadonlyArray<{ api: "payload" | "send" | "raw"; receiver: BenchImpl; ordering?: Ordering }> = [
+    const pairs: ReadonlyArray<{ api: Api; receiver: BenchImpl; ordering?: Ordering }> = [
       ...(["payload", "send"] as const).flatMap((api) => [
         ...receivers.map((receiver) => ({
           api,
@@ -302,7 +309,7 @@ const main = Effect.gen(function* () {
         })),
         ...(quick ? [] : [{ api, receiver: txlane, ordering: "per-connection" as const }])
       ]),
-      ...(quick ? [] : [{ api: "raw" as const, receiver: contractImpl("rust") }])
+      ...(quick ? [] : (["raw", "raw-send"] as const).map((api) => ({ api, receiver: contractImpl("rust") })))
     ]
     // Rounds run round-robin over the series, so drift in the machine touches every row alike;
     // a single 3-second window's p99 swings by 2–20× on this VM (one stall in it is enough).

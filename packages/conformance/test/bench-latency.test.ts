@@ -96,6 +96,25 @@ describe("renderLatency", () => {
     ])
   })
 
+  it("sets send(txs) into Rust against the raw client that encodes each envelope, and lists each API's floor after it", () => {
+    const latency = medianRounds([
+      row("rust", "send", 1000, 6_000),
+      row("rust", "raw-send", 1000, 4_000),
+      row("rust", "payload", 1000, 3_000),
+      row("rust", "raw", 1000, 2_000)
+    ])
+    const committed = JSON.parse(
+      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
+    )
+    const lines = renderLatency({ ...committed, latency }).filter((l) => l.startsWith("| `s") || l.startsWith("| raw"))
+    expect(lines.map((l) => [l.split("|")[1]!.trim(), l.split("|")[9]!.trim()])).toEqual([
+      ["`sendPayload`", "1.5× raw client"],
+      ["raw `node:net` client", "–"],
+      ["`send(txs)`", "1.5× raw client"],
+      ["raw `node:net` client, encoding each envelope", "–"]
+    ])
+  })
+
   it("names the txlane receiver's ordering (a row without one ran the old default, per-connection), puts the default none first, and compares both with the same references", () => {
     const withOrdering = (series: string, ordering: "none" | "per-connection", p99Us: number): LatencyResult => ({
       ...row("txlane", "payload", 1000, p99Us),

@@ -6,7 +6,7 @@
  */
 import { int, mb, num, pct, times } from "./format.js"
 import { gcShareOf, type LargeFrameCell } from "./large-frames.js"
-import type { LatencyResult } from "./latency.js"
+import { type LatencyResult, rawClientFor } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
 import type { Recommendation, Results, Target } from "./results.js"
@@ -254,14 +254,46 @@ export const userPathTargets = (
     })
   )
 
-  const floor = row("rust", "raw", 10_000)
+  // Each API against the raw client doing the same work: pre-encoded payloads, or encoding each
+  // envelope. Results recorded before 2026-12-02 13:00 have the pre-encoded client only.
+  const floorOf = (api: (typeof apis)[number]) => row("rust", rawClientFor(api), 10_000)
+  const FLOOR_NAMES = { payload: "the raw `node:net` client's", send: "the encoding raw `node:net` client's" } as const
   const tail = apis.flatMap((api): Array<Part> => {
     const mine = row("rust", api, 10_000)
     if (!mine) return []
-    const ref = floor
-      ? ` (${times(mine.p99Us! / floor.p99Us!)} the raw \`node:net\` client's ${int(floor.p99Us)} µs)`
-      : ""
+    const floor = floorOf(api)
+    const ref = floor ? ` (${times(mine.p99Us! / floor.p99Us!)} ${FLOOR_NAMES[api]} ${int(floor.p99Us)} µs)` : ""
     return [{ text: `${API_NAMES[api]} ${int(mine.p99Us)} µs${ref}`, pass: mine.p99Us! < 1_000 }]
+  })
+
+  // The targets recorded for this 2-vCPU machine (bench/PROFILE.md, 2026-12-02): the same factor,
+  // 1.2×, over the floor a Node program reaches in the same run, where the issue's absolute
+  // reference is out of reach for any Node process here.
+  const vsNodeReceiver = apis.flatMap((api) =>
+    loads.flatMap((offered): Array<Part> => {
+      const mine = row("txlane", api, offered)
+      const ref = row("raw", api, offered)
+      if (!mine || !ref) return []
+      const ratio = mine.p99Us! / ref.p99Us!
+      return [
+        {
+          text: `${API_NAMES[api]} ${int(offered)}/s: ${times(ratio)} (${int(mine.p99Us)} vs ${int(ref.p99Us)} µs)`,
+          pass: ratio <= 1.2
+        }
+      ]
+    })
+  )
+  const vsRawClient = apis.flatMap((api): Array<Part> => {
+    const mine = row("rust", api, 10_000)
+    const floor = floorOf(api)
+    if (!mine || !floor) return []
+    const ratio = mine.p99Us! / floor.p99Us!
+    return [
+      {
+        text: `${API_NAMES[api]} ${times(ratio)} (${int(mine.p99Us)} vs ${int(floor.p99Us)} µs)`,
+        pass: ratio <= 1.2
+      }
+    ]
   })
 
   const path = (["send", "payload"] as const).flatMap((api): Array<Part> => {
@@ -314,6 +346,40 @@ export const userPathTargets = (
       },
       large,
       3,
+      ", "
+    ),
+    judgeParts(
+      {
+        id: "user-latency-vs-node-receiver",
+        description:
+          "#14.1 as recorded for this machine: acknowledged p99 into the txlane receiver (async `submit`) ≤ 1.2× into the bare `node:net` receiver, same sender, same run, at 1k and 10k batches/s, `sendPayload` and `send(txs)`"
+      },
+      vsNodeReceiver,
+      apis.length * loads.length
+    ),
+    judgeParts(
+      {
+        id: "sender-tail-vs-raw-client",
+        description:
+          "#14.2 as recorded for this machine: acknowledged p99 at 10k batches/s into the Rust receiver ≤ 1.2× the raw `node:net` client doing the same work (pre-encoded for `sendPayload`, encoding each envelope for `send(txs)`), same run"
+      },
+      vsRawClient,
+      apis.length
+    ),
+    judgeParts(
+      {
+        id: "large-frames-vs-raw",
+        description:
+          "#14.4 as recorded for this machine: 1 MiB frames, txlane ≥ 0.9× the raw pump, GC ≤ 15% of receiver CPU"
+      },
+      [
+        ...measured(roundRatio(largeFrames, "txlane", "raw"), (r) => ({ text: `${times(r)} raw`, pass: r >= 0.9 })),
+        ...measured(gcShareOf(largeFrames, "txlane"), (s) => ({
+          text: `GC ${pct(s)} of receiver CPU`,
+          pass: s <= 0.15
+        }))
+      ],
+      2,
       ", "
     )
   ]

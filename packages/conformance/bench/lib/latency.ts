@@ -18,10 +18,14 @@ import type { Results } from "./results.js"
 
 /**
  * How the latency sender hands batches over: `sendPayload(pre-encoded)`, `send(transactions)`, or
- * `raw`: no txlane sender at all, a plain `node:net` client (lib/raw-client.ts), the floor of any
- * Node sender on the machine in the same run.
+ * no txlane sender at all but a plain `node:net` client (lib/raw-client.ts), the floor of any
+ * Node sender on the machine in the same run: `raw` writes pre-encoded payloads, `raw-send`
+ * encodes each envelope first (recorded since 2026-12-02 13:00).
  */
-export type Api = "payload" | "send" | "raw"
+export type Api = "payload" | "send" | "raw" | "raw-send"
+
+/** The raw client doing the same work as a txlane API: its floor in the same run. */
+export const rawClientFor = (api: "payload" | "send"): Api => (api === "payload" ? "raw" : "raw-send")
 
 /** The txlane receiver's `ordering` option. */
 export type Ordering = "none" | "per-connection"
@@ -263,7 +267,7 @@ export const runLatency = (
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =
-  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run, or `--latency-rounds N`; the column *p99 µs of each round* lists them), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one 3-second window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each pre-encoded frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run. *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw client (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run, or `--latency-rounds N`; the column *p99 µs of each round* lists them), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one 3-second window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run; it writes pre-encoded payloads (the floor for `sendPayload`) or, *encoding each envelope* (`Envelope.encode` per batch, as the user path\'s raw pump), transaction lists (the floor for `send(txs)`). *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw client doing the same work (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
 
 const roundsCell = (l: LatencyResult): string =>
   l.p99Rounds === undefined ? "–" : l.p99Rounds.map((p) => (p === null ? "failed" : num(p, 0))).join(" / ")
@@ -280,11 +284,15 @@ export const renderLatency = (r: Results): Array<string> => {
     "| sender API | offered batches/s | receiver | achieved acked/s | p50 µs | p99 µs | p99 µs of each round | p99.9 µs | p99 vs reference | service p99 µs | sender loop delay p99 µs | sender GC pause p99 µs | receiver loop delay p99 µs | receiver GC pause p99 µs | CPU stolen |",
     "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
   )
-  const apiName = (a: Api) =>
-    a === "payload" ? "`sendPayload`" : a === "send" ? "`send(txs)`" : "raw `node:net` client"
-  const apiRank: Record<Api, number> = { payload: 0, raw: 1, send: 2 }
+  const apiName: Record<Api, string> = {
+    payload: "`sendPayload`",
+    send: "`send(txs)`",
+    raw: "raw `node:net` client",
+    "raw-send": "raw `node:net` client, encoding each envelope"
+  }
+  const apiRank: Record<Api, number> = { payload: 0, raw: 1, send: 2, "raw-send": 3 }
   const receiverRank: Record<string, number> = { txlane: 0, raw: 2 }
-  // By API (the raw floor between the two txlane APIs), offered load (saturation last), then
+  // By API (each txlane API followed by its raw floor), offered load (saturation last), then
   // txlane (its default ordering, "none", first), the raw node:net receiver and Rust.
   const rank = (l: LatencyResult): number =>
     apiRank[l.api] * 1e9 +
@@ -296,14 +304,15 @@ export const renderLatency = (r: Results): Array<string> => {
     r.latency.find((x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok")
   // Into a Node receiver: against the Rust receiver (same sender, same load; target 1), and the
   // txlane receiver also against the raw node:net receiver (what any Node receiver reaches). Into
-  // the Rust receiver: against the raw client (same receiver, same load; what target 2 can reach).
+  // the Rust receiver: against the raw client doing the same work (same receiver, same load; what
+  // target 2 can reach).
   const against = (p99: number, ref: LatencyResult | undefined, name: string): ReadonlyArray<string> =>
     ref?.p99Us ? [`${times(p99 / ref.p99Us)} ${name}`] : []
   const reference = (l: LatencyResult): string => {
-    if (l.api === "raw" || l.p99Us === null) return "–"
+    if (l.api === "raw" || l.api === "raw-send" || l.p99Us === null) return "–"
     const refs =
       l.receiver === "rust"
-        ? against(l.p99Us, ok("raw", "rust", l.offered), "raw client")
+        ? against(l.p99Us, ok(rawClientFor(l.api), "rust", l.offered), "raw client")
         : [
             ...against(l.p99Us, ok(l.api, "rust", l.offered), "Rust"),
             ...(l.receiver === "txlane" ? against(l.p99Us, ok(l.api, "raw", l.offered), "node:net") : [])
@@ -318,7 +327,7 @@ export const renderLatency = (r: Results): Array<string> => {
         : l.receiver
   for (const l of ordered) {
     const offered = l.offered === 0 ? "saturation" : int(l.offered)
-    const head = `| ${apiName(l.api)} | ${offered} | ${receiverName(l)}`
+    const head = `| ${apiName[l.api]} | ${offered} | ${receiverName(l)}`
     if (l.status !== "ok") {
       L.push(`${head} | ${l.status}: ${(l.reason ?? "").replaceAll("|", "/").slice(0, 160)} | | | | | | | | | | | |`)
       continue

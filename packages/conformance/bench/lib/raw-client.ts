@@ -1,16 +1,18 @@
 /**
- * The latency floor of a Node sender: one plain `node:net` connection that writes each
- * pre-encoded frame at once and matches the answers in order (the protocol answers a connection's
- * frames in order, SPEC §5). No queue, no workers, no retries — what any Node program pays for a
- * round trip on this machine, to set the txlane sender's tail against in the same run.
+ * The latency floor of a Node sender: one plain `node:net` connection that writes each frame at
+ * once and matches the answers in order (the protocol answers a connection's frames in order,
+ * SPEC §5). No queue, no workers, no retries — what any Node program pays for a round trip on
+ * this machine, to set the txlane sender's tail against in the same run. `send` encodes the
+ * envelope first (`Envelope.encode`, as the raw pump of the user-path section does): the floor
+ * for `send(transactions)`, which does that work too.
  *
  * It has the shape of the sender's Promise API that the latency sender uses (`sendPayload`,
- * `close`), so the probe measures both through the same code.
+ * `send`, `close`), so the probe measures both through the same code.
  *
  * @module
  */
 import { createConnection } from "node:net"
-import { Endpoint, FrameDecoder, FrameEncoder } from "@txlane/protocol"
+import { Endpoint, Envelope, FrameDecoder, FrameEncoder } from "@txlane/protocol"
 import { Result } from "effect"
 
 interface Pending {
@@ -51,19 +53,20 @@ export const rawClient = (endpoint: string): Promise<RawClient> =>
       reject(error)
     })
     socket.on("close", () => failAll(new Error("connection closed")))
+    const sendPayload = (payload: Uint8Array): Promise<void> =>
+      new Promise<void>((resolveSend, rejectSend) => {
+        pending.push({ resolve: resolveSend, reject: rejectSend })
+        const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload))
+        // One writev for both pieces, as the sender does; the payload is not copied.
+        socket.cork()
+        socket.write(header)
+        socket.write(body)
+        socket.uncork()
+      })
     socket.once("connect", () =>
       resolve({
-        sendPayload: (payload) =>
-          new Promise<void>((resolveSend, rejectSend) => {
-            pending.push({ resolve: resolveSend, reject: rejectSend })
-            const [header, body] = Result.getOrThrow(FrameEncoder.encode(payload))
-            // One writev for both pieces, as the sender does; the payload is not copied.
-            socket.cork()
-            socket.write(header)
-            socket.write(body)
-            socket.uncork()
-          }),
-        send: () => Promise.reject(new Error("the raw client takes pre-encoded payloads only (--api raw)")),
+        sendPayload,
+        send: (transactions) => sendPayload(Envelope.encode(transactions)),
         close: () =>
           new Promise((resolveClose) => {
             socket.end(() => resolveClose({ undelivered: [] }))

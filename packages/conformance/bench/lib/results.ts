@@ -74,7 +74,7 @@ export interface Results {
 }
 
 /** How many targets judge.ts judges: a results file with another count is from another version. */
-export const TARGET_COUNT = 14
+export const TARGET_COUNT = 17
 
 const Status = Schema.Literals(["ok", "failed", "skipped"])
 
