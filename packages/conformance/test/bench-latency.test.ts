@@ -96,7 +96,7 @@ describe("renderLatency", () => {
     ])
   })
 
-  it("sets send(txs) into Rust against the raw client that encodes each envelope, and lists each API's floor after it", () => {
+  it("sets send(txs) into Rust against both raw clients (pre-encoded, and encoding each envelope), and lists each API's floor after it", () => {
     const latency = medianRounds([
       row("rust", "send", 1000, 6_000),
       row("rust", "raw-send", 1000, 4_000),
@@ -110,7 +110,7 @@ describe("renderLatency", () => {
     expect(lines.map((l) => [l.split("|")[1]!.trim(), l.split("|")[9]!.trim()])).toEqual([
       ["`sendPayload`", "1.5× raw client"],
       ["raw `node:net` client", "–"],
-      ["`send(txs)`", "1.5× raw client"],
+      ["`send(txs)`", "3× raw client, 1.5× encoding raw client"],
       ["raw `node:net` client, encoding each envelope", "–"]
     ])
   })

@@ -110,15 +110,15 @@ describe("#14.1: the txlane receiver against the Rust receiver", () => {
 })
 
 describe("#14.2: the sender's own tail", () => {
-  it("is met only below 1 ms for both APIs, and names the raw client doing the same work", () => {
-    const floors = [latency("rust", "raw", 10_000, 800), latency("rust", "raw-send", 10_000, 1_000)]
+  it("is met only below 1 ms for both APIs, and names the best raw client doing no more work", () => {
+    const floors = [latency("rust", "raw", 10_000, 1_200), latency("rust", "raw-send", 10_000, 1_000)]
     const fast = [latency("rust", "payload", 10_000, 900), latency("rust", "send", 10_000, 990), ...floors]
     expect(judged(fast)["sender-tail-10k"]?.status).toBe("met")
     const slow = [latency("rust", "payload", 10_000, 900), latency("rust", "send", 10_000, 1_600), ...floors]
     const t = judged(slow)["sender-tail-10k"]
     expect(t?.status).toBe("missed")
-    expect(t?.figure).toContain("`sendPayload` 900 µs (1.13× the raw `node:net` client's 800 µs)")
-    expect(t?.figure).toContain("`send(txs)` 1,600 µs (1.6× the encoding raw `node:net` client's 1,000 µs)")
+    expect(t?.figure).toContain("`sendPayload` 900 µs (0.75× the raw client's 1,200 µs)")
+    expect(t?.figure).toContain("`send(txs)` 1,600 µs (1.6× the encoding raw client's 1,000 µs)")
   })
 })
 
@@ -139,14 +139,25 @@ describe("the recorded targets (this machine's floors, same run)", () => {
     expect(judged(latencyCells(1))["user-latency-vs-node-receiver"]?.status).toBe("n/a")
   })
 
-  it("#14.2: each API within 1.2× the raw client doing the same work, and missed without the encoding client", () => {
-    const payload = [latency("rust", "payload", 10_000, 5_000), latency("rust", "raw", 10_000, 4_500)]
-    const send = [latency("rust", "send", 10_000, 12_000), latency("rust", "raw-send", 10_000, 10_000)]
-    const met = judged([...payload, ...send])["sender-tail-vs-raw-client"]
+  it("#14.2: each API within 1.2× the best raw client doing no more work", () => {
+    const payload = [latency("rust", "payload", 10_000, 12_000), latency("rust", "raw", 10_000, 11_000)]
+    const send = latency("rust", "send", 10_000, 12_000)
+    const met = judged([...payload, send, latency("rust", "raw-send", 10_000, 10_000)])["sender-tail-vs-raw-client"]
     expect(met?.status).toBe("met")
-    expect(met?.figure).toBe("`sendPayload` 1.11× (5,000 vs 4,500 µs); `send(txs)` 1.2× (12,000 vs 10,000 µs)")
-    // Results from before the encoding client: send(txs) has no fair floor, so the target is not met.
-    expect(judged([...payload, send[0]!])["sender-tail-vs-raw-client"]?.status).toBe("missed")
+    expect(met?.figure).toBe(
+      "`sendPayload` 1.09× (12,000 µs vs the raw client's 11,000 µs); `send(txs)` 1.2× (12,000 µs vs the encoding raw client's 10,000 µs)"
+    )
+    // A slower encoding client does not lower the bar: send(txs) is held to the faster pre-encoded one.
+    const slowEncoder = judged([
+      latency("rust", "payload", 10_000, 12_000),
+      latency("rust", "raw", 10_000, 9_000),
+      send,
+      latency("rust", "raw-send", 10_000, 90_000)
+    ])
+    expect(slowEncoder["sender-tail-vs-raw-client"]?.status).toBe("missed")
+    expect(slowEncoder["sender-tail-vs-raw-client"]?.figure).toContain(
+      "`send(txs)` 1.33× (12,000 µs vs the raw client's 9,000 µs)"
+    )
   })
 
   it("#14.4: ≥ 0.9× the raw pump and GC ≤ 15%, whatever zeromq.js does", () => {
