@@ -74,6 +74,15 @@ describe("medianRounds", () => {
 })
 
 describe("renderLatency", () => {
+  // A committed results file for the provenance line; only its latency rows are replaced.
+  const rendered = (latency: ReadonlyArray<LatencyResult>): Array<string> => {
+    const committed = JSON.parse(
+      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
+    )
+    const results: Results = { ...committed, latency }
+    return renderLatency(results)
+  }
+
   it("compares the txlane receiver with Rust and with the node:net floor, and the Rust receiver with the raw client", () => {
     const latency = medianRounds([
       row("txlane", "payload", 1000, 6_000),
@@ -81,12 +90,7 @@ describe("renderLatency", () => {
       row("rust", "payload", 1000, 3_000),
       row("rust", "raw", 1000, 2_000)
     ])
-    // A committed results file for the provenance line; only its latency rows are replaced.
-    const committed = JSON.parse(
-      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
-    )
-    const results: Results = { ...committed, latency }
-    const lines = renderLatency(results).filter((l) => l.startsWith("| `sendPayload`") || l.startsWith("| raw"))
+    const lines = rendered(latency).filter((l) => l.startsWith("| `sendPayload`") || l.startsWith("| raw"))
     const referenceOf = (line: string) => line.split("|")[9]!.trim()
     expect(lines.map((l) => [l.split("|")[3]!.trim(), referenceOf(l)])).toEqual([
       ['txlane, `ordering: "per-connection"`', "2× Rust, 1.5× node:net"],
@@ -103,10 +107,7 @@ describe("renderLatency", () => {
       row("rust", "payload", 1000, 3_000),
       row("rust", "raw", 1000, 2_000)
     ])
-    const committed = JSON.parse(
-      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
-    )
-    const lines = renderLatency({ ...committed, latency }).filter((l) => l.startsWith("| `s") || l.startsWith("| raw"))
+    const lines = rendered(latency).filter((l) => l.startsWith("| `s") || l.startsWith("| raw"))
     expect(lines.map((l) => [l.split("|")[1]!.trim(), l.split("|")[9]!.trim()])).toEqual([
       ["`sendPayload`", "1.5× raw client"],
       ["raw `node:net` client", "–"],
@@ -127,10 +128,7 @@ describe("renderLatency", () => {
       withOrdering("txlane", "none", 3_000),
       row("raw", "payload", 1000, 4_000)
     ])
-    const committed = JSON.parse(
-      fs.readFileSync(new URL("../bench/results/latency-rounds.json", import.meta.url), "utf8")
-    )
-    const lines = renderLatency({ ...committed, latency }).filter((l) => l.startsWith("| `sendPayload`"))
+    const lines = rendered(latency).filter((l) => l.startsWith("| `sendPayload`"))
     expect(lines.map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])).toEqual([
       ['txlane, `ordering: "none"`', "1.5× Rust, 0.75× node:net"],
       ['txlane, `ordering: "per-connection"`', "4× Rust, 2× node:net"],
