@@ -259,7 +259,7 @@ export const userPathTargets = (
   const vsRust = receiverWithin("rust")
 
   // Each API against the best raw client in the run that does no more work: the pre-encoded one,
-  // and for send(txs) also the one encoding each envelope (recorded since 2026-12-02 13:00).
+  // and for send(txs) also the one encoding each envelope (recorded since the full run of 2026-12-02 12:40).
   const floorOf = (api: (typeof apis)[number]) => {
     const floors = rawClientsFor(api).flatMap((client) => {
       const r = row("rust", client, 10_000)

@@ -20,7 +20,7 @@ import type { Results } from "./results.js"
  * How the latency sender hands batches over: `sendPayload(pre-encoded)`, `send(transactions)`, or
  * no txlane sender at all but a plain `node:net` client (lib/raw-client.ts), the floor of any
  * Node sender on the machine in the same run: `raw` writes pre-encoded payloads, `raw-send`
- * encodes each envelope first (recorded since 2026-12-02 13:00).
+ * encodes each envelope first (recorded since the full run of 2026-12-02 12:40).
  */
 export type Api = "payload" | "send" | "raw" | "raw-send"
 
