@@ -324,6 +324,7 @@ const main = Effect.gen(function* () {
           receiverFlags: receiver === txlane || receiver === raw ? ["--submit", "async"] : [],
           loads,
           durationMs,
+          minRecorded: quick ? undefined : 10_000,
           warmupMs,
           window: 64
         }

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
-import { type LatencyResult, medianRounds, renderLatency } from "../bench/lib/latency.js"
+import { type LatencyResult, medianRounds, recordedMs, renderLatency } from "../bench/lib/latency.js"
 import type { Results } from "../bench/lib/results.js"
 
 const row = (
@@ -70,6 +70,16 @@ describe("medianRounds", () => {
       [1000, "failed", [null, null]],
       [10_000, "ok", [4_000]]
     ])
+  })
+})
+
+describe("recordedMs", () => {
+  it("lengthens a low open-loop rate's window to the minimum batch count, and leaves saturation alone", () => {
+    const s = { durationMs: 3_000, minRecorded: 10_000 }
+    expect(recordedMs(s, 1_000)).toBe(10_000)
+    expect(recordedMs(s, 10_000)).toBe(3_000)
+    expect(recordedMs(s, 0)).toBe(3_000)
+    expect(recordedMs({ durationMs: 400 }, 1_000)).toBe(400)
   })
 })
 

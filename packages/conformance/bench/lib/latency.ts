@@ -125,10 +125,22 @@ export interface LatencySeries {
   readonly ordering?: Ordering | undefined
   readonly loads: ReadonlyArray<{ readonly offered: number; readonly workers?: number | undefined }>
   readonly durationMs: number
+  /**
+   * Open-loop loads record at least this many batches, lengthening `durationMs` where the rate is
+   * low: a p99 over 3,000 batches (3 s at 1k/s) is the 30th slowest, which one stall of the
+   * machine sets; over 10,000 it takes ten.
+   */
+  readonly minRecorded?: number | undefined
   readonly warmupMs: number
   /** Batches kept unanswered in saturation mode. */
   readonly window: number
 }
+
+/** How long a load of `s` records: `durationMs`, lengthened to `minRecorded` batches at an open-loop rate. */
+export const recordedMs = (s: Pick<LatencySeries, "durationMs" | "minRecorded">, offered: number): number =>
+  offered > 0 && s.minRecorded !== undefined
+    ? Math.max(s.durationMs, Math.ceil((s.minRecorded / offered) * 1000))
+    : s.durationMs
 
 let seriesCounter = 0
 
@@ -194,12 +206,13 @@ export const runLatency = (
     const file = `${base}.json`
     const receiverLoopFile = `${base}.receiver-loop.json`
     const timeFile = `${file}.time`
+    const durationMs = recordedMs(s, load.offered)
     const argv = [
       ...latencySenderArgv,
       "--rate",
       String(load.offered),
       "--duration-ms",
-      String(s.durationMs),
+      String(durationMs),
       "--warmup-ms",
       String(s.warmupMs),
       "--window",
@@ -225,7 +238,7 @@ export const runLatency = (
         const ready = yield* receiver.listening(30_000)
         const cpuBefore = cpuJiffies()
         const sender = yield* Process.spawn("latency sender", timed([...argv, "--endpoint", ready.endpoint], timeFile))
-        const exit = yield* sender.exited(s.warmupMs + s.durationMs + 45_000)
+        const exit = yield* sender.exited(s.warmupMs + durationMs + 45_000)
         const stealPct = stealBetween(cpuBefore, cpuJiffies())
         if (!fs.existsSync(file))
           return yield* transportError(
@@ -275,7 +288,7 @@ export const runLatency = (
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =
-  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run, or `--latency-rounds N`; the column *p99 µs of each round* lists them), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one 3-second window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run; it writes pre-encoded payloads (the floor for `sendPayload`) or, *encoding each envelope* (`Envelope.encode` per batch, as the user path\'s raw pump), transaction lists (the floor for `send(txs)`). *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw clients doing no more work (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Each open-loop cell records 3 s or 10,000 batches, whichever is longer (10 s at 1k/s, since the run of 2026-12-02 14:00; 3 s before), so that a p99 is the 100th slowest batch or later, not the 30th, which one stall sets. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run, or `--latency-rounds N`; the column *p99 µs of each round* lists them), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run; it writes pre-encoded payloads (the floor for `sendPayload`) or, *encoding each envelope* (`Envelope.encode` per batch, as the user path\'s raw pump), transaction lists (the floor for `send(txs)`). *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw clients doing no more work (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
 
 const roundsCell = (l: LatencyResult): string =>
   l.p99Rounds === undefined ? "–" : l.p99Rounds.map((p) => (p === null ? "failed" : num(p, 0))).join(" / ")
