@@ -146,4 +146,28 @@ describe("renderLatency", () => {
       ["rust", "–"]
     ])
   })
+
+  it("sets a control row after the row it repeats, against that row only, and keeps it out of every other row's references", () => {
+    const again = (receiver: string, p99Us: number): LatencyResult => ({
+      ...row(receiver, "payload", 1000, p99Us),
+      series: `${receiver}-again`,
+      control: true
+    })
+    const latency = medianRounds([
+      again("rust", 6_000),
+      again("raw", 2_000),
+      { ...row("txlane", "payload", 1000, 4_000), ordering: "none" },
+      row("raw", "payload", 1000, 4_000),
+      row("rust", "payload", 1000, 2_000),
+      row("rust", "raw", 1000, 2_000)
+    ])
+    const lines = rendered(latency).filter((l) => l.startsWith("| `sendPayload`"))
+    expect(lines.map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])).toEqual([
+      ['txlane, `ordering: "none"`', "2× Rust, 1× node:net"],
+      ["raw `node:net`", "2× Rust"],
+      ["raw `node:net`, again (A/A control)", "0.5× the first (A/A)"],
+      ["rust", "1× raw client"],
+      ["rust, again (A/A control)", "3× the first (A/A)"]
+    ])
+  })
 })

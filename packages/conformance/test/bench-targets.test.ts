@@ -4,7 +4,7 @@
  * results; the real sections run in bench-quick.test.ts.
  */
 import { describe, expect, it } from "vitest"
-import { userPathTargets } from "../bench/lib/judge.js"
+import { atMost, controlFactor, userPathTargets } from "../bench/lib/judge.js"
 import type { LargeFrameCell } from "../bench/lib/large-frames.js"
 import type { LatencyResult } from "../bench/lib/latency.js"
 import type { CellResult } from "../bench/lib/measure.js"
@@ -170,6 +170,65 @@ describe("the recorded targets (this machine's floors, same run)", () => {
     expect(met?.status).toBe("met")
     expect(met?.figure).toBe("0.95× raw, GC 10% of receiver CPU")
     expect(judged([], [], [...round(1, 850), ...round(2, 880)])["large-frames-vs-raw"]?.status).toBe("missed")
+  })
+})
+
+describe("the A/A control: latency targets read against the run's own spread", () => {
+  const again = (receiver: string, offered: number, p99Us: number): LatencyResult => ({
+    ...latency(receiver, "payload", offered, p99Us),
+    series: `${receiver}-again`,
+    control: true
+  })
+
+  it("takes the larger factor between a receiver's two series, either way, at each load; none without controls", () => {
+    const rows = [
+      latency("rust", "payload", 1_000, 2_000),
+      again("rust", 1_000, 3_000),
+      latency("raw", "payload", 1_000, 4_000),
+      again("raw", 1_000, 2_000),
+      latency("rust", "payload", 10_000, 1_000),
+      again("rust", 10_000, 1_100)
+    ]
+    expect(controlFactor(rows, 1_000)).toBe(2)
+    expect(controlFactor(rows, 10_000)).toBeCloseTo(1.1)
+    expect(controlFactor(rows.slice(0, 1), 1_000)).toBeNull()
+  })
+
+  it("is met only within the bound times the factor, missed only beyond the bound divided by it, and unsure between", () => {
+    expect(atMost(0.7, 1.2, 1.5)).toBe("pass")
+    expect(atMost(1, 1.2, 1.5)).toBe("unsure")
+    expect(atMost(1.7, 1.2, 1.5)).toBe("unsure")
+    expect(atMost(1.9, 1.2, 1.5)).toBe("fail")
+    expect(atMost(1.2, 1.2, null)).toBe("pass")
+    expect(atMost(1.21, 1.2, null)).toBe("fail")
+    expect(atMost(1_000, 1_000, null, true)).toBe("fail")
+  })
+
+  it("turns #14.1 inconclusive where the run cannot tell, and leaves a miss beyond its spread missed", () => {
+    // Each control repeats its receiver at 1.5× its p99, at both loads.
+    const controls = [1_000, 10_000].map((offered) => again("rust", offered, 7_500))
+    const near = judged([...latencyCells(1.1), ...controls])["user-latency-vs-rust"]
+    expect(near?.status).toBe("inconclusive")
+    expect(near?.figure).toContain("`sendPayload` 1,000/s: 1.1× (5,500 vs 5,000 µs) (cannot tell)")
+    expect(near?.figure).toContain("; this run's A/A control: 1,000/s 1.5×, 10,000/s 1.5×")
+    expect(judged([...latencyCells(0.7), ...controls])["user-latency-vs-rust"]?.status).toBe("met")
+    const far = latencyCells(1.1)
+    far[0] = latency("txlane", "payload", 1_000, 10_000, "none")
+    expect(judged([...far, ...controls])["user-latency-vs-rust"]?.status).toBe("missed")
+  })
+
+  it("reads #14.2 at 10k/s: a p99 under 1 ms only by less than the factor is inconclusive", () => {
+    const rows = [
+      latency("rust", "payload", 10_000, 900),
+      latency("rust", "send", 10_000, 600),
+      again("rust", 10_000, 900 * 1.2),
+      again("rust", 1_000, 50_000)
+    ]
+    const t = judged(rows)["sender-tail-10k"]
+    expect(t?.status).toBe("inconclusive")
+    expect(t?.figure).toBe(
+      "`sendPayload` 900 µs (cannot tell); `send(txs)` 600 µs; this run's A/A control: 10,000/s 1.2×"
+    )
   })
 })
 

@@ -190,15 +190,20 @@ export const judgeTargets = (
 
 const API_NAMES = { payload: "`sendPayload`", send: "`send(txs)`" } as const
 
-/** One measured part of a target: its figure, and whether it passes. */
+/** How one part of a target came out: within its bound, beyond it, or nearer it than the run can tell. */
+type Verdict = "pass" | "fail" | "unsure"
+
+const passIf = (ok: boolean): Verdict => (ok ? "pass" : "fail")
+
+/** One measured part of a target: its figure and verdict. */
 interface Part {
   readonly text: string
-  readonly pass: boolean
+  readonly verdict: Verdict
 }
 
 /**
- * A target of `expected` parts: not measured without any part; met only if every part was
- * measured and passes.
+ * A target of `expected` parts: not measured without any part; missed if a part fails or was not
+ * measured; else inconclusive if a part is unsure; else met.
  */
 const judgeParts = (
   head: { readonly id: string; readonly description: string },
@@ -212,8 +217,51 @@ const judgeParts = (
     : {
         ...head,
         figure: `${parts.map((p) => p.text).join(separator)}${suffix}`,
-        status: parts.length === expected && parts.every((p) => p.pass) ? "met" : "missed"
+        status:
+          parts.length < expected || parts.some((p) => p.verdict === "fail")
+            ? "missed"
+            : parts.some((p) => p.verdict === "unsure")
+              ? "inconclusive"
+              : "met"
       }
+
+/**
+ * The run's A/A control at an offered load: the largest factor, either way, between a receiver's
+ * p99 and the same receiver's measured again as a separate series of the same rounds (the bare
+ * `node:net` and the Rust receivers, `sendPayload`). Null in runs without controls (quick runs,
+ * results recorded before 2026-12-02 16:00).
+ */
+export const controlFactor = (latency: ReadonlyArray<LatencyResult>, offered: number): number | null => {
+  const factors = latency.flatMap((again) => {
+    if (!again.control || again.offered !== offered || again.status !== "ok" || !again.p99Us) return []
+    const first = latency.find(
+      (l) =>
+        !l.control &&
+        l.receiver === again.receiver &&
+        l.api === again.api &&
+        l.offered === offered &&
+        l.status === "ok" &&
+        l.p99Us
+    )
+    if (!first) return []
+    const r = again.p99Us / first.p99Us!
+    return [Math.max(r, 1 / r)]
+  })
+  return factors.length === 0 ? null : Math.max(...factors)
+}
+
+/**
+ * A p99, or a ratio of p99s, against an upper bound, read with the run's A/A factor: within only
+ * if it stays within when multiplied by the factor, beyond only if it stays beyond when divided
+ * by it; between the two this run cannot tell. Without a control: the plain comparison.
+ */
+export const atMost = (value: number, bound: number, factor: number | null, strict = false): Verdict => {
+  const within = (v: number) => (strict ? v < bound : v <= bound)
+  const f = factor ?? 1
+  return within(value * f) ? "pass" : within(value / f) ? "unsure" : "fail"
+}
+
+const unsureMark = (v: Verdict): string => (v === "unsure" ? " (cannot tell)" : "")
 
 /**
  * Issue #14's targets: the user's path (async `submit`, fresh transactions through `send`), next
@@ -234,10 +282,20 @@ export const userPathTargets = (
         l.status === "ok" &&
         l.p99Us !== null &&
         // The txlane receiver's default ordering; rows recorded without one ran "per-connection".
-        (receiver !== "txlane" || l.ordering === "none")
+        (receiver !== "txlane" || l.ordering === "none") &&
+        !l.control
     )
   const apis = ["payload", "send"] as const
   const loads = [1_000, 10_000] as const
+  const factors = new Map(loads.map((offered) => [offered, controlFactor(latency, offered)]))
+  // Appended to each latency target's figure: the factors its verdicts were read with.
+  const controlNote = (at: ReadonlyArray<(typeof loads)[number]>) => {
+    const known = at.flatMap((offered) => {
+      const f = factors.get(offered)
+      return f == null ? [] : [`${int(offered)}/s ${times(f)}`]
+    })
+    return known.length === 0 ? "" : `; this run's A/A control: ${known.join(", ")}`
+  }
 
   // The txlane receiver's p99 within 1.2× a reference receiver's, same sender and load, in each
   // of the four cells (both APIs, 1k and 10k/s).
@@ -248,10 +306,11 @@ export const userPathTargets = (
         const ref = row(reference, api, offered)
         if (!mine || !ref) return []
         const ratio = mine.p99Us! / ref.p99Us!
+        const verdict = atMost(ratio, 1.2, factors.get(offered) ?? null)
         return [
           {
-            text: `${API_NAMES[api]} ${int(offered)}/s: ${times(ratio)} (${int(mine.p99Us)} vs ${int(ref.p99Us)} µs)`,
-            pass: ratio <= 1.2
+            text: `${API_NAMES[api]} ${int(offered)}/s: ${times(ratio)} (${int(mine.p99Us)} vs ${int(ref.p99Us)} µs)${unsureMark(verdict)}`,
+            verdict
           }
         ]
       })
@@ -276,7 +335,8 @@ export const userPathTargets = (
   })
   const tail = senderCells.map(({ api, mine, floor }): Part => {
     const ref = floor ? ` (${times(mine.p99Us! / floor.p99Us!)} ${floorName(floor)} ${int(floor.p99Us)} µs)` : ""
-    return { text: `${API_NAMES[api]} ${int(mine.p99Us)} µs${ref}`, pass: mine.p99Us! < 1_000 }
+    const verdict = atMost(mine.p99Us!, 1_000, factors.get(10_000) ?? null, true)
+    return { text: `${API_NAMES[api]} ${int(mine.p99Us)} µs${ref}${unsureMark(verdict)}`, verdict }
   })
 
   // The targets recorded for this 2-vCPU machine (bench/PROFILE.md, 2026-12-02): the same factor,
@@ -286,17 +346,18 @@ export const userPathTargets = (
   const vsRawClient = senderCells.flatMap(({ api, mine, floor }): Array<Part> => {
     if (!floor) return []
     const ratio = mine.p99Us! / floor.p99Us!
+    const verdict = atMost(ratio, 1.2, factors.get(10_000) ?? null)
     return [
       {
-        text: `${API_NAMES[api]} ${times(ratio)} (${int(mine.p99Us)} µs vs ${floorName(floor)} ${int(floor.p99Us)} µs)`,
-        pass: ratio <= 1.2
+        text: `${API_NAMES[api]} ${times(ratio)} (${int(mine.p99Us)} µs vs ${floorName(floor)} ${int(floor.p99Us)} µs)${unsureMark(verdict)}`,
+        verdict
       }
     ]
   })
 
   const path = (["send", "payload"] as const).flatMap((api): Array<Part> => {
     const r = userPathRatio(userPath, api)
-    return r === null ? [] : [{ text: `${API_NAMES[api]} ${times(r)}`, pass: r >= 0.9 }]
+    return r === null ? [] : [{ text: `${API_NAMES[api]} ${times(r)}`, verdict: passIf(r >= 0.9) }]
   })
 
   const measured = (value: number | null, part: (v: number) => Part): Array<Part> =>
@@ -304,14 +365,20 @@ export const userPathTargets = (
   const largeVsRaw = roundRatio(largeFrames, "txlane", "raw")
   const largeGc = measured(gcShareOf(largeFrames, "txlane"), (s) => ({
     text: `GC ${pct(s)} of receiver CPU`,
-    pass: s <= 0.15
+    verdict: passIf(s <= 0.15)
   }))
   const large = [
-    ...measured(roundRatio(largeFrames, "txlane", "zeromq"), (r) => ({ text: `${times(r)} zeromq.js`, pass: r >= 1 })),
-    ...measured(largeVsRaw, (r) => ({ text: `${times(r)} raw`, pass: r >= 0.8 })),
+    ...measured(roundRatio(largeFrames, "txlane", "zeromq"), (r) => ({
+      text: `${times(r)} zeromq.js`,
+      verdict: passIf(r >= 1)
+    })),
+    ...measured(largeVsRaw, (r) => ({ text: `${times(r)} raw`, verdict: passIf(r >= 0.8) })),
     ...largeGc
   ]
-  const largeRecorded = [...measured(largeVsRaw, (r) => ({ text: `${times(r)} raw`, pass: r >= 0.9 })), ...largeGc]
+  const largeRecorded = [
+    ...measured(largeVsRaw, (r) => ({ text: `${times(r)} raw`, verdict: passIf(r >= 0.9) })),
+    ...largeGc
+  ]
 
   return [
     judgeParts(
@@ -321,7 +388,9 @@ export const userPathTargets = (
           "#14.1 acknowledged p99 into the txlane receiver (async `submit`) ≤ 1.2× into the Rust receiver, same sender, at 1k and 10k batches/s, `sendPayload` and `send(txs)`"
       },
       vsRust,
-      apis.length * loads.length
+      apis.length * loads.length,
+      "; ",
+      controlNote(loads)
     ),
     judgeParts(
       {
@@ -330,7 +399,9 @@ export const userPathTargets = (
           "#14.2 the sender's own tail: acknowledged p99 < 1 ms at 10k batches/s into the Rust receiver, `sendPayload` and `send(txs)`"
       },
       tail,
-      apis.length
+      apis.length,
+      "; ",
+      controlNote([10_000])
     ),
     judgeParts(
       {
@@ -359,7 +430,9 @@ export const userPathTargets = (
           "#14.1 as recorded for this machine: acknowledged p99 into the txlane receiver (async `submit`) ≤ 1.2× into the bare `node:net` receiver, same sender, same run, at 1k and 10k batches/s, `sendPayload` and `send(txs)`"
       },
       vsNodeReceiver,
-      apis.length * loads.length
+      apis.length * loads.length,
+      "; ",
+      controlNote(loads)
     ),
     judgeParts(
       {
@@ -368,7 +441,9 @@ export const userPathTargets = (
           "#14.2 as recorded for this machine: acknowledged p99 at 10k batches/s into the Rust receiver ≤ 1.2× the best raw `node:net` client of the same run doing no more work (pre-encoded; for `send(txs)` also encoding each envelope)"
       },
       vsRawClient,
-      apis.length
+      apis.length,
+      "; ",
+      controlNote([10_000])
     ),
     judgeParts(
       {

@@ -81,6 +81,8 @@ export interface LatencyResult {
    * the p99s of every round in run order (null for a round that failed).
    */
   readonly p99Rounds?: ReadonlyArray<number | null> | undefined
+  /** A second series of the same receiver and API in the same rounds: the run's A/A control. */
+  readonly control?: boolean | undefined
 }
 
 const latencyFailed = (
@@ -110,7 +112,8 @@ const latencyFailed = (
   senderUsage: noUsage,
   senderLoop: null,
   receiverLoop: null,
-  stealPct: null
+  stealPct: null,
+  ...(s.control ? { control: true } : {})
 })
 
 /** A receiver and the loads to offer it. */
@@ -123,6 +126,12 @@ export interface LatencySeries {
   readonly receiverFlags?: ReadonlyArray<string> | undefined
   /** The txlane receiver's `ordering` (txlane receiver only). */
   readonly ordering?: Ordering | undefined
+  /**
+   * This series measures a receiver and API that another series of the same rounds measures too
+   * (an A/A control): the two differ only by when they ran, so their ratio is how far the same
+   * measurement moves within one run (judge.ts reads every latency target against it).
+   */
+  readonly control?: boolean | undefined
   readonly loads: ReadonlyArray<{ readonly offered: number; readonly workers?: number | undefined }>
   readonly durationMs: number
   /**
@@ -288,7 +297,7 @@ export const runLatency = (
 export const LATENCY_HEADING = "## Acknowledged latency"
 
 const LATENCY_NOTE =
-  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Each open-loop cell records 3 s or 10,000 batches, whichever is longer (10 s at 1k/s, since the run of 2026-12-02 14:05; 3 s before), so that a p99 is the 100th slowest batch or later, not the 30th, which one stall sets. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run, or `--latency-rounds N`; the column *p99 µs of each round* lists them), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run; it writes pre-encoded payloads (the floor for `sendPayload`) or, *encoding each envelope* (`Envelope.encode` per batch, as the user path\'s raw pump), transaction lists (the floor for `send(txs)`). *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw clients doing no more work (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it.'
+  '`bench/latency-sender.ts`: `createSender({ delivery: "acknowledged" })` with default settings, an open-loop producer that schedules batch *i* at `start + i/rate` (paced by a worker thread sleeping on `Atomics.wait`, so the producer does not spin a core: lib/pacer.ts), and an HDR histogram of *ack time − scheduled time* (so a stalled producer or receiver counts against latency: no coordinated omission). *Service time* is ack time − actual send time. Saturation: a closed loop keeping 64 batches unanswered, latency from the `send` call. The same sender, in the same run, into the txlane receiver (`@txlane/receiver` defaults, `submit` answering on a later turn, `--submit async`) and into the Rust peer receiver (which digests every transaction); each load gets a fresh receiver process. `sendPayload` hands pre-encoded payloads, `send(txs)` transaction lists (the envelope encoded on every call). Upstream batch shape; Unix socket. Each open-loop cell records 3 s or 10,000 batches, whichever is longer (10 s at 1k/s, since the run of 2026-12-02 14:05; 3 s before), so that a p99 is the 100th slowest batch or later, not the 30th, which one stall sets. Batches of the first 2 s are sent but not recorded (warm-up): a cold txlane receiver offered 10k/s builds a backlog of 100–300 ms while its code is still unoptimized and needs about a second to drain it, which is start-up, not the steady-state tail measured here. Each process is started in its own session (`setsid`), so with Linux autogroup scheduling each has its own CPU share, as separate services do. Every series runs in rounds, round-robin (3 in a full run, or `--latency-rounds N`; the column *p99 µs of each round* lists them), so drift in the machine touches every row alike; a row is the round whose p99 is the median, and the p99 of every round is listed, because the p99 of one window moves by several times on this VM. Event-loop delay p99 is `perf_hooks.monitorEventLoopDelay` (1 ms resolution) and GC pause p99 is `PerformanceObserver` `gc` entries: for the sender over its recorded window, for the TS receivers from their first frame to their exit (warm-up included); the Rust receiver has neither (n/a). *Raw `node:net` client* rows: no txlane sender, one plain connection writing each frame at once and matching answers in order (lib/raw-client.ts), into the Rust receiver: the floor of a Node sender on this machine in this run; it writes pre-encoded payloads (the floor for `sendPayload`) or, *encoding each envelope* (`Envelope.encode` per batch, as the user path\'s raw pump), transaction lists (the floor for `send(txs)`). *Raw `node:net` receiver* rows: the same txlane sender into a plain `node:net` server that decodes every frame (`FrameDecoder`, `Envelope.decode`) and answers each on a later turn (`setImmediate`), with no queues or handlers (bench/peers/raw.ts): the floor of a Node receiver in this run. *txlane* rows name the receiver\'s `ordering`: `"none"` (its default since 2026-12-01; before, `"per-connection"`) lets a connection\'s frames be submitted in parallel (answers still in request order), as in the Rust receiver, whose handler pool takes frames from every connection; with `"per-connection"`, a connection\'s next frame waits until the previous `submit` has settled, so with this `submit` each connection advances by at most one frame per turn of the event loop (receiver README, "Performance notes"). *p99 vs reference*: a Node-receiver row against the Rust receiver (same API, same load: target 1), and a txlane-receiver row also against the raw `node:net` receiver; a Rust-receiver row against the raw clients doing no more work (same load: how far the txlane sender is from the floor, target 2). *CPU stolen*: the share of CPU time the hypervisor gave to other guests while the row ran (`steal` in /proc/stat); a stolen slice stalls sender and receiver alike, and no program here controls it. *Again (A/A control)* rows (full runs since 2026-12-02 16:00): the bare `node:net` and the Rust receivers measured a second time with `sendPayload` at 1k and 10k/s, as separate series of the same rounds, placed as far from their first series as the txlane receiver is from Rust; *p99 vs reference* is then the ratio of the same measurement taken twice, which is how far this run can resolve a ratio (the Targets section judges every latency target against it).'
 
 const roundsCell = (l: LatencyResult): string =>
   l.p99Rounds === undefined ? "–" : l.p99Rounds.map((p) => (p === null ? "failed" : num(p, 0))).join(" / ")
@@ -315,14 +324,18 @@ export const renderLatency = (r: Results): Array<string> => {
   const receiverRank: Record<string, number> = { txlane: 0, raw: 2 }
   // By API (each txlane API followed by its raw floor), offered load (saturation last), then
   // txlane (its default ordering, "none", first), the raw node:net receiver and Rust.
+  // A control row follows the row it repeats.
   const rank = (l: LatencyResult): number =>
     apiRank[l.api] * 1e9 +
     (l.offered === 0 ? 1e8 : l.offered) * 4 +
     (receiverRank[l.receiver] ?? 3) +
-    (orderingOf(l) === "none" ? 0 : 1)
+    (orderingOf(l) === "none" ? 0 : 1) +
+    (l.control ? 0.5 : 0)
   const ordered = [...r.latency].sort((a, b) => rank(a) - rank(b))
   const ok = (api: Api, receiver: string, offered: number) =>
-    r.latency.find((x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok")
+    r.latency.find(
+      (x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok" && !x.control
+    )
   // Into a Node receiver: against the Rust receiver (same sender, same load; target 1), and the
   // txlane receiver also against the raw node:net receiver (what any Node receiver reaches). Into
   // the Rust receiver: against the raw clients doing no more work (same receiver, same load; what
@@ -330,7 +343,9 @@ export const renderLatency = (r: Results): Array<string> => {
   const against = (p99: number, ref: LatencyResult | undefined, name: string): ReadonlyArray<string> =>
     ref?.p99Us ? [`${times(p99 / ref.p99Us)} ${name}`] : []
   const reference = (l: LatencyResult): string => {
-    if (l.api === "raw" || l.api === "raw-send" || l.p99Us === null) return "–"
+    if (l.p99Us === null) return "–"
+    if (l.control) return against(l.p99Us, ok(l.api, l.receiver, l.offered), "the first (A/A)")[0] ?? "–"
+    if (l.api === "raw" || l.api === "raw-send") return "–"
     const refs =
       l.receiver === "rust"
         ? rawClientsFor(l.api).flatMap((client) =>
@@ -343,11 +358,13 @@ export const renderLatency = (r: Results): Array<string> => {
     return refs.length === 0 ? "–" : refs.join(", ")
   }
   const receiverName = (l: LatencyResult) =>
-    l.receiver === "raw"
-      ? "raw `node:net`"
-      : l.receiver === "txlane"
-        ? `${l.receiver}, \`ordering: "${orderingOf(l)}"\``
-        : l.receiver
+    `${
+      l.receiver === "raw"
+        ? "raw `node:net`"
+        : l.receiver === "txlane"
+          ? `${l.receiver}, \`ordering: "${orderingOf(l)}"\``
+          : l.receiver
+    }${l.control ? ", again (A/A control)" : ""}`
   for (const l of ordered) {
     const offered = l.offered === 0 ? "saturation" : int(l.offered)
     const head = `| ${apiName[l.api]} | ${offered} | ${receiverName(l)}`

@@ -13,8 +13,11 @@ import type { CellResult, Machine } from "./measure.js"
 /** The format version written in every results file. */
 export const SCHEMA = "txlane-bench/1"
 
-/** A target's verdict in one run. */
-export type TargetStatus = "met" | "missed" | "n/a"
+/**
+ * A target's verdict in one run. `inconclusive`: a latency target nearer its bound than the run's
+ * A/A control can tell apart (judge.ts `atMost`).
+ */
+export type TargetStatus = "met" | "missed" | "inconclusive" | "n/a"
 
 /** One target judged from a run (judge.ts). */
 export interface Target {
@@ -101,7 +104,7 @@ const Latency = Schema.Struct({
 const TargetSchema = Schema.Struct({
   id: Schema.String,
   figure: Schema.String,
-  status: Schema.Literals(["met", "missed", "n/a"])
+  status: Schema.Literals(["met", "missed", "inconclusive", "n/a"])
 })
 
 const RecommendationSchema = Schema.Struct({ value: Schema.Number })
