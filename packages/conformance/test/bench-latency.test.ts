@@ -92,6 +92,11 @@ describe("renderLatency", () => {
     const results: Results = { ...committed, latency }
     return renderLatency(results)
   }
+  // The receiver and "p99 vs reference" columns of the rendered `sendPayload` rows.
+  const payloadReferences = (latency: ReadonlyArray<LatencyResult>) =>
+    rendered(latency)
+      .filter((l) => l.startsWith("| `sendPayload`"))
+      .map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])
 
   it("compares the txlane receiver with Rust and with the node:net floor, and the Rust receiver with the raw client", () => {
     const latency = medianRounds([
@@ -138,8 +143,7 @@ describe("renderLatency", () => {
       withOrdering("txlane", "none", 3_000),
       row("raw", "payload", 1000, 4_000)
     ])
-    const lines = rendered(latency).filter((l) => l.startsWith("| `sendPayload`"))
-    expect(lines.map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])).toEqual([
+    expect(payloadReferences(latency)).toEqual([
       ['txlane, `ordering: "none"`', "1.5× Rust, 0.75× node:net"],
       ['txlane, `ordering: "per-connection"`', "4× Rust, 2× node:net"],
       ["raw `node:net`", "2× Rust"],
@@ -161,8 +165,7 @@ describe("renderLatency", () => {
       row("rust", "payload", 1000, 2_000),
       row("rust", "raw", 1000, 2_000)
     ])
-    const lines = rendered(latency).filter((l) => l.startsWith("| `sendPayload`"))
-    expect(lines.map((l) => [l.split("|")[3]!.trim(), l.split("|")[9]!.trim()])).toEqual([
+    expect(payloadReferences(latency)).toEqual([
       ['txlane, `ordering: "none"`', "2× Rust, 1× node:net"],
       ["raw `node:net`", "2× Rust"],
       ["raw `node:net`, again (A/A control)", "0.5× the first (A/A)"],
