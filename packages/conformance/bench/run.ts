@@ -299,7 +299,7 @@ const main = Effect.gen(function* () {
     const receivers = quick ? [txlane] : [txlane, raw, contractImpl("rust")]
     // The txlane receiver with its default `ordering: "none"` (the Rust receiver's semantics: its
     // handlers take any connection's frames), and also with `"per-connection"`, which submits a
-    // connection's frames one at a time. Full runs also measure the bare node:net and Rust
+    // connection's frames one at a time. Runs but quick ones also measure the bare node:net and Rust
     // receivers a second time (`sendPayload`, 1k and 10k/s), each as far from its first series as
     // the txlane receiver is from Rust: the run's A/A control, which every latency target is read
     // against (judge.ts), since one window's p99 moves by several times on a shared VM.

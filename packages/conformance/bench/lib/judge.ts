@@ -229,7 +229,7 @@ const judgeParts = (
  * The run's A/A control at an offered load: the largest factor, either way, between a receiver's
  * p99 and the same receiver's measured again as a separate series of the same rounds (the bare
  * `node:net` and the Rust receivers, `sendPayload`). Null in runs without controls (quick runs,
- * results recorded before 2026-12-02 16:00).
+ * results recorded before 2026-12-02 15:25).
  */
 export const controlFactor = (latency: ReadonlyArray<LatencyResult>, offered: number): number | null => {
   const factors = latency.flatMap((again) => {
@@ -266,7 +266,7 @@ const unsureMark = (v: Verdict): string => (v === "unsure" ? " (cannot tell)" : 
 /**
  * Issue #14's targets: the user's path (async `submit`, fresh transactions through `send`), next
  * to references measured in the same run. A target is met only if every cell it names was
- * measured and passes.
+ * measured and passes; the latency targets' cells are read against the run's A/A control.
  */
 export const userPathTargets = (
   latency: ReadonlyArray<LatencyResult>,

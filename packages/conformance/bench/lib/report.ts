@@ -139,7 +139,7 @@ export const renderMarkdown = (r: Results, o: RenderOptions): string => {
     "",
     "Ratios are between rows of this run. The profiles behind missed targets, and what they led to, are in [bench/PROFILE.md](packages/conformance/bench/PROFILE.md) (written by hand, dated).",
     "",
-    "Issue #14's latency targets are read against the run's A/A control (Acknowledged latency: the bare `node:net` and Rust receivers measured twice, at 1k and 10k/s; its factor is the larger of the two ratios between the same measurement's two series, either way): a p99 or ratio of p99s is met only if it stays within its bound when multiplied by that factor, missed only if it stays beyond it when divided by it, and *inconclusive* in between, where this run cannot tell the two apart. A run without controls (quick runs, results before 2026-12-02 16:00) compares plainly.",
+    "Issue #14's latency targets are read against the run's A/A control (Acknowledged latency: the bare `node:net` and Rust receivers measured twice, at 1k and 10k/s; its factor is the larger of the two ratios between the same measurement's two series, either way): a p99 or ratio of p99s is met only if it stays within its bound when multiplied by that factor, missed only if it stays beyond it when divided by it, and *inconclusive* in between, where this run cannot tell the two apart. A run without controls (quick runs, results before 2026-12-02 15:25) compares plainly.",
     ""
   )
   L.push("| target | figure | status |", "|---|---|---|")
