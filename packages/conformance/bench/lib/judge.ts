@@ -6,7 +6,7 @@
  */
 import { int, mb, num, pct, times } from "./format.js"
 import { gcShareOf, type LargeFrameCell } from "./large-frames.js"
-import { type LatencyResult, RAW_CLIENT_NAMES, rawClientsFor } from "./latency.js"
+import { firstSeriesRow, type LatencyResult, RAW_CLIENT_NAMES, rawClientsFor } from "./latency.js"
 import type { CellResult } from "./measure.js"
 import { currentDefaults, type WorkloadId, workloads } from "./plan.js"
 import type { Recommendation, Results, Target } from "./results.js"
@@ -234,17 +234,9 @@ const judgeParts = (
 export const controlFactor = (latency: ReadonlyArray<LatencyResult>, offered: number): number | null => {
   const factors = latency.flatMap((again) => {
     if (!again.control || again.offered !== offered || again.status !== "ok" || !again.p99Us) return []
-    const first = latency.find(
-      (l) =>
-        !l.control &&
-        l.receiver === again.receiver &&
-        l.api === again.api &&
-        l.offered === offered &&
-        l.status === "ok" &&
-        l.p99Us
-    )
-    if (!first) return []
-    const r = again.p99Us / first.p99Us!
+    const first = firstSeriesRow(latency, again.receiver, again.api, offered)
+    if (!first?.p99Us) return []
+    const r = again.p99Us / first.p99Us
     return [Math.max(r, 1 / r)]
   })
   return factors.length === 0 ? null : Math.max(...factors)

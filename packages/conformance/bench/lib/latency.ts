@@ -293,6 +293,17 @@ export const runLatency = (
   })
 }
 
+/** The ok row of a receiver, API and load from its first series (not its A/A control). */
+export const firstSeriesRow = (
+  latency: ReadonlyArray<LatencyResult>,
+  receiver: string,
+  api: Api,
+  offered: number
+): LatencyResult | undefined =>
+  latency.find(
+    (l) => l.receiver === receiver && l.api === api && l.offered === offered && l.status === "ok" && !l.control
+  )
+
 /** The section heading (BENCHMARKS.md; splice.ts finds the section by it). */
 export const LATENCY_HEADING = "## Acknowledged latency"
 
@@ -332,10 +343,7 @@ export const renderLatency = (r: Results): Array<string> => {
     (orderingOf(l) === "none" ? 0 : 1) +
     (l.control ? 0.5 : 0)
   const ordered = [...r.latency].sort((a, b) => rank(a) - rank(b))
-  const ok = (api: Api, receiver: string, offered: number) =>
-    r.latency.find(
-      (x) => x.receiver === receiver && x.api === api && x.offered === offered && x.status === "ok" && !x.control
-    )
+  const ok = (api: Api, receiver: string, offered: number) => firstSeriesRow(r.latency, receiver, api, offered)
   // Into a Node receiver: against the Rust receiver (same sender, same load; target 1), and the
   // txlane receiver also against the raw node:net receiver (what any Node receiver reaches). Into
   // the Rust receiver: against the raw clients doing no more work (same receiver, same load; what
